@@ -1,0 +1,21 @@
+"""``drsn-edge demo``: the main job end to end on built-in defaults, offline."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="train, evaluate (and later export and stream) on the simulator")
+    p.add_argument("--out", default="demo-out", help="folder for the demo's files")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--quick", action="store_true", help="a much shorter run (for smoke tests)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from drsn_edge.demo import run_demo
+
+    run_demo(Path(args.out), epochs=2 if args.quick else args.epochs, quick=args.quick)
+    return 0

@@ -1,0 +1,40 @@
+"""``drsn-edge`` command line: a thin layer over the library."""
+
+from __future__ import annotations
+
+import sys
+
+from drsn_edge._version import __version__
+from drsn_edge.cli.parser import Parser
+from drsn_edge.errors import DrsnEdgeError
+
+
+def build_parser() -> Parser:
+    from drsn_edge.cli import demo, evaluate, train
+
+    parser = Parser(prog="drsn-edge", description="Deep Residual Shrinkage Networks from training to the edge.")
+    parser.add_argument("--version", action="version", version=f"drsn-edge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for module in (train, evaluate, demo):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DrsnEdgeError as exc:
+        print(f"drsn-edge {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ModuleNotFoundError as exc:
+        print(f"drsn-edge {args.command}: error: missing dependency {exc.name!r}; "
+              f"install the extra that provides it, e.g. pip install 'drsn-edge[train]'", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"drsn-edge {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The 1-D residual (shrinkage) network: stem, stages of residual units, head."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from drsn_edge.models.config import ARCHITECTURES, ModelConfig
+from drsn_edge.models.normalization import WindowStandardize
+from drsn_edge.models.residual_unit import ResidualUnit
+
+
+class ResidualShrinkageNet1d(nn.Module):
+    """DRSN-CW / DRSN-CS (Zhao et al., IEEE TII 16(7), 2020) or a plain pre-activation ResNet.
+
+    Input ``(N, in_channels, window)`` raw samples; output ``(N, num_classes)`` logits.
+    Layout (Table II of the paper for the ``paper`` preset): [per-window standardization] ->
+    Conv(stem) -> stages of residual units (first unit of each stage stride 2) -> BN-ReLU-GAP -> FC.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        shrinkage = ARCHITECTURES[config.arch]
+        self.norm = WindowStandardize() if config.normalize else nn.Identity()
+        self.stem = nn.Conv1d(
+            config.in_channels,
+            config.stem_channels,
+            config.stem_kernel,
+            stride=config.stem_stride,
+            padding=config.stem_kernel // 2,
+        )
+        units: list[nn.Module] = []
+        channels = config.stem_channels
+        for out_channels, count in config.stages:
+            for i in range(count):
+                units.append(
+                    ResidualUnit(
+                        channels,
+                        out_channels,
+                        stride=2 if i == 0 else 1,
+                        kernel_size=config.kernel_size,
+                        shrinkage=shrinkage,
+                        shortcut=config.shortcut,
+                        threshold_mode=config.threshold_mode,
+                    )
+                )
+                channels = out_channels
+        self.units = nn.Sequential(*units)
+        self.bn = nn.BatchNorm1d(channels)
+        self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
+        self.fc = nn.Linear(channels, config.num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled feature vector before the classifier, ``(N, C)``."""
+        x = self.units(self.stem(self.norm(x)))
+        return torch.mean(torch.relu(self.bn(x)), dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(self.features(x)))
+
+    def set_threshold_mode(self, mode: str) -> None:
+        """Switch every shrinkage layer to another (numerically identical) decomposition."""
+        from drsn_edge.models.shrinkage import THRESHOLD_MODES, Shrinkage
+
+        if mode not in THRESHOLD_MODES:
+            raise ValueError(f"unknown soft-threshold mode {mode!r}")
+        for m in self.modules():
+            if isinstance(m, Shrinkage):
+                m.mode = mode
+        self.config.threshold_mode = mode

@@ -1,0 +1,67 @@
+"""Pre-activation residual unit, with or without shrinkage (RSBU of Zhao et al. 2020, Fig. 4/5)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from drsn_edge.models.shrinkage import Shrinkage
+
+
+class ResidualUnit(nn.Module):
+    """BN-ReLU-Conv(k, stride)-BN-ReLU-Conv(k) [-> shrinkage] + identity.
+
+    ``shrinkage`` is ``"cw"`` (channel-wise thresholds, DRSN-CW), ``"cs"`` (channel-shared,
+    DRSN-CS) or ``None`` (plain pre-activation ResNet unit, He et al. 2016).
+    ``shortcut="pad"`` matches the paper's parameter-free identity (subsample by the stride, zero-pad
+    new channels); ``"conv"`` uses a 1x1 projection.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        kernel_size: int = 3,
+        shrinkage: str | None = "cw",
+        shortcut: str = "pad",
+        threshold_mode: str = "sign",
+    ) -> None:
+        super().__init__()
+        if shortcut not in ("pad", "conv"):
+            raise ValueError(f"unknown shortcut {shortcut!r}; choose 'pad' or 'conv'")
+        if out_channels < in_channels and shortcut == "pad":
+            raise ValueError("a 'pad' shortcut cannot reduce channels; use shortcut='conv'")
+        pad = kernel_size // 2
+        self.bn1 = nn.BatchNorm1d(in_channels)
+        self.conv1 = nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride, padding=pad)
+        self.bn2 = nn.BatchNorm1d(out_channels)
+        self.conv2 = nn.Conv1d(out_channels, out_channels, kernel_size, padding=pad)
+        self.shrink = (
+            Shrinkage(out_channels, channel_wise=shrinkage == "cw", mode=threshold_mode)
+            if shrinkage
+            else nn.Identity()
+        )
+        self.stride = stride
+        self.extra_channels = out_channels - in_channels
+        self.project = (
+            nn.Conv1d(in_channels, out_channels, 1, stride=stride)
+            if shortcut == "conv" and (stride != 1 or in_channels != out_channels)
+            else None
+        )
+
+    def _identity(self, x: torch.Tensor) -> torch.Tensor:
+        if self.project is not None:
+            return self.project(x)
+        if self.stride != 1:
+            x = F.avg_pool1d(x, kernel_size=1, stride=self.stride)
+        if self.extra_channels:
+            x = F.pad(x, (0, 0, 0, self.extra_channels))
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv1(torch.relu(self.bn1(x)))
+        out = self.conv2(torch.relu(self.bn2(out)))
+        out = self.shrink(out)
+        return out + self._identity(x)

@@ -1,0 +1,36 @@
+"""Noise drawn per window during training: a type and an SNR from a range, some windows clean."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from drsn_edge.data.noise import add_noise
+
+
+@dataclass
+class NoiseSchedule:
+    kinds: tuple[str, ...] = ()
+    snr_low: float = 0.0
+    snr_high: float = 0.0
+    clean_fraction: float = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.kinds)
+
+    def apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Noisy copy of the windows ``(N, C, T)``; each window gets its own type and SNR."""
+        if not self.enabled:
+            return x
+        n = len(x)
+        snr = rng.uniform(self.snr_low, self.snr_high, size=(n, 1))
+        kinds = rng.choice(np.array(self.kinds), size=n)
+        noisy = add_noise(x, snr, kinds, rng)
+        clean = rng.random(n) < self.clean_fraction
+        noisy[clean] = x[clean]
+        return noisy
+
+    def describe(self) -> dict:
+        return asdict(self)
