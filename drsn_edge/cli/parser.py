@@ -41,6 +41,7 @@ def add_data_options(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     g.add_argument("--labels", default=None, help="label set: 10 (condition x size) or 4 (condition)")
     g.add_argument("--channels", default="DE", help="CWRU channels, comma-separated: DE, FE, BA")
     g.add_argument("--fs", type=float, default=12000.0, help="model sampling rate in Hz (data is resampled)")
+    g.add_argument("--sim-duration", type=float, default=10.0, help="seconds per simulated recording")
 
 
 def data_spec_from_args(args: argparse.Namespace, seed: int = 0):
@@ -51,4 +52,4 @@ def data_spec_from_args(args: argparse.Namespace, seed: int = 0):
     labels = args.labels or ("10" if args.data == "cwru" else "4")
     channels = tuple(c.strip().upper() for c in args.channels.split(",") if c.strip())
     return DataSpec(source=args.data, data_dir=args.data_dir, label_set=labels, channels=channels,
-                    fs=args.fs, seed=seed)
+                    fs=args.fs, seed=seed, sim_duration=getattr(args, "sim_duration", 10.0))

@@ -84,7 +84,8 @@ def train(
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         total, correct, loss_sum = 0, 0, 0.0
-        bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=None if progress else True)
+        quiet = None if progress else True  # None: bars only on a terminal
+        bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=quiet)
         for _ in bar:
             xb, yb = dataset.sample("train", window, cfg.batch_size, rng)
             xb = cfg.noise.apply(xb, rng)
