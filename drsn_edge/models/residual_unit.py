@@ -56,7 +56,11 @@ class ResidualUnit(nn.Module):
             return self.project(x)
         if self.stride != 1:
             x = F.avg_pool1d(x, kernel_size=1, stride=self.stride)
-        if self.extra_channels:
+        if 0 < self.extra_channels <= x.shape[1]:
+            # zeros as x[:, :k] * 0: exports as Slice, Mul, Concat (F.pad on the channel axis exports as a
+            # shape-computing subgraph that simplifiers and TensorRT handle less well)
+            x = torch.cat([x, x[:, : self.extra_channels] * 0], dim=1)
+        elif self.extra_channels:
             x = F.pad(x, (0, 0, 0, self.extra_channels))
         return x
 
