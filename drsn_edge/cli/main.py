@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from drsn_edge._version import __version__
@@ -10,12 +11,12 @@ from drsn_edge.errors import DrsnEdgeError
 
 
 def build_parser() -> Parser:
-    from drsn_edge.cli import demo, evaluate, train
+    from drsn_edge.cli import demo, evaluate, export, train
 
     parser = Parser(prog="drsn-edge", description="Deep Residual Shrinkage Networks from training to the edge.")
     parser.add_argument("--version", action="version", version=f"drsn-edge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in (train, evaluate, demo):
+    for module in (train, evaluate, export, demo):
         module.add_parser(sub)
     return parser
 
@@ -34,9 +35,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"drsn-edge {args.command}: error: missing dependency {exc.name!r}; "
               f"install the extra that provides it, e.g. pip install 'drsn-edge[train]'", file=sys.stderr)
         return 2
+    except OSError as exc:
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"drsn-edge {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"drsn-edge {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: one line, traceback on request
+        if os.environ.get("DRSN_EDGE_DEBUG"):
+            raise
+        print(f"drsn-edge {args.command}: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              "(set DRSN_EDGE_DEBUG=1 for the traceback; please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""``drsn-edge export`` and ``drsn-edge verify``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from drsn_edge.cli.parser import add_data_options, data_spec_from_args
+from drsn_edge.errors import DrsnEdgeError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="checkpoint -> ONNX (+ FP16, INT8, TensorRT)",
+                       description="Export to standard-op ONNX with metadata; verify parity; optimize; quantize.")
+    p.add_argument("checkpoint")
+    p.add_argument("-o", "--out", default="model.onnx", help="ONNX path; FP16/INT8/engines are written beside it")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (17: ONNX Runtime, TensorRT 8.6/10; <=13 for TRT 8.2)")
+    p.add_argument("--threshold", choices=["sign", "clamp", "relu"], default=None,
+                   help="soft-threshold decomposition (default relu: fastest measured, and no Sign op)")
+    p.add_argument("--no-optimize", action="store_true", help="skip onnxslim simplification")
+    p.add_argument("--no-verify", action="store_true", help="skip the parity check against PyTorch")
+    p.add_argument("--fp16", action="store_true", help="also write an FP16 model")
+    p.add_argument("--fp16-io", action="store_true", help="FP16 inputs/outputs too (default: keep fp32 I/O)")
+    p.add_argument("--int8", action="store_true", help="also write an INT8 QDQ model (static, calibrated)")
+    p.add_argument("--calib-windows", type=int, default=256, help="calibration windows from the training split")
+    p.add_argument("--calibrate", choices=["minmax", "percentile", "entropy"], default="minmax")
+    p.add_argument("--max-accuracy-drop", type=float, default=0.5,
+                   help="INT8 budget in accuracy points on validation windows; sensitive nodes stay float (-1: none)")
+    p.add_argument("--trt", action="append", choices=["fp32", "fp16", "int8"], default=[],
+                   help="build a TensorRT engine (needs an NVIDIA GPU); repeatable")
+    p.add_argument("--trt-batch", default="1,8,64", help="TensorRT batch profile MIN,OPT,MAX")
+    p.add_argument("--report", help="write the export report (JSON) here")
+    add_data_options(p, defaults=False)
+    p.set_defaults(func=run_export)
+
+    v = sub.add_parser("verify", help="compare an exported model with its checkpoint or another model",
+                       description="Run both on real windows; report errors; check the graph. Exit 1 on failure.")
+    v.add_argument("model", help=".onnx file to check")
+    v.add_argument("--against", required=True, help="reference: checkpoint (.safetensors) or another .onnx")
+    v.add_argument("--atol", type=float)
+    v.add_argument("--rtol", type=float)
+    v.add_argument("--min-agreement", type=float, help="minimum top-1 agreement, 0..1")
+    v.add_argument("--windows", type=int, default=512)
+    v.add_argument("--provider", choices=["cpu", "cuda", "tensorrt"], default="cpu")
+    v.add_argument("--json", help="write the report here")
+    add_data_options(v, defaults=False)
+    v.set_defaults(func=run_verify)
+
+
+def _data(args: argparse.Namespace, reference: str):
+    if not args.data:
+        return None
+    from drsn_edge.export.verify import model_description
+
+    desc = model_description(reference)
+    args.fs = desc["sample_rate"]
+    args.labels = args.labels or desc["data"].get("label_set")
+    return data_spec_from_args(args)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from drsn_edge.export.pipeline import ExportOptions, export_all, format_files
+
+    try:
+        batch = tuple(int(b) for b in args.trt_batch.split(","))
+        assert len(batch) == 3 and 0 < batch[0] <= batch[1] <= batch[2]
+    except (ValueError, AssertionError):
+        raise DrsnEdgeError(f"bad --trt-batch {args.trt_batch!r}: expected MIN,OPT,MAX like 1,8,64") from None
+    from drsn_edge.training.checkpoint import read_checkpoint_meta
+
+    read_checkpoint_meta(args.checkpoint)  # a clear error for a missing or foreign file, before anything else
+    opts = ExportOptions(
+        opset=args.opset, threshold_mode=args.threshold, optimize=not args.no_optimize, verify=not args.no_verify,
+        fp16=args.fp16, fp16_keep_io_types=not args.fp16_io, int8=args.int8, calibration_windows=args.calib_windows,
+        calibrate_method=args.calibrate, max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop / 100,
+        trt=tuple(args.trt), trt_batch=batch, data_spec=_data(args, args.checkpoint),
+    )
+    report = export_all(args.checkpoint, args.out, opts)
+    print(format_files(report))
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=1, default=str))
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from drsn_edge.export.verify import TOLERANCES, Tolerance, model_description, verify
+    from drsn_edge.runtime.providers import ProviderSettings
+
+    base = TOLERANCES.get(model_description(args.model).get("precision", "fp32"), TOLERANCES["fp32"])
+    tol = Tolerance(atol=base.atol if args.atol is None else args.atol, rtol=base.rtol if args.rtol is None else args.rtol,
+                    min_top1_agreement=base.min_top1_agreement if args.min_agreement is None else args.min_agreement)
+    r = verify(args.against, args.model, tol, data_spec=_data(args, args.against), max_windows=args.windows,
+               settings=ProviderSettings(provider=args.provider))
+    lg = r["outputs"]["logits"]
+    print(f"{r['candidate']} vs {r['reference']} on {r['windows']} windows ({r['precision']})")
+    print("  logits   abs err max {max:.3e} mean {mean:.3e} median {median:.3e} p99 {p99:.3e}".format(**lg["abs_error"]))
+    print("           rel err max {max:.3e} mean {mean:.3e} median {median:.3e} p99 {p99:.3e}".format(**lg["rel_error"]))
+    print(f"  smallest passing atol {lg['min_passing_atol']:.3e} (rtol 0), rtol {lg['min_passing_rtol']:.3e} (atol 0); "
+          f"NaN {lg['nan']}, Inf {lg['inf']}")
+    print(f"  top-1 agreement {100 * r['top1_agreement']:.2f} % (required {100 * tol.min_top1_agreement:.2f} %)")
+    if "graph" in r:
+        g = r["graph"]
+        print(f"  onnx.checker: {g['onnx_checker']}; reference evaluator vs onnxruntime max |diff| "
+              f"{g['reference_evaluator_max_abs_diff_vs_onnxruntime']:.2e}; ops: {', '.join(g['op_types'])}")
+    print("PASS" if r["passed"] else "FAIL")
+    if args.json:
+        Path(args.json).write_text(json.dumps(r, indent=1))
+    return 0 if r["passed"] else 1

@@ -1,0 +1,115 @@
+"""PyTorch checkpoint -> self-describing ONNX with standard ops only."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+from drsn_edge._version import __version__
+from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.export.allowlist import check_allowed_ops
+from drsn_edge.runtime.metadata import ModelMetadata
+
+#: Opset 17: ONNX Runtime >= 1.13 and TensorRT 8.6 / 10 parse it; TensorRT 8.2 (JetPack 4.6) needs <= 13.
+DEFAULT_OPSET = 17
+OPSET_RANGE = (11, 20)
+#: Default soft-threshold decomposition: fastest in benchmarks/results/threshold_modes.md.
+DEFAULT_THRESHOLD_MODE = "relu"
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def metadata_from_checkpoint(meta: dict, sha256: str, opset: int, threshold_mode: str) -> ModelMetadata:
+    model = dict(meta["model"], threshold_mode=threshold_mode)
+    training = meta.get("training", {})
+    return ModelMetadata(
+        class_names=list(meta["class_names"]),
+        sample_rate=float(meta["sample_rate"]),
+        window=int(meta["window"]),
+        hop=int(meta["hop"]),
+        in_channels=int(meta["in_channels"]),
+        channels=list(meta.get("channels", [])),
+        normalization=meta.get("normalization", {}),
+        model=model,
+        training={"noise": training.get("noise"), "epochs": training.get("epochs"), "seed": training.get("seed"),
+                  "metrics": meta.get("metrics")},
+        data=meta.get("data", {}),
+        opset=opset,
+        source_checkpoint_sha256=sha256,
+        drsn_edge_version=__version__,
+    )
+
+
+def prepare_output_path(out: Path) -> None:
+    """Create the output's folder if needed; a clear error if the path cannot be written."""
+    import os
+
+    if out.is_dir():
+        raise DrsnEdgeError(f"output {out} is a folder; give a file name such as model.onnx")
+    parent = out.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DrsnEdgeError(f"cannot write {out}: cannot create folder {parent} ({exc.strerror})") from None
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise DrsnEdgeError(f"cannot write {out}: permission denied")
+
+
+def export_onnx(
+    checkpoint: str | Path,
+    out: str | Path,
+    opset: int = DEFAULT_OPSET,
+    threshold_mode: str = DEFAULT_THRESHOLD_MODE,
+    dynamic_batch: bool = True,
+) -> ModelMetadata:
+    """Export a checkpoint to ONNX (fp32) with metadata; returns the metadata written."""
+    import onnx
+    import torch
+
+    from drsn_edge.models.shrinkage import THRESHOLD_MODES
+    from drsn_edge.training.checkpoint import load_checkpoint
+
+    out = Path(out)
+    if not OPSET_RANGE[0] <= opset <= OPSET_RANGE[1]:
+        raise DrsnEdgeError(f"opset {opset} not supported; choose {OPSET_RANGE[0]}..{OPSET_RANGE[1]}")
+    if threshold_mode not in THRESHOLD_MODES:
+        raise DrsnEdgeError(f"unknown soft-threshold decomposition {threshold_mode!r}; choose from {', '.join(THRESHOLD_MODES)}")
+    prepare_output_path(out)
+    model, meta = load_checkpoint(checkpoint)
+    model.set_threshold_mode(threshold_mode)
+    md = metadata_from_checkpoint(meta, sha256_file(checkpoint), opset, threshold_mode)
+    dummy = torch.zeros(1, md.in_channels, md.window)
+    axes = {md.input_name: {0: "batch"}, md.output_name: {0: "batch"}} if dynamic_batch else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (dummy,), str(out), dynamo=False, opset_version=opset,
+                          input_names=[md.input_name], output_names=[md.output_name], dynamic_axes=axes,
+                          do_constant_folding=True)
+    proto = onnx.load(str(out))
+    check_allowed_ops(proto)
+    write_metadata(proto, md)
+    onnx.save(proto, str(out))
+    return md
+
+
+def write_metadata(proto, md: ModelMetadata) -> None:
+    """Replace the drsn-edge entries of a model's ``metadata_props``."""
+    props = md.to_props()
+    keep = [(p.key, p.value) for p in proto.metadata_props if p.key not in props]
+    del proto.metadata_props[:]
+    for k, v in [*keep, *props.items()]:
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = k, v
+    proto.producer_name = "drsn-edge"
+    proto.producer_version = __version__
+
+
+def read_metadata(proto) -> ModelMetadata:
+    return ModelMetadata.from_props({p.key: p.value for p in proto.metadata_props}, "model")

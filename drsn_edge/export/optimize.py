@@ -1,0 +1,36 @@
+"""Graph optimization: constant folding, BatchNorm folding, dead-node removal (onnxslim)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from drsn_edge.errors import DrsnEdgeError
+
+
+def op_histogram(proto) -> dict[str, int]:
+    return dict(sorted(Counter(n.op_type for n in proto.graph.node).items()))
+
+
+def optimize_onnx(src: str | Path, out: str | Path) -> dict[str, Any]:
+    """Simplify ``src`` with onnxslim (folds BN into the preceding Conv where there is one), keep metadata."""
+    import onnx
+    import onnxslim
+
+    from drsn_edge.export.allowlist import check_allowed_ops
+    from drsn_edge.export.onnx_export import read_metadata, write_metadata
+
+    proto = onnx.load(str(src))
+    md = read_metadata(proto)
+    before = op_histogram(proto)
+    try:
+        slim = onnxslim.slim(proto)
+    except Exception as exc:
+        raise DrsnEdgeError(f"onnxslim failed on {src}: {str(exc).splitlines()[0][:200]}") from None
+    check_allowed_ops(slim)
+    write_metadata(slim, md)
+    onnx.save(slim, str(out))
+    after = op_histogram(slim)
+    return {"nodes_before": sum(before.values()), "nodes_after": sum(after.values()),
+            "ops_before": before, "ops_after": after}

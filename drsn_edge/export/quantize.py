@@ -1,0 +1,157 @@
+"""FP16 conversion and INT8 static QDQ quantization with a per-layer error report and an accuracy budget."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drsn_edge.errors import DrsnEdgeError
+
+CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
+#: Only the compute-heavy ops get INT8; the per-window standardization and the pre-activation BatchNorms
+#: (which cannot fold into a preceding Conv) stay float, where int8 would cost accuracy and save no time.
+QUANTIZED_OP_TYPES = ["Conv", "Gemm", "MatMul"]
+
+
+def quantize_fp16(src: str | Path, out: str | Path, keep_io_types: bool = True) -> dict[str, Any]:
+    """FP16 weights and activations (onnxconverter-common); fp32 inputs/outputs when ``keep_io_types``."""
+    import onnx
+    from onnxconverter_common import float16
+
+    from drsn_edge.export.onnx_export import read_metadata, write_metadata
+
+    proto = onnx.load(str(src))
+    md = read_metadata(proto)
+    half = float16.convert_float_to_float16(proto, keep_io_types=keep_io_types)
+    md.precision = "fp16"
+    write_metadata(half, md)
+    onnx.save(half, str(out))
+    return {"precision": "fp16", "keep_io_types": keep_io_types}
+
+
+class _Reader:
+    """onnxruntime CalibrationDataReader over a numpy array of windows."""
+
+    def __init__(self, name: str, x: np.ndarray, batch: int = 32) -> None:
+        self.name, self.x, self.batch, self.i = name, x, batch, 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self.i >= len(self.x):
+            return None
+        b = self.x[self.i : self.i + self.batch]
+        self.i += self.batch
+        return {self.name: b}
+
+    def rewind(self) -> None:
+        self.i = 0
+
+    def __iter__(self):
+        self.rewind()
+        return iter(self.get_next, None)
+
+
+def accuracy(path: str | Path, sets) -> dict[str, float]:
+    from drsn_edge.runtime.backends import OnnxRuntimeBackend
+
+    with OnnxRuntimeBackend(str(path), warmup=0) as be:
+        return {name: float((np.concatenate([be.infer(x[i : i + 256]) for i in range(0, len(x), 256)]).argmax(1) == y).mean())
+                for name, x, y in sets}
+
+
+def layer_sqnr(float_model: str, qdq_model: str, x: np.ndarray, input_name: str) -> list[dict[str, Any]]:
+    """SQNR (dB) per activation: ``qdq`` is the tensor vs its own quantize-dequantize, ``cumulative`` is the
+    QDQ model's tensor vs the float model's (error accumulated from the input). Worst first."""
+    from onnxruntime.quantization.qdq_loss_debug import (
+        collect_activations,
+        compute_activation_error,
+        create_activation_matching,
+        modify_model_output_intermediate_tensors,
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fa, qa = str(Path(tmp) / "f.onnx"), str(Path(tmp) / "q.onnx")
+        modify_model_output_intermediate_tensors(float_model, fa)
+        modify_model_output_intermediate_tensors(qdq_model, qa)
+        f_acts = collect_activations(fa, _Reader(input_name, x))
+        q_acts = collect_activations(qa, _Reader(input_name, x))
+    errors = compute_activation_error(create_activation_matching(q_acts, f_acts))
+    rows = [{"tensor": name, "qdq_sqnr_db": float(e.get("qdq_err", np.nan)),
+             "cumulative_sqnr_db": float(e.get("xmodel_err", np.nan))} for name, e in errors.items()]
+    return sorted(rows, key=lambda r: r["cumulative_sqnr_db"] if np.isfinite(r["cumulative_sqnr_db"]) else np.inf)
+
+
+def _producers(proto) -> dict[str, str]:
+    return {o: n.name for n in proto.graph.node for o in n.output}
+
+
+def quantize_int8(
+    src: str | Path,
+    out: str | Path,
+    calib: np.ndarray,
+    val_sets: list[tuple[str, np.ndarray, np.ndarray]],
+    max_accuracy_drop: float | None = None,
+    calibrate_method: str = "minmax",
+    max_rounds: int = 8,
+    log=print,
+) -> dict[str, Any]:
+    """Static INT8 QDQ (symmetric, per-channel weights) calibrated on ``calib``.
+
+    With ``max_accuracy_drop`` (fraction, e.g. 0.005), nodes stay in float until the accuracy drop on every
+    validation set is within budget: first the threshold sub-networks, then the layers of worst SQNR.
+    """
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quant_pre_process, quantize_static
+
+    from drsn_edge.export.onnx_export import read_metadata, write_metadata
+
+    if calibrate_method not in CALIBRATION_METHODS:
+        raise DrsnEdgeError(f"unknown calibration method {calibrate_method!r}; choose from {', '.join(CALIBRATION_METHODS)}")
+    method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+              "entropy": CalibrationMethod.Entropy}[calibrate_method]
+    md = read_metadata(onnx.load(str(src)))
+    float_acc = accuracy(src, val_sets)
+    with tempfile.TemporaryDirectory() as tmp:
+        pre = str(Path(tmp) / "pre.onnx")
+        quant_pre_process(str(src), pre, skip_symbolic_shape=False)
+        pre_proto = onnx.load(pre)
+        threshold_nodes = [n.name for n in pre_proto.graph.node if "/threshold/" in n.name]
+        producers = _producers(pre_proto)
+        excluded: list[str] = []
+        rounds = []
+        sqnr: list[dict[str, Any]] = []
+        for r in range(max_rounds + 1):
+            qpath = str(Path(tmp) / f"q{r}.onnx")
+            quantize_static(pre, qpath, _Reader(md.input_name, calib), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=method,
+                            nodes_to_exclude=list(excluded), op_types_to_quantize=QUANTIZED_OP_TYPES,
+                            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
+            acc = accuracy(qpath, val_sets)
+            drop = max(float_acc[k] - acc[k] for k in acc)
+            rounds.append({"round": r, "excluded_nodes": len(excluded), "accuracy": acc, "max_drop": drop})
+            log(f"int8 round {r}: {len(excluded)} nodes kept in float, max accuracy drop {100 * drop:.2f} points")
+            if r == 0 or max_accuracy_drop is None or drop <= max_accuracy_drop or r == max_rounds:
+                sqnr = layer_sqnr(pre, qpath, calib[:64], md.input_name)
+            if max_accuracy_drop is None or drop <= max_accuracy_drop or r == max_rounds:
+                break
+            if r == 0 and threshold_nodes:
+                excluded += threshold_nodes  # the learned thresholds are the most sensitive part
+            else:
+                worst = [producers[s["tensor"]] for s in sqnr if s["tensor"] in producers]
+                new = [n for n in worst if n not in excluded][: max(2, len(worst) // 10)]
+                if not new:
+                    break
+                excluded += new
+        qproto = onnx.load(qpath)
+    md.precision = "int8"
+    write_metadata(qproto, md)
+    onnx.save(qproto, str(out))
+    final = rounds[-1]
+    if max_accuracy_drop is not None and final["max_drop"] > max_accuracy_drop:
+        log(f"warning: accuracy budget {100 * max_accuracy_drop:.2f} points not met ({100 * final['max_drop']:.2f})")
+    return {"precision": "int8", "calibration": {"method": calibrate_method, "windows": int(len(calib))},
+            "float_accuracy": float_acc, "int8_accuracy": final["accuracy"], "max_accuracy_drop": final["max_drop"],
+            "budget": max_accuracy_drop, "budget_met": max_accuracy_drop is None or final["max_drop"] <= max_accuracy_drop,
+            "nodes_kept_float": excluded, "rounds": rounds, "layer_sqnr_db": sqnr}

@@ -1,0 +1,169 @@
+"""Parity between two models on real windows, plus graph checks (onnx.checker, onnx.reference)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drsn_edge.errors import DrsnEdgeError
+
+
+@dataclass
+class Tolerance:
+    atol: float = 1e-4
+    rtol: float = 1e-3
+    min_top1_agreement: float = 1.0
+
+
+#: Default tolerances per precision of the candidate model.
+TOLERANCES = {
+    "fp32": Tolerance(atol=1e-4, rtol=1e-3, min_top1_agreement=1.0),
+    "fp16": Tolerance(atol=5e-2, rtol=5e-2, min_top1_agreement=0.999),
+    "int8": Tolerance(atol=np.inf, rtol=np.inf, min_top1_agreement=0.98),
+}
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def compare_outputs(ref: np.ndarray, got: np.ndarray, tol: Tolerance) -> dict[str, Any]:
+    """Error statistics of one output; ``passed`` when within ``atol + rtol * |ref|`` everywhere."""
+    finite = np.isfinite(got)
+    abs_err = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+    rel_err = abs_err / (np.abs(ref) + 1e-12)
+    abs_f, rel_f = abs_err[finite], rel_err[finite]
+    stats = lambda a: {  # noqa: E731
+        "max": float(a.max()) if a.size else 0.0, "mean": float(a.mean()) if a.size else 0.0,
+        "median": float(np.median(a)) if a.size else 0.0, "p99": float(np.percentile(a, 99)) if a.size else 0.0,
+    }
+    within = abs_err <= tol.atol + tol.rtol * np.abs(ref)
+    return {
+        "abs_error": stats(abs_f),
+        "rel_error": stats(rel_f),
+        # the smallest atol that passes with rtol=0, and the smallest rtol that passes with atol=0
+        "min_passing_atol": float(abs_f.max()) if abs_f.size else 0.0,
+        "min_passing_rtol": float(rel_f.max()) if rel_f.size else 0.0,
+        "nan": int(np.isnan(got).sum()),
+        "inf": int(np.isinf(got).sum()),
+        "within_tolerance": bool(within.all() and finite.all()),
+    }
+
+
+def compare_runs(ref_logits: np.ndarray, got_logits: np.ndarray, tol: Tolerance) -> dict[str, Any]:
+    logits = compare_outputs(ref_logits, got_logits, tol)
+    probs = compare_outputs(softmax(ref_logits), softmax(got_logits), Tolerance(atol=max(tol.atol, 1e-5), rtol=np.inf))
+    agree = float((ref_logits.argmax(1) == got_logits.argmax(1)).mean())
+    passed = logits["within_tolerance"] and agree >= tol.min_top1_agreement and not logits["nan"] and not logits["inf"]
+    return {"outputs": {"logits": logits, "probabilities": probs}, "top1_agreement": agree,
+            "windows": int(len(ref_logits)), "tolerance": tol.__dict__, "passed": bool(passed)}
+
+
+def check_graph(path: str | Path, x: np.ndarray) -> dict[str, Any]:
+    """``onnx.checker`` (full check) and one run in ONNX's reference evaluator against onnxruntime."""
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    from drsn_edge.export.allowlist import check_allowed_ops
+    from drsn_edge.runtime.backends import OnnxRuntimeBackend
+
+    proto = onnx.load(str(path))
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+        checker = "ok"
+    except onnx.checker.ValidationError as exc:
+        checker = f"failed: {str(exc).splitlines()[0]}"
+    ops = sorted(check_allowed_ops(proto))
+    inp = proto.graph.input[0]
+    fp16_io = inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT16
+    fp16 = fp16_io or any(t.data_type == onnx.TensorProto.FLOAT16 for t in proto.graph.initializer)
+    xin = x.astype(np.float16 if fp16_io else np.float32)
+    has_qdq = any(n.op_type == "QuantizeLinear" for n in proto.graph.node)
+    ref_proto = proto
+    if has_qdq and proto.opset_import[0].version < 19:
+        # the reference evaluator implements QuantizeLinear/DequantizeLinear from opset 19 on
+        from onnx import version_converter
+
+        ref_proto = version_converter.convert_version(proto, 19)
+    ref_eval = ReferenceEvaluator(ref_proto)
+    y_ref = np.asarray(ref_eval.run(None, {inp.name: xin})[0], dtype=np.float32)
+    with OnnxRuntimeBackend(str(path), warmup=0) as be:
+        y_ort = be.infer(x)
+    err = float(np.abs(y_ref - y_ort).max())
+    # QDQ runs as int8 kernels in onnxruntime but in float in the reference evaluator: compare decisions there
+    agrees = bool(np.array_equal(y_ref.argmax(1), y_ort.argmax(1))) if has_qdq else err <= (5e-2 if fp16 else 1e-4)
+    return {"onnx_checker": checker, "op_types": ops, "reference_evaluator_max_abs_diff_vs_onnxruntime": err,
+            "reference_evaluator_agrees": agrees, "ok": checker == "ok" and agrees}
+
+
+def load_backend(path: str | Path, settings=None):
+    """A backend for a checkpoint (.safetensors, PyTorch) or an ONNX file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DrsnEdgeError(f"model not found: {path}")
+    if path.suffix == ".safetensors":
+        from drsn_edge.export.torch_backend import TorchBackend
+
+        return TorchBackend(str(path))
+    if path.suffix == ".onnx":
+        from drsn_edge.runtime.backends import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(str(path), settings, warmup=0)
+    raise DrsnEdgeError(f"{path}: unknown model type (expected .onnx or .safetensors)")
+
+
+def model_description(path: str | Path) -> dict[str, Any]:
+    """Metadata of a checkpoint or an ONNX file, as a dict with the checkpoint's keys."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from drsn_edge.training.checkpoint import read_checkpoint_meta
+
+        return read_checkpoint_meta(path)
+    from drsn_edge.runtime.metadata import read_onnx_metadata
+
+    md = read_onnx_metadata(str(path))
+    return {"class_names": md.class_names, "window": md.window, "in_channels": md.in_channels, "data": md.data,
+            "sample_rate": md.sample_rate, "precision": md.precision}
+
+
+def verification_windows(desc: dict[str, Any], data_spec=None, max_windows: int = 512, seed: int = 0,
+                         snrs=(None, 0.0, -4.0)) -> np.ndarray:
+    """Real test windows (clean and noisy) from the model's own data description (or another)."""
+    from drsn_edge.data.dataset import DataSpec, load_dataset
+    from drsn_edge.data.noise import add_noise
+
+    spec = data_spec or DataSpec.from_dict(desc["data"])
+    ds = load_dataset(spec)
+    x, _ = ds.windows("test", desc["window"], desc["window"] // 2)
+    rng = np.random.default_rng(seed)
+    x = x[rng.permutation(len(x))[: max(1, max_windows // len(snrs))]]
+    parts = [x if s is None else add_noise(x, s, "gaussian", rng) for s in snrs]
+    return np.concatenate(parts).astype(np.float32)
+
+
+def verify(reference: str | Path, candidate: str | Path, tol: Tolerance | None = None, data_spec=None,
+           max_windows: int = 512, batch_size: int = 64, settings=None) -> dict[str, Any]:
+    """Run both models on the same real windows; compare; check the candidate's graph if it is ONNX."""
+    ref_desc, cand_desc = model_description(reference), model_description(candidate)
+    for key in ("class_names", "window", "in_channels"):
+        if ref_desc[key] != cand_desc[key]:
+            raise DrsnEdgeError(f"{candidate} and {reference} differ in {key}: {cand_desc[key]} vs {ref_desc[key]}")
+    precision = cand_desc.get("precision", "fp32")
+    tol = tol or TOLERANCES.get(precision, TOLERANCES["fp32"])
+    x = verification_windows(ref_desc, data_spec, max_windows)
+    outs = []
+    for path, st in ((reference, None), (candidate, settings)):
+        be = load_backend(path, st)
+        be.activate()
+        outs.append(np.concatenate([be.infer(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]))
+        be.close()
+    report = {"reference": str(reference), "candidate": str(candidate), "precision": precision,
+              **compare_runs(outs[0], outs[1], tol)}
+    if Path(candidate).suffix == ".onnx":
+        report["graph"] = check_graph(candidate, x[:4])
+        report["passed"] = report["passed"] and report["graph"]["ok"]
+    return report

@@ -1,0 +1,31 @@
+"""The backend protocol (after Polygraphy's runners): activate, input metadata, infer, close."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    shape: tuple[int | str | None, ...]  # (batch, channels, window); batch may be symbolic
+    dtype: str
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Runs ``(N, C, T)`` float32 windows to ``(N, K)`` float32 logits."""
+
+    name: str
+
+    def activate(self) -> None:
+        """Load the model and warm up; call once before ``infer``."""
+
+    def input_spec(self) -> InputSpec: ...
+
+    def infer(self, x: np.ndarray) -> np.ndarray: ...
+
+    def close(self) -> None: ...

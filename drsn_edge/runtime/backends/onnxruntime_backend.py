@@ -1,0 +1,51 @@
+"""ONNX Runtime backend: CPU, CUDA or TensorRT execution provider."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.backends.base import InputSpec
+from drsn_edge.runtime.providers import ProviderSettings, make_session
+
+
+class OnnxRuntimeBackend:
+    def __init__(self, path: str, settings: ProviderSettings | None = None, warmup: int = 2) -> None:
+        self.path = str(path)
+        self.settings = settings or ProviderSettings()
+        self.name = f"onnxruntime-{self.settings.provider}"
+        self.warmup = warmup
+        self.session = None
+
+    def activate(self) -> None:
+        self.session = make_session(self.path, self.settings)
+        inp = self.session.get_inputs()[0]
+        self._input = inp.name
+        self._float16 = inp.type == "tensor(float16)"
+        spec = self.input_spec()
+        if self.warmup and isinstance(spec.shape[1], int) and isinstance(spec.shape[2], int):
+            dummy = np.zeros((1, spec.shape[1], spec.shape[2]), np.float32)
+            for _ in range(self.warmup):
+                self.infer(dummy)
+
+    def input_spec(self) -> InputSpec:
+        if self.session is None:
+            raise DrsnEdgeError("backend not activated")
+        inp = self.session.get_inputs()[0]
+        return InputSpec(inp.name, tuple(inp.shape), inp.type)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        if self.session is None:
+            raise DrsnEdgeError("backend not activated")
+        x = np.ascontiguousarray(x, dtype=np.float16 if self._float16 else np.float32)
+        return np.asarray(self.session.run(None, {self._input: x})[0], dtype=np.float32)
+
+    def close(self) -> None:
+        self.session = None
+
+    def __enter__(self) -> OnnxRuntimeBackend:
+        self.activate()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
