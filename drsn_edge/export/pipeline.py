@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
 
@@ -32,7 +33,9 @@ def sibling(out: Path, tag: str, suffix: str = ".onnx") -> Path:
     return out.with_name(f"{out.stem}.{tag}{suffix}")
 
 
-def export_all(checkpoint: str | Path, out: str | Path, opts: ExportOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
+def export_all(
+    checkpoint: str | Path, out: str | Path, opts: ExportOptions, log: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Run the export job; returns a report with one entry per written file."""
     from drsn_edge.export.onnx_export import DEFAULT_THRESHOLD_MODE, export_onnx, prepare_output_path
     from drsn_edge.export.optimize import op_histogram, optimize_onnx

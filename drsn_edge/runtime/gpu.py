@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-from functools import lru_cache
+from functools import cache
 
 _CC_MAJOR, _CC_MINOR = 75, 76  # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_{MAJOR,MINOR}
 
 
-@lru_cache(maxsize=None)
+@cache
 def gpu_info(device: int = 0) -> dict[str, str] | None:
     """``{"name", "compute_capability"}`` of a CUDA device, or None when there is no driver or GPU."""
     names = ["libcuda.so.1", "libcuda.so", ctypes.util.find_library("cuda")]
