@@ -12,3 +12,19 @@ def cwru_dir() -> Path:
     if not CWRU_DIR.is_dir():
         pytest.skip(f"CWRU data not found at {CWRU_DIR} (see README: Using CWRU data)")
     return CWRU_DIR.resolve()
+
+
+@pytest.fixture(scope="session")
+def sim_checkpoint(tmp_path_factory) -> Path:
+    """A small DRSN-CW trained briefly on the simulator (shared by export and runtime tests)."""
+    from drsn_edge.data.dataset import DataSpec
+    from drsn_edge.training.noise_schedule import NoiseSchedule
+    from drsn_edge.training.pipeline import train_checkpoint
+    from drsn_edge.training.trainer import TrainConfig
+
+    out = tmp_path_factory.mktemp("sim_ckpt") / "sim-cw.safetensors"
+    cfg = TrainConfig(epochs=3, steps_per_epoch=15, batch_size=32, seed=0,
+                      noise=NoiseSchedule(kinds=("gaussian",), snr_low=-2, snr_high=10, clean_fraction=0.2))
+    train_checkpoint(DataSpec(source="sim", sim_duration=4.0, sim_recordings_per_class=2), "drsn-cw", "paper", cfg,
+                     out, progress=False, log=lambda s: None)
+    return out

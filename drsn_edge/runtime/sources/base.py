@@ -1,0 +1,70 @@
+"""Source protocol: a stream of ``(channels, n)`` float32 chunks in physical units at a known rate."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol
+
+import numpy as np
+
+
+@dataclass
+class Chunk:
+    data: np.ndarray  # (channels, n) float32, physical units (g)
+    gap_before: bool = False  # samples are missing just before this chunk
+
+
+@dataclass
+class SourceStats:
+    chunks: int = 0
+    samples: int = 0
+    rejected_bytes: int = 0  # partial frames / undecodable input
+    gaps: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class Source(Protocol):
+    fs: float
+    channels: int
+    live: bool  # True for stdin / sockets (data arrives in real time)
+    stats: SourceStats
+
+    def chunks(self) -> Iterator[Chunk]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Scale:
+    """Raw value -> g: ``value * gain`` (g per unit), or volts / (sensitivity in V per g)."""
+
+    gain: float = 1.0
+
+    @classmethod
+    def from_options(cls, gain: float | None = None, sensitivity_mv_per_g: float | None = None) -> Scale:
+        if sensitivity_mv_per_g:
+            return cls(1000.0 / sensitivity_mv_per_g)
+        return cls(gain if gain is not None else 1.0)
+
+
+class Pacer:
+    """Sleep so that a replayed file advances no faster than its recording speed."""
+
+    def __init__(self, fs: float, realtime: bool) -> None:
+        self.fs, self.realtime, self.t0, self.sent = fs, realtime, None, 0
+
+    def wait(self, n: int) -> None:
+        if not self.realtime:
+            return
+        if self.t0 is None:
+            self.t0 = time.perf_counter()
+        self.sent += n
+        delay = self.t0 + self.sent / self.fs - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def as_chunks(x: np.ndarray, block: int) -> Iterator[np.ndarray]:
+    for i in range(0, x.shape[1], block):
+        yield x[:, i : i + block]

@@ -1,0 +1,59 @@
+"""FP16 and INT8 QDQ models: agreement, per-layer SQNR, accuracy budget."""
+
+import numpy as np
+import onnx
+import pytest
+
+from drsn_edge.export.calibration import calibration_windows, validation_set
+from drsn_edge.export.onnx_export import export_onnx
+from drsn_edge.export.optimize import optimize_onnx
+from drsn_edge.export.quantize import quantize_fp16, quantize_int8
+from drsn_edge.export.verify import verify
+from drsn_edge.runtime.metadata import read_onnx_metadata
+
+
+@pytest.fixture(scope="module")
+def fp32(sim_checkpoint, tmp_path_factory):
+    d = tmp_path_factory.mktemp("q")
+    export_onnx(sim_checkpoint, d / "raw.onnx")
+    optimize_onnx(d / "raw.onnx", d / "m.onnx")
+    return d / "m.onnx"
+
+
+@pytest.mark.parametrize("keep_io", [True, False])
+def test_fp16_agreement(sim_checkpoint, fp32, tmp_path, keep_io):
+    out = tmp_path / "m.fp16.onnx"
+    quantize_fp16(fp32, out, keep_io_types=keep_io)
+    proto = onnx.load(str(out))
+    assert (proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT) == keep_io
+    assert read_onnx_metadata(str(out)).precision == "fp16"
+    r = verify(sim_checkpoint, out, max_windows=120)
+    assert r["top1_agreement"] >= 0.999 and r["passed"]
+
+
+def test_int8_qdq_report_and_budget(fp32, tmp_path):
+    md = read_onnx_metadata(str(fp32))
+    calib = calibration_windows(md, 64)
+    vsets = validation_set(md)
+    out = tmp_path / "m.int8.onnx"
+    r = quantize_int8(fp32, out, calib, vsets, max_accuracy_drop=0.005, log=lambda s: None)
+    proto = onnx.load(str(out))
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    # symmetric: every zero point is 0; per-channel weights: some scales are vectors
+    zps = [t for t in proto.graph.initializer if t.name.endswith("_zero_point")]
+    assert zps and all(not np.any(onnx.numpy_helper.to_array(t)) for t in zps)
+    assert any(onnx.numpy_helper.to_array(t).size > 1 for t in proto.graph.initializer if t.name.endswith("_scale"))
+    assert r["layer_sqnr_db"] and all("qdq_sqnr_db" in s for s in r["layer_sqnr_db"])
+    assert r["budget_met"] == (r["max_accuracy_drop"] <= 0.005)
+    assert read_onnx_metadata(str(out)).precision == "int8"
+
+
+def test_budget_keeps_threshold_subnetwork_in_float(fp32, tmp_path):
+    """An impossible budget makes the quantizer keep nodes float, starting with the threshold sub-networks."""
+    md = read_onnx_metadata(str(fp32))
+    r = quantize_int8(fp32, tmp_path / "q.onnx", calibration_windows(md, 32), validation_set(md), max_accuracy_drop=-1.0,
+                      max_rounds=2, log=lambda s: None)
+    assert len(r["rounds"]) == 3
+    assert any("/threshold/" in n for n in r["nodes_kept_float"])
+    assert r["rounds"][1]["excluded_nodes"] > 0 and not r["budget_met"]
