@@ -1,4 +1,5 @@
-"""The demo job: simulator data -> DRSN-CW under noise -> evaluation (offline, a few CPU minutes)."""
+"""The demo job, offline on built-in defaults (a few CPU minutes): simulator data -> DRSN-CW under noise ->
+evaluation -> ONNX export + parity -> FP16 / INT8 -> side-by-side table -> streaming with alarms."""
 
 from __future__ import annotations
 
@@ -6,9 +7,65 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
+#: The demo's streamed recording: one machine, healthy -> outer-race fault -> healthy again (seconds).
+DEMO_SEQUENCE = [("normal", 8.0), ("outer_race", 8.0), ("normal", 8.0)]
+DEMO_SEQUENCE_SEED = 101
+
+
+def _format_table(rows: list[dict]) -> str:
+    head = ["format", "size KiB", "acc clean %", "acc -4 dB %", "batch-1 ms", "agree %"]
+    lines = [[r["format"], f"{r['kib']:.0f}", f"{r['clean']:.2f}", f"{r['m4']:.2f}", f"{r['ms']:.3f}", f"{r['agree']:.2f}"]
+             for r in rows]
+    w = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
+    fmt = lambda r: "  ".join(v.rjust(k) for v, k in zip(r, w))  # noqa: E731
+    return "\n".join([fmt(head), fmt(["-" * k for k in w]), *map(fmt, lines)])
+
+
+def compare_formats(checkpoint: Path, files: dict[str, Path], seed: int = 0) -> list[dict]:
+    """Size, accuracy (clean and -4 dB Gaussian) and batch-1 latency of each format on the test windows."""
+    import onnxruntime as ort
+
+    from drsn_edge.data.dataset import DataSpec, load_dataset
+    from drsn_edge.data.noise import add_noise
+    from drsn_edge.export.torch_backend import TorchBackend
+    from drsn_edge.runtime.backends import OnnxRuntimeBackend
+    from drsn_edge.training.checkpoint import read_checkpoint_meta
+
+    meta = read_checkpoint_meta(checkpoint)
+    ds = load_dataset(DataSpec.from_dict(meta["data"]))
+    x, y = ds.windows("test", meta["window"], meta["window"] // 2)
+    xn = add_noise(x, -4.0, "gaussian", np.random.default_rng(seed))
+    backends = {"pytorch": TorchBackend(str(checkpoint))}
+    for name, path in files.items():
+        so = ort.SessionOptions()
+        backends[name] = OnnxRuntimeBackend(str(path))
+    rows, ref = [], None
+    for name, be in backends.items():
+        be.activate()
+        pred = lambda a: np.concatenate([be.infer(a[i : i + 64]) for i in range(0, len(a), 64)])  # noqa: E731
+        logits = pred(x)
+        ref = logits if ref is None else ref
+        one = x[:1]
+        for _ in range(5):
+            be.infer(one)
+        t0 = time.perf_counter()
+        for _ in range(50):
+            be.infer(one)
+        size = checkpoint.stat().st_size if name == "pytorch" else files[name].stat().st_size
+        rows.append({"format": name, "kib": size / 1024, "clean": 100 * float((logits.argmax(1) == y).mean()),
+                     "m4": 100 * float((pred(xn).argmax(1) == y).mean()), "ms": (time.perf_counter() - t0) / 50 * 1e3,
+                     "agree": 100 * float((logits.argmax(1) == ref.argmax(1)).mean())})
+        be.close()
+    return rows
+
 
 def run_demo(out: Path, epochs: int = 12, quick: bool = False) -> dict:
     from drsn_edge.data.dataset import DataSpec
+    from drsn_edge.data.simulator import simulate_sequence
+    from drsn_edge.export.pipeline import ExportOptions, export_all
+    from drsn_edge.runtime.app import InputOptions, OutputOptions, StreamJob, run_stream
     from drsn_edge.training.evaluate import format_table, plot_report
     from drsn_edge.training.noise_schedule import NoiseSchedule
     from drsn_edge.training.pipeline import evaluate_checkpoint, train_checkpoint
@@ -16,8 +73,9 @@ def run_demo(out: Path, epochs: int = 12, quick: bool = False) -> dict:
 
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    print("== 1/2 train: DRSN-CW (paper preset) on the bearing simulator, Gaussian/pink noise at -6..10 dB SNR")
-    data = DataSpec(source="sim", label_set="4", sim_duration=4.0 if quick else 10.0)
+    print("== 1/5 train: DRSN-CW (paper preset) on the bearing simulator, Gaussian/pink noise at -6..10 dB SNR")
+    data = DataSpec(source="sim", label_set="4", sim_duration=3.0 if quick else 5.0,
+                    sim_recordings_per_class=4 if quick else 12)
     cfg = TrainConfig(
         epochs=epochs, steps_per_epoch=20 if quick else 80, seed=0,
         noise=NoiseSchedule(kinds=("gaussian", "pink"), snr_low=-6, snr_high=10, clean_fraction=0.1),
@@ -25,10 +83,33 @@ def run_demo(out: Path, epochs: int = 12, quick: bool = False) -> dict:
     ckpt = out / "drsn-cw.safetensors"
     train_checkpoint(data, "drsn-cw", "paper", cfg, ckpt, progress=not quick)
 
-    print("\n== 2/2 evaluate: test split (later in time than training), accuracy % per noise type and SNR")
+    print("\n== 2/5 evaluate: test split (later in time than training), accuracy % per noise type and SNR")
     report = evaluate_checkpoint(ckpt, ("gaussian", "laplacian", "pink"), [-4, 0, 4, None], seed=0)
     print(format_table(report))
     (out / "eval.json").write_text(json.dumps(report, indent=1))
     plot_report(report, str(out / "eval.png"))
-    print(f"\ndone in {time.perf_counter() - t0:.0f} s; files in {out}/: drsn-cw.safetensors, eval.json, eval.png")
-    return report
+
+    print("\n== 3/5 export: standard-op ONNX, parity vs PyTorch, onnxslim, FP16, INT8 QDQ (budget 0.5 points)")
+    onnx_path = out / "drsn-cw.onnx"
+    export_all(ckpt, onnx_path, ExportOptions(fp16=True, int8=True, calibration_windows=128 if quick else 256))
+
+    print("\n== 4/5 side by side on the test windows (ONNX Runtime CPU)")
+    files = {"onnx-fp32": onnx_path, "onnx-fp16": out / "drsn-cw.fp16.onnx", "onnx-int8": out / "drsn-cw.int8.onnx"}
+    rows = compare_formats(ckpt, files)
+    print(_format_table(rows))
+
+    print("\n== 5/5 stream: a recording turning healthy -> outer-race fault -> healthy; alarm events below")
+    rec = out / "demo-recording.npy"
+    np.save(rec, simulate_sequence(DEMO_SEQUENCE, seed=DEMO_SEQUENCE_SEED))
+    print("   segments: " + ", ".join(f"{c} {d:g} s" for c, d in DEMO_SEQUENCE))
+    summary = run_stream(StreamJob(str(onnx_path), str(rec), InputOptions(fs=12000.0),
+                                   OutputOptions(jsonl=str(out / "stream.jsonl"), windows=True)))
+    for line in (out / "stream.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r["type"] == "alarm":
+            print(f"   t={r['stream_time']:6.2f} s  {r['state'].upper():5s}  {r['label']}  (P(fault) {r['p_fault']:.2f})")
+    lat = summary["latency_ms"]
+    print(f"   {summary['processed']} windows, latency p50 {lat['p50']:.1f} ms, real-time factor "
+          f"{summary['real_time_factor']:.0f}x; all records in {out / 'stream.jsonl'}")
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s; files in {out}/")
+    return {"eval": report, "formats": rows, "stream": summary}

@@ -80,11 +80,13 @@ def simulate_bearing(
     slip: float | None = None,
     geometry: BearingGeometry = BearingGeometry(),
     seed: int | np.random.Generator = 0,
+    structure: np.ndarray | None = None,
 ) -> np.ndarray:
     """One channel of acceleration (g), ``int(duration * fs)`` samples.
 
     ``severity`` scales impact amplitude (1 = moderate); ``slip`` is the relative standard deviation of
-    the impact interval (drawn from 1-2 % when None).
+    the impact interval (drawn from 1-2 % when None); ``structure`` is the machine's impulse response
+    (drawn at random when None; pass one to simulate the same machine in several conditions).
     """
     if condition not in CONDITIONS:
         raise DrsnEdgeError(f"unknown bearing condition {condition!r}; choose from {', '.join(CONDITIONS)}")
@@ -92,7 +94,7 @@ def simulate_bearing(
     n = int(duration * fs)
     t = np.arange(n) / fs
     shaft_hz = rpm / 60.0
-    h = _structure_response(fs, rng)
+    h = _structure_response(fs, rng) if structure is None else structure
 
     x = np.zeros(n)
     for k in range(1, 6):  # shaft harmonics: unbalance, misalignment
@@ -169,5 +171,7 @@ def simulate_sequence(
 ) -> np.ndarray:
     """Concatenate conditions, e.g. ``[("normal", 5), ("outer_race", 5), ("normal", 5)]`` (seconds)."""
     rng = np.random.default_rng(seed)
-    parts = [simulate_bearing(c, fs=fs, duration=d, rpm=rpm, severity=severity, seed=rng) for c, d in segments]
+    h = _structure_response(fs, rng)  # one machine throughout
+    parts = [simulate_bearing(c, fs=fs, duration=d, rpm=rpm, severity=severity, seed=rng, structure=h)
+             for c, d in segments]
     return np.concatenate(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,10 @@ def quantize_fp16(src: str | Path, out: str | Path, keep_io_types: bool = True) 
 
     proto = onnx.load(str(src))
     md = read_metadata(proto)
-    half = float16.convert_float_to_float16(proto, keep_io_types=keep_io_types)
+    with warnings.catch_warnings():
+        # the standardization's eps (1e-8) rounds to fp16's smallest normal; harmless, and expected
+        warnings.simplefilter("ignore", UserWarning)
+        half = float16.convert_float_to_float16(proto, keep_io_types=keep_io_types)
     md.precision = "fp16"
     write_metadata(half, md)
     onnx.save(half, str(out))
@@ -117,7 +121,8 @@ def quantize_int8(
         pre = str(Path(tmp) / "pre.onnx")
         quant_pre_process(str(src), pre, skip_symbolic_shape=False)
         pre_proto = onnx.load(pre)
-        threshold_nodes = [n.name for n in pre_proto.graph.node if "/threshold/" in n.name]
+        threshold_nodes = [n.name for n in pre_proto.graph.node
+                           if "/threshold/" in n.name and n.op_type in QUANTIZED_OP_TYPES]
         producers = _producers(pre_proto)
         excluded: list[str] = []
         rounds = []
@@ -139,7 +144,8 @@ def quantize_int8(
             if r == 0 and threshold_nodes:
                 excluded += threshold_nodes  # the learned thresholds are the most sensitive part
             else:
-                worst = [producers[s["tensor"]] for s in sqnr if s["tensor"] in producers]
+                quantizable = {n.name for n in pre_proto.graph.node if n.op_type in QUANTIZED_OP_TYPES}
+                worst = [producers[s["tensor"]] for s in sqnr if producers.get(s["tensor"]) in quantizable]
                 new = [n for n in worst if n not in excluded][: max(2, len(worst) // 10)]
                 if not new:
                     break
