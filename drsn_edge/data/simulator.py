@@ -59,12 +59,13 @@ def impact_rate(condition: str, shaft_hz: float, geometry: BearingGeometry) -> f
     return {"outer_race": f["bpfo"], "inner_race": f["bpfi"], "ball": 2 * f["bsf"]}[condition]
 
 
-def _structure_response(fs: float, rng: np.random.Generator) -> np.ndarray:
-    """Impulse response of 2-3 lightly damped structural modes below 0.42 fs."""
+def _structure_response(fs: float, rng: np.random.Generator, band: tuple[float, float] | None = None) -> np.ndarray:
+    """Impulse response of 2-3 lightly damped structural modes in ``band`` Hz (default 0.12-0.42 fs)."""
+    lo, hi = band or (0.12 * fs, 0.42 * fs)
     t = np.arange(int(0.02 * fs)) / fs
     h = np.zeros_like(t)
     for _ in range(rng.integers(2, 4)):
-        fn = rng.uniform(0.12, 0.42) * fs
+        fn = rng.uniform(lo, hi)
         zeta = rng.uniform(0.02, 0.08)
         h += rng.uniform(0.5, 1.0) * np.exp(-zeta * 2 * np.pi * fn * t) * np.sin(2 * np.pi * fn * np.sqrt(1 - zeta**2) * t)
     return h / np.max(np.abs(h))
@@ -81,12 +82,14 @@ def simulate_bearing(
     geometry: BearingGeometry = BearingGeometry(),
     seed: int | np.random.Generator = 0,
     structure: np.ndarray | None = None,
+    resonance_band: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """One channel of acceleration (g), ``int(duration * fs)`` samples.
 
     ``severity`` scales impact amplitude (1 = moderate); ``slip`` is the relative standard deviation of
     the impact interval (drawn from 1-2 % when None); ``structure`` is the machine's impulse response
-    (drawn at random when None; pass one to simulate the same machine in several conditions).
+    (drawn at random when None; pass one to simulate the same machine in several conditions), its modes in
+    ``resonance_band`` Hz (default 0.12-0.42 fs).
     """
     if condition not in CONDITIONS:
         raise DrsnEdgeError(f"unknown bearing condition {condition!r}; choose from {', '.join(CONDITIONS)}")
@@ -94,7 +97,7 @@ def simulate_bearing(
     n = int(duration * fs)
     t = np.arange(n) / fs
     shaft_hz = rpm / 60.0
-    h = _structure_response(fs, rng) if structure is None else structure
+    h = _structure_response(fs, rng, resonance_band) if structure is None else structure
 
     x = np.zeros(n)
     for k in range(1, 6):  # shaft harmonics: unbalance, misalignment
@@ -168,10 +171,11 @@ def simulate_sequence(
     rpm: float = 1772.0,
     severity: float = 1.0,
     seed: int = 0,
+    resonance_band: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Concatenate conditions, e.g. ``[("normal", 5), ("outer_race", 5), ("normal", 5)]`` (seconds)."""
     rng = np.random.default_rng(seed)
-    h = _structure_response(fs, rng)  # one machine throughout
+    h = _structure_response(fs, rng, resonance_band)  # one machine throughout
     parts = [simulate_bearing(c, fs=fs, duration=d, rpm=rpm, severity=severity, seed=rng, structure=h)
              for c, d in segments]
     return np.concatenate(parts)

@@ -44,6 +44,30 @@ class ArraySource:
         pass
 
 
+def wav_truncation(path: Path) -> str | None:
+    """libsndfile quietly shortens a cut-off WAV; compare its header's data size with the bytes present."""
+    import struct
+
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        while True:
+            f.seek(pos)
+            hdr = f.read(8)
+            if len(hdr) < 8:
+                return None
+            cid, n = hdr[:4], struct.unpack("<I", hdr[4:])[0]
+            if cid == b"data":
+                have = size - pos - 8
+                if n != 0xFFFFFFFF and have < n:
+                    return f"truncated file: header declares {n} data bytes, {have} present"
+                return None
+            pos += 8 + n + (n & 1)
+
+
 def _audio(path: Path, scale: Scale) -> tuple[np.ndarray, float, list[str]]:
     import soundfile as sf
 
@@ -56,6 +80,10 @@ def _audio(path: Path, scale: Scale) -> tuple[np.ndarray, float, list[str]]:
         raise DrsnEdgeError(f"{path}: cannot read audio ({exc})") from None
     if expected > 0 and data.shape[0] < expected:
         notes.append(f"truncated file: header says {expected} frames, {data.shape[0]} readable")
+    elif path.suffix.lower() == ".wav":
+        note = wav_truncation(path)
+        if note:
+            notes.append(note + f"; streaming the {data.shape[0]} complete frames")
     if data.shape[0] == 0:
         raise DrsnEdgeError(f"{path}: no samples (truncated or empty file)")
     return data.T * scale.gain, float(fs), notes
