@@ -47,7 +47,7 @@ def main() -> None:
             x = rng.standard_normal((b, md.in_channels, md.window)).astype(np.float32)
             outs = {m: s.run(None, {"x": x})[0] for m, s in sessions.items()}
             assert all(np.allclose(outs["sign"], o, atol=1e-5) for o in outs.values())
-            results[f"batch{b}"] = time_calls({m: (lambda s=s: s.run(None, {"x": x})) for m, s in sessions.items()},
+            results[f"batch{b}"] = time_calls({m: (lambda s=s, x=x: s.run(None, {"x": x})) for m, s in sessions.items()},
                                               calls=200 if b == 1 else 10)
     fastest = {k: min(v, key=lambda m: v[m]["median_ms"]) for k, v in results.items()}
     out = {"checkpoint": args.checkpoint, "threads": args.threads, "onnxruntime": ort.__version__,
@@ -55,7 +55,8 @@ def main() -> None:
     res = HERE / "results"
     (res / "threshold_modes.json").write_text(json.dumps(out, indent=1))
     lines = [f"# Soft-threshold decompositions, ONNX Runtime {ort.__version__} CPU, {args.threads} thread(s)", "",
-             f"Model: `{Path(args.checkpoint).name}` (optimized with onnxslim). Median (p90) ms per call, interleaved rounds.", "",
+             f"Model: `{Path(args.checkpoint).name}` (optimized with onnxslim). "
+             "Median (p90) ms per call, interleaved rounds.", "",
              "| batch | " + " | ".join(modes) + " | fastest |", "|---|" + "---|" * (len(modes) + 1)]
     for k, v in results.items():
         lines.append(f"| {k[5:]} | " + " | ".join(f"{v[m]['median_ms']:.3f} ({v[m]['p90_ms']:.3f})" for m in modes)

@@ -25,8 +25,6 @@ def _format_table(rows: list[dict]) -> str:
 
 def compare_formats(checkpoint: Path, files: dict[str, Path], seed: int = 0) -> list[dict]:
     """Size, accuracy (clean and -4 dB Gaussian) and batch-1 latency of each format on the test windows."""
-    import onnxruntime as ort
-
     from drsn_edge.data.dataset import DataSpec, load_dataset
     from drsn_edge.data.noise import add_noise
     from drsn_edge.export.torch_backend import TorchBackend
@@ -39,12 +37,13 @@ def compare_formats(checkpoint: Path, files: dict[str, Path], seed: int = 0) -> 
     xn = add_noise(x, -4.0, "gaussian", np.random.default_rng(seed))
     backends = {"pytorch": TorchBackend(str(checkpoint))}
     for name, path in files.items():
-        so = ort.SessionOptions()
         backends[name] = OnnxRuntimeBackend(str(path))
     rows, ref = [], None
     for name, be in backends.items():
         be.activate()
-        pred = lambda a: np.concatenate([be.infer(a[i : i + 64]) for i in range(0, len(a), 64)])  # noqa: E731
+        def pred(a: np.ndarray, be=be) -> np.ndarray:
+            return np.concatenate([be.infer(a[i : i + 64]) for i in range(0, len(a), 64)])
+
         logits = pred(x)
         ref = logits if ref is None else ref
         one = x[:1]

@@ -68,8 +68,12 @@ class ModelMetadata:
 
 def read_onnx_metadata(path: str) -> ModelMetadata:
     """Metadata of an ONNX file, read through onnxruntime (no onnx package needed)."""
+    import os
+
     import onnxruntime as ort
 
+    if not os.path.isfile(path):
+        raise DrsnEdgeError(f"model not found: {path}")
     try:
         sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     except Exception as exc:

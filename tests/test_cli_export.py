@@ -1,0 +1,71 @@
+"""`drsn-edge export` / `verify` end to end, and their one-line errors."""
+
+import json
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+from drsn_edge.cli.main import main
+from drsn_edge.runtime.gpu import gpu_info
+
+
+def run(capsys, argv):
+    code = main(argv)
+    o = capsys.readouterr()
+    return code, o.out, o.err
+
+
+def test_export_all_formats_and_verify(sim_checkpoint, tmp_path, capsys):
+    out = tmp_path / "sub" / "m.onnx"
+    code, text, err = run(capsys, ["export", str(sim_checkpoint), "-o", str(out), "--fp16", "--int8", "--calib-windows", "64",
+                                   "--report", str(tmp_path / "r.json")])
+    assert code == 0, err
+    assert "PASS" in text and "nodes" in text
+    for f in ("m.onnx", "m.fp16.onnx", "m.int8.onnx"):
+        assert (tmp_path / "sub" / f).is_file()
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["optimize"]["nodes_after"] < rep["optimize"]["nodes_before"]
+    assert rep["verify_fp32"]["outputs"]["logits"]["abs_error"]["max"] <= 1e-4
+    code, text, _ = run(capsys, ["verify", str(out), "--against", str(sim_checkpoint), "--json", str(tmp_path / "v.json")])
+    assert code == 0 and "PASS" in text and "onnx.checker: ok" in text
+    code, text, _ = run(capsys, ["verify", str(tmp_path / "sub" / "m.int8.onnx"), "--against", str(out)])
+    assert code == 0 and "top-1 agreement" in text
+    # impossible tolerance: verification fails with exit code 1
+    code, text, _ = run(capsys, ["verify", str(tmp_path / "sub" / "m.fp16.onnx"), "--against", str(out), "--atol", "0",
+                                 "--rtol", "0"])
+    assert code == 1 and "FAIL" in text
+
+
+def one_line_error(capsys, argv, needle):
+    code, _, err = run(capsys, argv)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and needle in lines[0], err
+
+
+def test_export_bad_inputs(sim_checkpoint, tmp_path, capsys):
+    o = str(tmp_path / "m.onnx")
+    one_line_error(capsys, ["export", str(tmp_path / "none.safetensors"), "-o", o], "checkpoint not found")
+    (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    one_line_error(capsys, ["export", str(tmp_path / "bad.safetensors"), "-o", o], "not a drsn-edge checkpoint")
+    save_file({"w": np.zeros(3, np.float32)}, str(tmp_path / "other.safetensors"))
+    one_line_error(capsys, ["export", str(tmp_path / "other.safetensors"), "-o", o], "without drsn-edge metadata")
+    # a drsn-edge checkpoint whose weights belong to another model
+    from safetensors import safe_open
+
+    with safe_open(str(sim_checkpoint), "np") as f:
+        meta = f.metadata()
+    save_file({"stem.weight": np.zeros((4, 1, 3), np.float32)}, str(tmp_path / "mixed.safetensors"), metadata=meta)
+    one_line_error(capsys, ["export", str(tmp_path / "mixed.safetensors"), "-o", o], "weights do not match")
+    (tmp_path / "file").write_text("x")
+    one_line_error(capsys, ["export", str(sim_checkpoint), "-o", str(tmp_path / "file" / "m.onnx")], "cannot write")
+    one_line_error(capsys, ["export", str(sim_checkpoint), "-o", str(tmp_path)], "should end in .onnx")
+    one_line_error(capsys, ["export", str(sim_checkpoint), "-o", o, "--opset", "9"], "opset 9 not supported")
+    one_line_error(capsys, ["verify", o, "--against", str(sim_checkpoint)], "model not found")
+
+
+@pytest.mark.skipif(gpu_info() is not None, reason="this machine has a GPU: the no-GPU message does not apply")
+def test_trt_without_gpu_says_so(sim_checkpoint, tmp_path, capsys):
+    one_line_error(capsys, ["export", str(sim_checkpoint), "-o", str(tmp_path / "m.onnx"), "--trt", "fp16"],
+                   "needs an NVIDIA GPU")
+    assert not (tmp_path / "m.onnx").exists()  # refused before doing any work
