@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", default="model.onnx", help="ONNX path; FP16/INT8/engines are written beside it")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (17: ONNX Runtime, TensorRT 8.6/10; <=13 for TRT 8.2)")
     p.add_argument("--threshold", choices=["sign", "clamp", "relu"], default=None,
-                   help="soft-threshold decomposition (default relu: fastest measured, and no Sign op)")
+                   help="soft-threshold decomposition (default clamp: fastest measured, and no Sign op)")
     p.add_argument("--no-optimize", action="store_true", help="skip onnxslim simplification")
     p.add_argument("--no-verify", action="store_true", help="skip the parity check against PyTorch")
     p.add_argument("--fp16", action="store_true", help="also write an FP16 model")

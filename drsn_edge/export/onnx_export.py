@@ -15,7 +15,7 @@ from drsn_edge.runtime.metadata import ModelMetadata
 DEFAULT_OPSET = 17
 OPSET_RANGE = (11, 20)
 #: Default soft-threshold decomposition: fastest in benchmarks/results/threshold_modes.md.
-DEFAULT_THRESHOLD_MODE = "relu"
+DEFAULT_THRESHOLD_MODE = "clamp"
 
 
 def sha256_file(path: str | Path) -> str:
