@@ -57,3 +57,15 @@ def test_budget_keeps_threshold_subnetwork_in_float(fp32, tmp_path):
     assert len(r["rounds"]) == 3
     assert any("/threshold/" in n for n in r["nodes_kept_float"])
     assert r["rounds"][1]["excluded_nodes"] > 0 and not r["budget_met"]
+
+
+@pytest.mark.parametrize("mode", ["sign", "clamp", "relu"])
+def test_fp16_loads_for_every_decomposition(sim_checkpoint, tmp_path, mode):
+    """Regression: with the "clamp" decomposition the FP16 model had a mistyped Cast after Min and did not load."""
+    import onnxruntime as ort
+
+    export_onnx(sim_checkpoint, tmp_path / "raw.onnx", threshold_mode=mode)
+    optimize_onnx(tmp_path / "raw.onnx", tmp_path / "m.onnx")
+    quantize_fp16(tmp_path / "m.onnx", tmp_path / "h.onnx")
+    s = ort.InferenceSession(str(tmp_path / "h.onnx"), providers=["CPUExecutionProvider"])
+    assert s.run(None, {"x": np.zeros((2, 1, 2048), np.float32)})[0].shape == (2, 4)

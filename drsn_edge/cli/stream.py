@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--hop", type=int, help="samples between windows at the model rate (default: the model's)")
     w.add_argument("--channel-map", help="sensors per unit: 0,1,2 (one unit each) or 0+1,2+3")
     w.add_argument("--batch-size", type=int, default=16)
-    w.add_argument("--max-latency-ms", type=float, default=50.0, help="deadline for a partial micro-batch")
+    w.add_argument("--max-latency-ms", type=float, default=5.0, help="deadline for a partial micro-batch")
     w.add_argument("--queue", type=int, default=256, help="bounded window queue size")
     w.add_argument("--policy", choices=["block", "drop-oldest"], default="block", help="when the queue is full")
     w.add_argument("--clip-level", type=float, help="sensor full scale in g; windows at it are rejected as clipped")

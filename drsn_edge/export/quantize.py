@@ -29,7 +29,10 @@ def quantize_fp16(src: str | Path, out: str | Path, keep_io_types: bool = True) 
     with warnings.catch_warnings():
         # the standardization's eps (1e-8) rounds to fp16's smallest normal; harmless, and expected
         warnings.simplefilter("ignore", UserWarning)
-        half = float16.convert_float_to_float16(proto, keep_io_types=keep_io_types)
+        # Min/Max (the "clamp" soft threshold) are on the default block list, and the cast the converter then
+        # inserts gets a mistyped output (ONNX Runtime refuses the model); ONNX Runtime runs them in fp16.
+        block = [op for op in float16.DEFAULT_OP_BLOCK_LIST if op not in ("Min", "Max")]
+        half = float16.convert_float_to_float16(proto, keep_io_types=keep_io_types, op_block_list=block)
     md.precision = "fp16"
     write_metadata(half, md)
     onnx.save(half, str(out))

@@ -27,7 +27,7 @@ class StreamConfig:
     hop: int | None = None  # default: the model's suggested hop
     channel_map: list[list[int]] | None = None  # sensor channels feeding each unit's model inputs
     batch_size: int = 16
-    max_latency_s: float = 0.05  # a partial batch runs once its oldest window waited this long
+    max_latency_s: float = 0.005  # a partial batch runs once its oldest window waited this long
     queue_size: int = 256  # windows
     policy: str = "block"  # block | drop-oldest
     smoothing: int = 5

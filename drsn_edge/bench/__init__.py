@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of every format: size, accuracy under noise, latency, memory, streaming, roofline."""

@@ -1,0 +1,59 @@
+"""``drsn-edge bench``."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from drsn_edge.cli.parser import add_data_options, data_spec_from_args
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="size, accuracy under noise, latency, memory of every format, side by side",
+                       description="Benchmark a checkpoint in every format available here, plus the streaming runtime.")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", default="bench-out", help="folder for models, bench.json, bench.md and plots")
+    p.add_argument("--quick", action="store_true", help="fewer SNRs, windows and channels (a CI smoke test, < 2 min)")
+    p.add_argument("--batch", type=int, default=64, help="batch N for the throughput measurement")
+    p.add_argument("--threads", type=int, default=1, help="inference threads (1: single-core numbers)")
+    p.add_argument("--snr", default=None, help="SNRs for accuracy, e.g. -4,0,clean (default -6..4 and clean)")
+    p.add_argument("--noise", default=None, help="noise types (default all three)")
+    p.add_argument("--stream-fs", type=float, default=48000.0, help="input rate for the streaming measurement")
+    p.add_argument("--floor-accuracy", type=float, help="minimum clean accuracy %% of every format; exit 1 below")
+    p.add_argument("--floor-latency-ms", type=float, help="maximum batch-1 median latency; exit 1 above")
+    add_data_options(p, defaults=False)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from drsn_edge.bench.report import write_report
+    from drsn_edge.bench.suite import BenchOptions, run_bench
+    from drsn_edge.data.noise import parse_noise_types, parse_snr_list
+    from drsn_edge.training.checkpoint import read_checkpoint_meta
+
+    meta = read_checkpoint_meta(args.checkpoint)
+    data = None
+    if args.data:
+        args.fs = meta["sample_rate"]
+        args.labels = args.labels or meta["data"]["label_set"]
+        data = data_spec_from_args(args)
+    opts = BenchOptions(checkpoint=args.checkpoint, out_dir=args.out, quick=args.quick, batch=args.batch,
+                        threads=args.threads, stream_fs=args.stream_fs, data_spec=data,
+                        floor_accuracy=None if args.floor_accuracy is None else args.floor_accuracy / 100,
+                        floor_latency_ms=args.floor_latency_ms)
+    if args.snr:
+        opts.snrs = parse_snr_list(args.snr)
+    if args.noise:
+        opts.noise_types = parse_noise_types(args.noise)
+    report = run_bench(opts, log=lambda s: print(s, file=sys.stderr))
+    command = "drsn-edge " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("drsn-edge") else ""
+    files = write_report(report, Path(args.out), command)
+    print(Path(args.out, "bench.md").read_text())
+    print("wrote " + ", ".join(str(f) for f in files))
+    if not report["floors"]["passed"]:
+        for f in report["floors"]["failures"]:
+            print(f"floor missed: {f}", file=sys.stderr)
+        return 1
+    return 0
