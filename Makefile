@@ -5,9 +5,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean broker
+.PHONY: install demo test lint bench bench-quick broker clean
 
-install: $(STAMP)
+install: $(STAMP) broker
 
 # torch is pinned so pip takes the local CPU build instead of several GB of CUDA wheels.
 $(STAMP): pyproject.toml
@@ -16,6 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e '.[all,dev]'
 	touch $(STAMP)
+
+# A real MQTT broker for the MQTT tests (they skip, saying why, where none can be installed).
+broker:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
+	  { if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q mosquitto >/dev/null 2>&1 || \
+	      (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q mosquitto >/dev/null 2>&1)) || \
+	      echo "note: could not install mosquitto; MQTT tests will be skipped"; \
+	    else echo "note: not root, mosquitto not installed; MQTT tests will be skipped"; fi; }
 
 demo: install
 	$(BIN)/drsn-edge demo --out demo-out
@@ -26,5 +34,11 @@ test: install
 lint: install
 	$(BIN)/ruff check drsn_edge tests benchmarks
 
+bench: install
+	$(BIN)/drsn-edge bench benchmarks/models/cwru-wide-cw.safetensors --out benchmarks/results/cpu-2core
+
+bench-quick: install
+	$(BIN)/drsn-edge bench benchmarks/models/sim-paper-cw.safetensors --quick --out bench-out --floor-accuracy 90
+
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache
+	rm -rf $(VENV) demo-out bench-out .pytest_cache

@@ -74,15 +74,18 @@ def plot(r: dict[str, Any], out: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     import numpy as np
 
     ok = [row for row in r["formats"] if row["status"] == "ok"]
     noises = sorted({k.split()[0] for row in ok for k in row["accuracy"] if k != "clean"})
     fig, axes = plt.subplots(1, max(1, len(noises)), figsize=(5.2 * max(1, len(noises)), 4.2), squeeze=False)
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."), ("v", "-"), ("P", "--"), ("X", ":"), ("*", "-.")]
     for ax, noise in zip(axes[0], noises):
-        for row in ok:
+        for i, row in enumerate(ok):  # identical results overlap: distinct markers and dashes keep each visible
             pts = sorted((float(k.split()[1]), 100 * v) for k, v in row["accuracy"].items() if k.startswith(noise + " "))
-            ax.plot(*zip(*pts), marker="o", label=row["format"], alpha=0.8)
+            marker, dash = styles[i % len(styles)]
+            ax.plot(*zip(*pts), marker=marker, linestyle=dash, markersize=9 - i, label=row["format"], alpha=0.85)
         ax.set_title(f"{noise} noise")
         ax.set_xlabel("SNR (dB)")
         ax.set_ylabel("test accuracy (%)")
@@ -98,6 +101,9 @@ def plot(r: dict[str, Any], out: Path) -> list[Path]:
             a = np.sort(np.array(row[key]["samples_ms"]))
             ax.plot(a, np.arange(1, len(a) + 1) / len(a), label=row["format"])
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("latency per call (ms, log scale)")
         ax.set_ylabel("fraction of calls")
         ax.set_title(f"Latency CDF, {title}")

@@ -1,0 +1,38 @@
+"""`drsn-edge bench --quick`: the CI smoke test of the benchmark suite (real measurements, small)."""
+
+import json
+from pathlib import Path
+
+from drsn_edge.cli.main import main
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = REPO / "benchmarks" / "models" / "sim-paper-cw.safetensors"
+
+
+def test_bench_quick_writes_table_json_plots(tmp_path, capsys):
+    code = main(["bench", str(MODEL), "--quick", "--out", str(tmp_path), "--floor-accuracy", "90"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    r = json.loads((tmp_path / "bench.json").read_text())
+    ok = {f["format"]: f for f in r["formats"] if f["status"] == "ok"}
+    assert {"pytorch-eager", "onnx-fp32", "onnx-optimized", "onnx-fp16", "onnx-int8"} <= set(ok)
+    for f in r["formats"]:
+        assert f["status"] == "ok" or f["status"].startswith(("skipped:", "failed:"))
+    for f in ok.values():
+        assert f["latency_b1"]["min_ms"] <= f["latency_b1"]["median_ms"] <= f["latency_b1"]["p99_ms"] <= f["latency_b1"]["max_ms"]
+        assert f["size_kib"] > 0 and f["peak_rss_mib"] > 0 and f["cold_start_s"] > 0 and "clean" in f["accuracy"]
+    # FP32 ONNX must agree with PyTorch on accuracy exactly (same decisions)
+    assert ok["onnx-fp32"]["accuracy"] == ok["pytorch-eager"]["accuracy"]
+    assert r["flops_per_window"] > 1e6 and r["single_core_sgemm_gflops"] > 0
+    assert all(v is not None for v in r["ratios"].values())
+    s = r["streaming"]
+    assert s["real_time_factor"]["1"] > 1 and s["per_window"]["ratio"] > 0
+    assert (tmp_path / "bench.md").read_text().startswith("# drsn-edge bench")
+    for png in ("accuracy_vs_snr.png", "latency_cdf.png"):
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bench_floor_miss_exits_1(tmp_path, capsys):
+    code = main(["bench", str(MODEL), "--quick", "--out", str(tmp_path), "--floor-accuracy", "100.1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "floor missed" in err
