@@ -58,7 +58,8 @@ def to_markdown(r: dict[str, Any], command: str = "") -> str:
     if s:
         pw, live = s["per_window"], s["live_replay_4ch"]["latency_ms"]
         rtf = ", ".join(f"{c} ch {v:.0f}x" for c, v in s["real_time_factor"].items())
-        lines += ["", f"Streaming at {s['input_rate_hz'] / 1000:g} kHz input on {s['threads']} thread(s): real-time factor {rtf}; "
+        lines += ["", f"Streaming at {s['input_rate_hz'] / 1000:g} kHz input on {s['threads']} thread(s): "
+                  f"real-time factor {rtf}; "
                   f"about {s['channels_sustained_estimate']} channels sustainable in real time (linear estimate). "
                   f"Per window: runtime {pw['runtime_ms']:.3f} ms vs bare session.run {pw['bare_session_run_ms']:.3f} ms "
                   f"(overhead {pw['overhead_ms']:.3f} ms). Live replay, 4 channels: decision latency p50 {live['p50']:.2f} ms, "
