@@ -16,7 +16,8 @@ def run(capsys, argv):
     return code, o.out, o.err
 
 
-def test_export_all_formats_and_verify(sim_checkpoint, tmp_path, capsys):
+def test_export_all_formats_and_verify(stream_model, tmp_path, capsys):
+    sim_checkpoint = stream_model[0]  # trained well enough that INT8 keeps >= 98 % top-1 agreement
     out = tmp_path / "sub" / "m.onnx"
     code, text, err = run(capsys, ["export", str(sim_checkpoint), "-o", str(out), "--fp16", "--int8", "--calib-windows", "64",
                                    "--report", str(tmp_path / "r.json")])

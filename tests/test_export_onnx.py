@@ -133,7 +133,19 @@ def test_dynamic_batch(sim_checkpoint, tmp_path):
 
 
 def test_verify_detects_a_different_model(sim_checkpoint, tmp_path):
-    fake_checkpoint(tmp_path / "other.safetensors", "drsn-cw", "paper")
+    from drsn_edge.training.checkpoint import read_checkpoint_meta
+
+    meta = read_checkpoint_meta(sim_checkpoint)
+    torch.manual_seed(1)
+    other = create_model("drsn-cw", "paper", num_classes=4)  # same shape, other weights
+    save_checkpoint(tmp_path / "other.safetensors", other, {k: v for k, v in meta.items() if k != "model"})
     export_onnx(tmp_path / "other.safetensors", tmp_path / "other.onnx")
     r = verify(sim_checkpoint, tmp_path / "other.onnx", max_windows=48)
     assert not r["passed"] and r["outputs"]["logits"]["abs_error"]["max"] > 1e-2
+
+
+def test_verify_refuses_models_of_other_classes(sim_checkpoint, tmp_path):
+    fake_checkpoint(tmp_path / "abcd.safetensors", "drsn-cw", "paper")
+    export_onnx(tmp_path / "abcd.safetensors", tmp_path / "abcd.onnx")
+    with pytest.raises(DrsnEdgeError, match="differ in class_names"):
+        verify(sim_checkpoint, tmp_path / "abcd.onnx", max_windows=48)
