@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from cli_helpers import assert_one_line_error
 from scipy.io import savemat
 
 from drsn_edge.cli.main import main
@@ -56,27 +57,21 @@ def test_eval_is_deterministic(trained, tmp_path):
     assert json.loads(a.read_text())["results"] == json.loads(b.read_text())["results"]
 
 
-def one_line_error(capsys, argv, needle):
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert needle in err, err
 
 
 def test_errors_are_one_line_exit_2(tmp_path, capsys, trained):
     out = str(tmp_path / "x.safetensors")
-    one_line_error(capsys, ["train", "--data", "cwru", "--data-dir", str(tmp_path / "missing"), "--out", out],
+    assert_one_line_error(capsys, ["train", "--data", "cwru", "--data-dir", str(tmp_path / "missing"), "--out", out],
                    "CWRU data folder not found")
-    one_line_error(capsys, ["train", "--data", "cwru", "--out", out], "needs --data-dir")
+    assert_one_line_error(capsys, ["train", "--data", "cwru", "--out", out], "needs --data-dir")
     savemat(tmp_path / "105.mat", {"X105_FE_time": np.zeros((100, 1))})
-    one_line_error(capsys, ["train", "--data", "cwru", "--data-dir", str(tmp_path), "--labels", "4", "--out", out],
+    assert_one_line_error(capsys, ["train", "--data", "cwru", "--data-dir", str(tmp_path), "--labels", "4", "--out", out],
                    "no DE channel")
-    one_line_error(capsys, ["train", "--model", "drsn-xl", "--out", out], "unknown model 'drsn-xl'")
-    one_line_error(capsys, ["train", "--preset", "giant", "--out", out], "unknown preset 'giant'")
-    one_line_error(capsys, ["train", "--snr", "loud", "--out", out], "bad SNR 'loud'")
-    one_line_error(capsys, ["eval", str(trained), "--snr", "-4,x"], "bad SNR 'x'")
-    one_line_error(capsys, ["eval", str(tmp_path / "nope.safetensors")], "checkpoint not found")
+    assert_one_line_error(capsys, ["train", "--model", "drsn-xl", "--out", out], "unknown model 'drsn-xl'")
+    assert_one_line_error(capsys, ["train", "--preset", "giant", "--out", out], "unknown preset 'giant'")
+    assert_one_line_error(capsys, ["train", "--snr", "loud", "--out", out], "bad SNR 'loud'")
+    assert_one_line_error(capsys, ["eval", str(trained), "--snr", "-4,x"], "bad SNR 'x'")
+    assert_one_line_error(capsys, ["eval", str(tmp_path / "nope.safetensors")], "checkpoint not found")
     (tmp_path / "bad.safetensors").write_bytes(b"garbage")
-    one_line_error(capsys, ["eval", str(tmp_path / "bad.safetensors")], "not a drsn-edge checkpoint")
-    one_line_error(capsys, ["train", "--epochs"], "expected one argument")
+    assert_one_line_error(capsys, ["eval", str(tmp_path / "bad.safetensors")], "not a drsn-edge checkpoint")
+    assert_one_line_error(capsys, ["train", "--epochs"], "expected one argument")

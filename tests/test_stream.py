@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from cli_helpers import assert_one_line_error, run_cli
 
-from drsn_edge.cli.main import main
 from drsn_edge.data.simulator import simulate_bearing, simulate_sequence
 from drsn_edge.runtime import StreamConfig, StreamRunner, open_model
 from drsn_edge.runtime.sources import ArraySource
@@ -136,10 +136,6 @@ def test_drop_oldest_counts_drops(stream_model):
     assert s["processed"] == len(sink.of("window"))
 
 
-def run_cli(capsys, argv):
-    code = main(argv)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_cli_files_wav_csv_mat(stream_model, tmp_path, capsys, cwru_dir):
@@ -171,10 +167,6 @@ def test_truncated_wav_is_reported(stream_model, tmp_path, capsys):
     assert code == 0 and "truncated file" in err
 
 
-def one_line_error(capsys, argv, needle):
-    code, _, err = run_cli(capsys, argv)
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and needle in lines[0], err
 
 
 def test_bad_inputs_are_one_line_errors(stream_model, tmp_path, capsys):
@@ -183,21 +175,21 @@ def test_bad_inputs_are_one_line_errors(stream_model, tmp_path, capsys):
 
     _, model = stream_model
     np.save(tmp_path / "two.npy", np.zeros((1000, 2), np.float32))
-    one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy"), "--fs", "12000", "--channels", "1"],
+    assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy"), "--fs", "12000", "--channels", "1"],
                    "has 2 channel(s)")
-    one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy"), "--fs", "12000", "--channel-map", "0,5"],
+    assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy"), "--fs", "12000", "--channel-map", "0,5"],
                    "names sensor 5")
     (tmp_path / "x.xyz").write_text("1,2,3")
-    one_line_error(capsys, ["stream", str(model), str(tmp_path / "x.xyz")], "unknown file type")
-    one_line_error(capsys, ["stream", str(model), str(tmp_path / "none.wav")], "input file not found")
-    one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy")], "give --fs")
+    assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "x.xyz")], "unknown file type")
+    assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "none.wav")], "input file not found")
+    assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy")], "give --fs")
     plain = tmp_path / "plain.onnx"
     torch.onnx.export(torch.nn.Conv1d(1, 4, 3), (torch.zeros(1, 1, 64),), str(plain), dynamo=False)
     assert onnx_pkg.load(str(plain))
-    one_line_error(capsys, ["stream", str(plain), str(tmp_path / "two.npy"), "--fs", "12000"], "no drsn-edge metadata")
+    assert_one_line_error(capsys, ["stream", str(plain), str(tmp_path / "two.npy"), "--fs", "12000"], "no drsn-edge metadata")
     (tmp_path / "junk.onnx").write_bytes(b"\x00junk")
-    one_line_error(capsys, ["stream", str(tmp_path / "junk.onnx"), "-"], "not a loadable ONNX model")
-    one_line_error(capsys, ["stream", str(model), "-", "--fs", "12000", "--channels", "1", "--raise", "0.2"],
+    assert_one_line_error(capsys, ["stream", str(tmp_path / "junk.onnx"), "-"], "not a loadable ONNX model")
+    assert_one_line_error(capsys, ["stream", str(model), "-", "--fs", "12000", "--channels", "1", "--raise", "0.2"],
                    "hysteresis")
 
 
