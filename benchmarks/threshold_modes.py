@@ -9,18 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-sys.path.insert(0, str(Path(__file__).parent))
-from timing import time_calls  # noqa: E402
-
-from drsn_edge.export.onnx_export import export_onnx  # noqa: E402
-from drsn_edge.export.optimize import optimize_onnx  # noqa: E402
+from drsn_edge.bench.timing import time_calls
+from drsn_edge.export.onnx_export import export_onnx
+from drsn_edge.export.optimize import optimize_onnx
 
 HERE = Path(__file__).parent
 

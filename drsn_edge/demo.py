@@ -15,7 +15,7 @@ DEMO_SEQUENCE_SEED = 101
 
 
 def _format_table(rows: list[dict]) -> str:
-    head = ["format", "size KiB", "acc clean %", "acc -4 dB %", "batch-1 ms", "agree %"]
+    head = ["format", "size KiB", "acc clean %", "acc -4 dB %", "batch-1 median ms", "agree %"]
     lines = [[r["format"], f"{r['kib']:.0f}", f"{r['clean']:.2f}", f"{r['m4']:.2f}", f"{r['ms']:.3f}", f"{r['agree']:.2f}"]
              for r in rows]
     w = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
@@ -25,6 +25,7 @@ def _format_table(rows: list[dict]) -> str:
 
 def compare_formats(checkpoint: Path, files: dict[str, Path], seed: int = 0) -> list[dict]:
     """Size, accuracy (clean and -4 dB Gaussian) and batch-1 latency of each format on the test windows."""
+    from drsn_edge.bench.timing import measure
     from drsn_edge.data.dataset import DataSpec, load_dataset
     from drsn_edge.data.noise import add_noise
     from drsn_edge.export.torch_backend import TorchBackend
@@ -46,15 +47,10 @@ def compare_formats(checkpoint: Path, files: dict[str, Path], seed: int = 0) -> 
 
         logits = pred(x)
         ref = logits if ref is None else ref
-        one = x[:1]
-        for _ in range(5):
-            be.infer(one)
-        t0 = time.perf_counter()
-        for _ in range(50):
-            be.infer(one)
+        latency = measure(lambda be=be: be.infer(x[:1]), 1, min_calls=50, min_seconds=0.0)
         size = checkpoint.stat().st_size if name == "pytorch" else files[name].stat().st_size
         rows.append({"format": name, "kib": size / 1024, "clean": 100 * float((logits.argmax(1) == y).mean()),
-                     "m4": 100 * float((pred(xn).argmax(1) == y).mean()), "ms": (time.perf_counter() - t0) / 50 * 1e3,
+                     "m4": 100 * float((pred(xn).argmax(1) == y).mean()), "ms": latency["median_ms"],
                      "agree": 100 * float((logits.argmax(1) == ref.argmax(1)).mean())})
         be.close()
     return rows

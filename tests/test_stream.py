@@ -45,6 +45,7 @@ def stream_array(onnx, x, fs, **cfg):
 def test_cwru_stream_decisions_equal_eval(cwru_dir, tmp_path):
     """Every CWRU test span streamed through the runtime gives eval's decision on every window."""
     from drsn_edge.data.dataset import DataSpec, load_dataset
+    from drsn_edge.data.recording import cut_windows  # the cut `drsn-edge eval` uses (test span, half-window hop)
     from drsn_edge.export.onnx_export import export_onnx
     from drsn_edge.training.checkpoint import load_checkpoint
     from drsn_edge.training.trainer import predict_logits
@@ -57,10 +58,6 @@ def test_cwru_stream_decisions_equal_eval(cwru_dir, tmp_path):
     for rec in ds.recordings:
         start, stop = rec.span("test")
         seg = rec.signal[:, start:stop]
-        x_eval = ds.windows("test", meta["window"], meta["window"] // 2)  # same cut as `drsn-edge eval`
-        del x_eval
-        from drsn_edge.data.recording import cut_windows
-
         windows = cut_windows(rec.signal, start, stop, meta["window"], meta["window"] // 2)
         eval_labels = [meta["class_names"][i] for i in predict_logits(model, windows).argmax(1)]
         sink, _ = stream_array(tmp_path / "m.onnx", seg, rec.fs)

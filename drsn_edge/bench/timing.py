@@ -25,6 +25,26 @@ def measure(fn: Callable[[], object], batch: int, min_calls: int = 20, min_secon
             "windows_per_s": batch / float(np.median(a) / 1e3), "samples_ms": a.tolist()}
 
 
+def time_calls(fns: dict[str, Callable[[], object]], rounds: int = 7, calls: int = 30, warmup: int = 5) -> dict[str, dict]:
+    """Time several functions ``rounds x calls`` times each, interleaved round by round so drift hits all alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - t0)
+    out = {}
+    for name, s in samples.items():
+        a = np.array(s) * 1e3
+        out[name] = {"median_ms": float(np.median(a)), "p90_ms": float(np.percentile(a, 90)),
+                     "min_ms": float(a.min()), "max_ms": float(a.max()), "n": int(a.size)}
+    return out
+
+
 def sgemm_peak_gflops(n: int = 1024, seconds: float = 1.0) -> float:
     """Single-core fp32 matrix-multiply rate (run where BLAS is limited to one thread)."""
     rng = np.random.default_rng(0)

@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from drsn_edge.cli.parser import add_data_options, data_spec_from_args
+from drsn_edge.cli.parser import add_data_options, data_spec_for_model
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,11 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from drsn_edge.training.checkpoint import read_checkpoint_meta
 
     meta = read_checkpoint_meta(args.checkpoint)
-    data = None
-    if args.data:
-        args.fs = meta["sample_rate"]
-        args.labels = args.labels or meta["data"]["label_set"]
-        data = data_spec_from_args(args)
+    data = data_spec_for_model(args, meta)
     opts = BenchOptions(checkpoint=args.checkpoint, out_dir=args.out, quick=args.quick, batch=args.batch,
                         threads=args.threads, stream_fs=args.stream_fs, data_spec=data,
                         floor_accuracy=None if args.floor_accuracy is None else args.floor_accuracy / 100,

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from drsn_edge.cli.parser import add_data_options, data_spec_from_args
+from drsn_edge.cli.parser import add_data_options, data_spec_for_model
 from drsn_edge.errors import DrsnEdgeError
 
 
@@ -39,12 +39,7 @@ def run(args: argparse.Namespace) -> int:
     snrs = parse_snr_list(args.snr)
     _writable(args.json)
     _writable(args.plot)
-    data = None
-    if args.data:
-        meta = read_checkpoint_meta(args.checkpoint)
-        args.fs = meta["sample_rate"]
-        args.labels = args.labels or meta["data"]["label_set"]
-        data = data_spec_from_args(args)
+    data = data_spec_for_model(args, read_checkpoint_meta(args.checkpoint)) if args.data else None
     report = evaluate_checkpoint(args.checkpoint, kinds, snrs, data=data, seed=args.seed, repeats=args.repeats)
     print(format_table(report))
     if args.json:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from drsn_edge.cli.parser import add_data_options, data_spec_from_args
+from drsn_edge.cli.parser import add_data_options, data_spec_for_model
 from drsn_edge.errors import DrsnEdgeError
 
 
@@ -53,10 +53,7 @@ def _data(args: argparse.Namespace, reference: str):
         return None
     from drsn_edge.export.verify import model_description
 
-    desc = model_description(reference)
-    args.fs = desc["sample_rate"]
-    args.labels = args.labels or desc["data"].get("label_set")
-    return data_spec_from_args(args)
+    return data_spec_for_model(args, model_description(reference))
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -53,3 +53,12 @@ def data_spec_from_args(args: argparse.Namespace, seed: int = 0):
     channels = tuple(c.strip().upper() for c in args.channels.split(",") if c.strip())
     return DataSpec(source=args.data, data_dir=args.data_dir, label_set=labels, channels=channels,
                     fs=args.fs, seed=seed, sim_duration=getattr(args, "sim_duration", 10.0))
+
+
+def data_spec_for_model(args: argparse.Namespace, meta: dict):
+    """``--data`` options for evaluating an existing model: its rate and label set unless given; None without --data."""
+    if not args.data:
+        return None
+    args.fs = meta["sample_rate"]
+    args.labels = args.labels or meta["data"].get("label_set")
+    return data_spec_from_args(args)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -82,7 +84,26 @@ class VibrationDataset:
 
 
 def load_dataset(spec: DataSpec) -> VibrationDataset:
-    """Build the dataset a :class:`DataSpec` describes."""
+    """Build the dataset a :class:`DataSpec` describes.
+
+    Building is deterministic, so the last few are kept: training, evaluation, export, calibration and the
+    benchmarks of one job share one build. Each call gets its own ``Recording`` objects over read-only arrays.
+    """
+    recs, names = _build(json.dumps(spec.to_dict(), sort_keys=True))
+    own = [Recording(r.signal, r.fs, r.label, dict(r.meta)) for r in recs]
+    return VibrationDataset(own, list(names), spec.fs, spec.split, spec.to_dict())
+
+
+@lru_cache(maxsize=4)
+def _build(spec_json: str) -> tuple[list[Recording], list[str]]:
+    spec = DataSpec.from_dict(json.loads(spec_json))
+    recs, names = _read(spec)
+    for r in recs:
+        r.signal.flags.writeable = False
+    return recs, names
+
+
+def _read(spec: DataSpec) -> tuple[list[Recording], list[str]]:
     if spec.source == "cwru":
         from drsn_edge.data.cwru import load_cwru
 
@@ -100,4 +121,4 @@ def load_dataset(spec: DataSpec) -> VibrationDataset:
         )
     else:
         raise DrsnEdgeError(f"unknown data source {spec.source!r}; choose 'sim' or 'cwru'")
-    return VibrationDataset(recs, names, spec.fs, spec.split, spec.to_dict())
+    return recs, names

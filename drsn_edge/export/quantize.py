@@ -127,6 +127,7 @@ def quantize_int8(
         threshold_nodes = [n.name for n in pre_proto.graph.node
                            if "/threshold/" in n.name and n.op_type in QUANTIZED_OP_TYPES]
         producers = _producers(pre_proto)
+        quantizable = {n.name for n in pre_proto.graph.node if n.op_type in QUANTIZED_OP_TYPES}
         excluded: list[str] = []
         rounds = []
         sqnr: list[dict[str, Any]] = []
@@ -147,7 +148,6 @@ def quantize_int8(
             if r == 0 and threshold_nodes:
                 excluded += threshold_nodes  # the learned thresholds are the most sensitive part
             else:
-                quantizable = {n.name for n in pre_proto.graph.node if n.op_type in QUANTIZED_OP_TYPES}
                 worst = [producers[s["tensor"]] for s in sqnr if producers.get(s["tensor"]) in quantizable]
                 new = [n for n in worst if n not in excluded][: max(2, len(worst) // 10)]
                 if not new:

@@ -75,7 +75,9 @@ def read_onnx_metadata(path: str) -> ModelMetadata:
     if not os.path.isfile(path):
         raise DrsnEdgeError(f"model not found: {path}")
     try:
-        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # only the metadata is wanted
+        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise DrsnEdgeError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0][:200]})") from None
     return ModelMetadata.from_props(sess.get_modelmeta().custom_metadata_map, path)

@@ -173,6 +173,12 @@ class StreamRunner:
                 self.counts["alarms"] += 1
                 self._emit(alarm_record(event))
 
+    def _take_nowait(self) -> Window | None | bool:
+        try:
+            return self.q.get_nowait()
+        except queue.Empty:
+            return False
+
     def run(self, handle_signals: bool = True) -> dict[str, Any]:
         previous = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
@@ -186,10 +192,10 @@ class StreamRunner:
         last_data = time.perf_counter()
         try:
             while not done:
-                timeout = self.cfg.max_latency_s if not batch else max(
-                    0.0, batch[0].arrival + self.cfg.max_latency_s - time.perf_counter())
+                # with windows waiting, sleep until the oldest one's deadline; idle, wake every 0.1 s for stop/gaps
+                wait = max(0.0, batch[0].arrival + self.cfg.max_latency_s - time.perf_counter()) if batch else 0.1
                 try:
-                    item = self.q.get(timeout=timeout if batch else min(timeout, 0.1) or 0.1)
+                    item = self.q.get(timeout=wait)
                 except queue.Empty:
                     item = False
                 if item is None:
@@ -200,26 +206,16 @@ class StreamRunner:
                 elif self.source.live and not batch and time.perf_counter() - last_data > self.cfg.gap_timeout_s:
                     self._gap(self.model_samples)
                     last_data = time.perf_counter()
-                due = batch and (len(batch) >= self.cfg.batch_size or done or self.stop.is_set()
-                                 or time.perf_counter() - batch[0].arrival >= self.cfg.max_latency_s)
-                if due:
-                    self._decide(batch)
-                    batch = []
-                if self.stop.is_set() and not done:
-                    # flush what is queued, then finish
-                    while True:
-                        try:
-                            item = self.q.get_nowait()
-                        except queue.Empty:
-                            break
+                if self.stop.is_set() and not done:  # signal: take what is queued, decide it, finish
+                    while (item := self._take_nowait()) is not False:
                         if item is None:
-                            done = True
                             break
                         batch.append(item)
-                    if batch:
-                        self._decide(batch)
-                        batch = []
                     done = True
+                if batch and (done or len(batch) >= self.cfg.batch_size
+                              or time.perf_counter() - batch[0].arrival >= self.cfg.max_latency_s):
+                    self._decide(batch)
+                    batch = []
         finally:
             self.stop.set()
             self.source.close()

@@ -1,0 +1,1 @@
+"""Checkpoint -> standard-op ONNX, parity verification, optimization, FP16 / INT8, TensorRT engines."""
