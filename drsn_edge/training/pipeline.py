@@ -44,6 +44,7 @@ def train_checkpoint(
     if out.exists() and out.is_dir():
         raise DrsnEdgeError(f"--out {out} is a folder; give a file name such as model.safetensors")
     dataset = dataset or load_dataset(data)
+    torch.manual_seed(train_cfg.seed)  # the weight initialization is part of a seeded run
     model = create_model(
         arch, preset=preset, in_channels=dataset.in_channels, num_classes=len(dataset.class_names),
         **(model_overrides or {}),
