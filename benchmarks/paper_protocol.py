@@ -16,9 +16,10 @@ from pathlib import Path
 import torch
 
 from drsn_edge.data.dataset import DataSpec, load_dataset
+from drsn_edge.evaluation.job import evaluate_model
+from drsn_edge.training.config import TrainConfig
 from drsn_edge.training.noise_schedule import NoiseSchedule
-from drsn_edge.training.pipeline import evaluate_checkpoint, train_checkpoint
-from drsn_edge.training.trainer import TrainConfig
+from drsn_edge.training.pipeline import train_checkpoint
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -36,8 +37,8 @@ def main() -> None:
     ap.add_argument("--work", default="runs/paper_protocol")
     args = ap.parse_args()
 
-    spec = DataSpec(source="cwru", data_dir=args.data_dir, label_set="10")
-    dataset = load_dataset(spec)
+    spec = DataSpec("cwru", {"root": args.data_dir, "label_set": "10"}, 12000.0)
+    dataset = load_dataset(spec, min_samples=2048)
     rows = []
     for arch in args.models.split(","):
         for seed in map(int, args.seeds.split(",")):
@@ -46,8 +47,8 @@ def main() -> None:
             ckpt = Path(args.work) / f"{arch}-{args.preset}-s{seed}.safetensors"
             t0 = time.perf_counter()
             train_checkpoint(spec, arch, args.preset, cfg, ckpt, progress=False, log=lambda s: None, dataset=dataset)
-            rep = evaluate_checkpoint(ckpt, ("gaussian",), [args.snr], seed=100, repeats=args.repeats, dataset=dataset)
-            acc = rep["results"][0]["accuracy"]
+            rep = evaluate_model(ckpt, None, ("gaussian",), [args.snr], seed=100, repeats=args.repeats)
+            acc = rep["results"][1]["accuracy"]
             rows.append({"model": arch, "seed": seed, "accuracy": acc, "seconds": round(time.perf_counter() - t0, 1)})
             print(f"{arch:8s} seed {seed}: {100 * acc:.2f} %  ({rows[-1]['seconds']} s)", flush=True)
 

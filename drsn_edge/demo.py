@@ -30,11 +30,11 @@ def compare_formats(checkpoint: Path, files: dict[str, Path], seed: int = 0) -> 
     from drsn_edge.data.noise import add_noise
     from drsn_edge.export.torch_backend import TorchBackend
     from drsn_edge.runtime.backends import OnnxRuntimeBackend
-    from drsn_edge.training.checkpoint import read_checkpoint_meta
+    from drsn_edge.training.checkpoint import read_checkpoint
 
-    meta = read_checkpoint_meta(checkpoint)
-    ds = load_dataset(DataSpec.from_dict(meta["data"]))
-    x, y = ds.windows("test", meta["window"], meta["window"] // 2)
+    md, _ = read_checkpoint(checkpoint)
+    ds = load_dataset(DataSpec.from_dict(md.data), min_samples=md.window)
+    x, y = ds.windows("test", md.window, md.hop)
     xn = add_noise(x, -4.0, "gaussian", np.random.default_rng(seed))
     backends = {"pytorch": TorchBackend(str(checkpoint))}
     for name, path in files.items():
@@ -59,18 +59,20 @@ def compare_formats(checkpoint: Path, files: dict[str, Path], seed: int = 0) -> 
 def run_demo(out: Path, epochs: int = 12, quick: bool = False) -> dict:
     from drsn_edge.data.dataset import DataSpec
     from drsn_edge.data.simulator import simulate_sequence
+    from drsn_edge.evaluation.grid import format_table
+    from drsn_edge.evaluation.job import evaluate_model
+    from drsn_edge.evaluation.plots import plot_report
     from drsn_edge.export.pipeline import ExportOptions, export_all
     from drsn_edge.runtime.app import InputOptions, OutputOptions, StreamJob, run_stream
-    from drsn_edge.training.evaluate import format_table, plot_report
+    from drsn_edge.training.config import TrainConfig
     from drsn_edge.training.noise_schedule import NoiseSchedule
-    from drsn_edge.training.pipeline import evaluate_checkpoint, train_checkpoint
-    from drsn_edge.training.trainer import TrainConfig
+    from drsn_edge.training.pipeline import train_checkpoint
 
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     print("== 1/5 train: DRSN-CW (paper preset) on the bearing simulator, Gaussian/pink noise at -6..10 dB SNR")
-    data = DataSpec(source="sim", label_set="4", sim_duration=3.0 if quick else 5.0,
-                    sim_recordings_per_class=4 if quick else 12)
+    data = DataSpec("sim", {"label_set": "4", "duration": 3.0 if quick else 5.0,
+                            "recordings_per_class": 4 if quick else 12})
     cfg = TrainConfig(
         epochs=epochs, steps_per_epoch=20 if quick else 80, seed=0,
         noise=NoiseSchedule(kinds=("gaussian", "pink"), snr_low=-6, snr_high=10, clean_fraction=0.1),
@@ -79,7 +81,7 @@ def run_demo(out: Path, epochs: int = 12, quick: bool = False) -> dict:
     train_checkpoint(data, "drsn-cw", "paper", cfg, ckpt, progress=not quick)
 
     print("\n== 2/5 evaluate: test split (later in time than training), accuracy % per noise type and SNR")
-    report = evaluate_checkpoint(ckpt, ("gaussian", "laplacian", "pink"), [-4, 0, 4, None], seed=0)
+    report = evaluate_model(ckpt, None, ("gaussian", "laplacian", "pink"), [-4, 0, 4, None], seed=0)
     print(format_table(report))
     (out / "eval.json").write_text(json.dumps(report, indent=1))
     plot_report(report, str(out / "eval.png"))

@@ -8,7 +8,7 @@ from cli_helpers import assert_one_line_error
 from scipy.io import savemat
 
 from drsn_edge.cli.main import main
-from drsn_edge.training.checkpoint import load_checkpoint, read_checkpoint_meta
+from drsn_edge.training.checkpoint import load_checkpoint, read_checkpoint
 
 FAST = ["--sim-duration", "3", "--epochs", "1", "--steps-per-epoch", "4", "--batch-size", "16", "--quiet"]
 
@@ -22,10 +22,11 @@ def trained(tmp_path_factory):
 
 
 def test_checkpoint_has_everything_downstream_needs(trained):
-    meta = read_checkpoint_meta(trained)
+    md, header = read_checkpoint(trained)
     for key in ("model", "class_names", "sample_rate", "window", "hop", "normalization", "data", "training", "metrics"):
-        assert key in meta
-    assert meta["model"]["arch"] == "drsn-cs" and meta["training"]["noise"]["snr_low"] == -6.0
+        assert getattr(md, key)
+    assert md.model["arch"] == "drsn-cs" and md.training["noise"]["snr_low"] == -6.0 and header["history"]
+    assert md.data["split"]["kind"] == "time" and md.normal_label == "normal"
     # no pickles: plain safetensors that torch-free tools can read
     from safetensors.numpy import load_file
 
@@ -71,7 +72,7 @@ def test_errors_are_one_line_exit_2(tmp_path, capsys, trained):
     assert_one_line_error(capsys, ["train", "--preset", "giant", "--out", out], "unknown preset 'giant'")
     assert_one_line_error(capsys, ["train", "--snr", "loud", "--out", out], "bad SNR 'loud'")
     assert_one_line_error(capsys, ["eval", str(trained), "--snr", "-4,x"], "bad SNR 'x'")
-    assert_one_line_error(capsys, ["eval", str(tmp_path / "nope.safetensors")], "checkpoint not found")
+    assert_one_line_error(capsys, ["eval", str(tmp_path / "nope.safetensors")], "model not found")
     (tmp_path / "bad.safetensors").write_bytes(b"garbage")
     assert_one_line_error(capsys, ["eval", str(tmp_path / "bad.safetensors")], "not a drsn-edge checkpoint")
     assert_one_line_error(capsys, ["train", "--epochs"], "expected one argument")
@@ -82,11 +83,11 @@ def test_training_is_reproducible_from_its_seed(tmp_path):
     import torch
 
     from drsn_edge.data.dataset import DataSpec
+    from drsn_edge.training.config import TrainConfig
     from drsn_edge.training.pipeline import train_checkpoint
-    from drsn_edge.training.trainer import TrainConfig
 
     cfg = TrainConfig(epochs=1, steps_per_epoch=3, batch_size=8, seed=3)
-    spec = DataSpec(source="sim", sim_duration=2.0, sim_recordings_per_class=1)
+    spec = DataSpec("sim", {"duration": 2.0, "recordings_per_class": 1})
     a, _ = train_checkpoint(spec, "drsn-cw", "paper", cfg, tmp_path / "a.safetensors", progress=False, log=lambda s: None)
     torch.rand(5)  # whatever ran before must not matter
     b, _ = train_checkpoint(spec, "drsn-cw", "paper", cfg, tmp_path / "b.safetensors", progress=False, log=lambda s: None)

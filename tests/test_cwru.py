@@ -3,7 +3,7 @@ import pytest
 from scipy.io import savemat
 
 from drsn_edge import DrsnEdgeError
-from drsn_edge.data.cwru import LABEL_SETS, load_cwru
+from drsn_edge.data.sources.cwru import LABEL_SETS, load_cwru
 
 
 def test_loads_ten_classes_resampled(cwru_dir):
@@ -42,5 +42,5 @@ def test_mat_without_drive_end(tmp_path):
 
 def test_corrupt_mat(tmp_path):
     (tmp_path / "105.mat").write_bytes(b"not a mat file at all")
-    with pytest.raises(DrsnEdgeError, match="not a readable MATLAB file"):
+    with pytest.raises(DrsnEdgeError, match="105.mat: not a MATLAB v5 or v7.3 file"):
         load_cwru(tmp_path, "4")

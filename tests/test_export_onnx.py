@@ -12,16 +12,16 @@ from drsn_edge.export.onnx_export import DEFAULT_THRESHOLD_MODE, export_onnx
 from drsn_edge.export.optimize import optimize_onnx
 from drsn_edge.export.verify import verify
 from drsn_edge.models.shrinkage import THRESHOLD_MODES
-from drsn_edge.runtime.metadata import read_onnx_metadata
+from drsn_edge.runtime.metadata import ModelMetadata, read_onnx_metadata
 from drsn_edge.training.checkpoint import save_checkpoint
 
 
 def fake_checkpoint(path, arch, preset, window=2048):
     torch.manual_seed(0)
     model = create_model(arch, preset, num_classes=4, window=window)
-    meta = {"class_names": ["a", "b", "c", "d"], "sample_rate": 12000.0, "window": window, "hop": window // 2,
-            "in_channels": 1, "channels": ["DE"], "data": {"source": "sim"}}
-    save_checkpoint(path, model, meta)
+    md = ModelMetadata(class_names=["a", "b", "c", "d"], sample_rate=12000.0, window=window, hop=window // 2,
+                       in_channels=1, channels=["DE"], normal_label=None, data={"source": "sim", "options": {}})
+    save_checkpoint(path, model, md)
     return model
 
 
@@ -133,12 +133,12 @@ def test_dynamic_batch(sim_checkpoint, tmp_path):
 
 
 def test_verify_detects_a_different_model(sim_checkpoint, tmp_path):
-    from drsn_edge.training.checkpoint import read_checkpoint_meta
+    from drsn_edge.training.checkpoint import read_checkpoint
 
-    meta = read_checkpoint_meta(sim_checkpoint)
+    md, _ = read_checkpoint(sim_checkpoint)
     torch.manual_seed(1)
     other = create_model("drsn-cw", "paper", num_classes=4)  # same shape, other weights
-    save_checkpoint(tmp_path / "other.safetensors", other, {k: v for k, v in meta.items() if k != "model"})
+    save_checkpoint(tmp_path / "other.safetensors", other, md)
     export_onnx(tmp_path / "other.safetensors", tmp_path / "other.onnx")
     r = verify(sim_checkpoint, tmp_path / "other.onnx", max_windows=48)
     assert not r["passed"] and r["outputs"]["logits"]["abs_error"]["max"] > 1e-2

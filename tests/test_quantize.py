@@ -4,7 +4,7 @@ import numpy as np
 import onnx
 import pytest
 
-from drsn_edge.export.calibration import calibration_windows, validation_set
+from drsn_edge.export.calibration import calibration_data, calibration_windows, validation_set
 from drsn_edge.export.onnx_export import export_onnx
 from drsn_edge.export.optimize import optimize_onnx
 from drsn_edge.export.quantize import quantize_fp16, quantize_int8
@@ -33,8 +33,9 @@ def test_fp16_agreement(sim_checkpoint, fp32, tmp_path, keep_io):
 
 def test_int8_qdq_report_and_budget(fp32, tmp_path):
     md = read_onnx_metadata(str(fp32))
-    calib = calibration_windows(md, 64)
-    vsets = validation_set(md)
+    ds = calibration_data(md)
+    calib = calibration_windows(md, ds, 64)
+    vsets = validation_set(md, ds)
     out = tmp_path / "m.int8.onnx"
     r = quantize_int8(fp32, out, calib, vsets, max_accuracy_drop=0.005, log=lambda s: None)
     proto = onnx.load(str(out))
@@ -52,7 +53,8 @@ def test_int8_qdq_report_and_budget(fp32, tmp_path):
 def test_budget_keeps_threshold_subnetwork_in_float(fp32, tmp_path):
     """An impossible budget makes the quantizer keep nodes float, starting with the threshold sub-networks."""
     md = read_onnx_metadata(str(fp32))
-    r = quantize_int8(fp32, tmp_path / "q.onnx", calibration_windows(md, 32), validation_set(md), max_accuracy_drop=-1.0,
+    ds = calibration_data(md)
+    r = quantize_int8(fp32, tmp_path / "q.onnx", calibration_windows(md, ds, 32), validation_set(md, ds), max_accuracy_drop=-1.0,
                       max_rounds=2, log=lambda s: None)
     assert len(r["rounds"]) == 3
     assert any("/threshold/" in n for n in r["nodes_kept_float"])

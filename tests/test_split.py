@@ -20,7 +20,7 @@ def test_windows_stay_inside_span():
 
 def test_no_test_window_overlaps_training_samples():
     # Encode each sample's index in the signal: windows then reveal where they came from.
-    ds = load_dataset(DataSpec(source="sim", sim_duration=2.0, sim_recordings_per_class=1))
+    ds = load_dataset(DataSpec("sim", {"duration": 2.0, "recordings_per_class": 1}))
     for rec in ds.recordings:
         rec.signal = np.arange(rec.signal.shape[-1], dtype=np.float32)[None]
     rng = np.random.default_rng(0)

@@ -52,14 +52,14 @@ def test_cwru_stream_decisions_equal_eval(cwru_dir, tmp_path):
 
     ckpt = REPO / "benchmarks" / "models" / "cwru-wide-cw.safetensors"
     export_onnx(ckpt, tmp_path / "m.onnx")
-    model, meta = load_checkpoint(ckpt)
-    ds = load_dataset(DataSpec(source="cwru", data_dir=str(cwru_dir), label_set="10"))
+    model, md = load_checkpoint(ckpt)
+    ds = load_dataset(DataSpec("cwru", {"root": str(cwru_dir), "label_set": "10"}))
     total = 0
     for rec in ds.recordings:
         start, stop = rec.span("test")
         seg = rec.signal[:, start:stop]
-        windows = cut_windows(rec.signal, start, stop, meta["window"], meta["window"] // 2)
-        eval_labels = [meta["class_names"][i] for i in predict_logits(model, windows).argmax(1)]
+        windows = cut_windows(rec.signal, start, stop, md.window, md.hop)
+        eval_labels = [md.class_names[i] for i in predict_logits(model, windows).argmax(1)]
         sink, _ = stream_array(tmp_path / "m.onnx", seg, rec.fs)
         stream_labels = [r["label"] for r in sink.of("window")]
         assert stream_labels == eval_labels, rec.meta["file"]
@@ -171,7 +171,10 @@ def test_bad_inputs_are_one_line_errors(stream_model, tmp_path, capsys):
     import torch
 
     _, model = stream_model
-    np.save(tmp_path / "two.npy", np.zeros((1000, 2), np.float32))
+    np.save(tmp_path / "two.npy", np.zeros((2, 1000), np.float32))  # (channels, samples), the project's layout
+    np.save(tmp_path / "samples_first.npy", np.zeros((1000, 2), np.float32))
+    assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "samples_first.npy"), "--fs", "12000"],
+                          "looks like (samples, channels)")
     assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy"), "--fs", "12000", "--channels", "1"],
                    "has 2 channel(s)")
     assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy"), "--fs", "12000", "--channel-map", "0,5"],
@@ -179,7 +182,7 @@ def test_bad_inputs_are_one_line_errors(stream_model, tmp_path, capsys):
     (tmp_path / "x.xyz").write_text("1,2,3")
     assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "x.xyz")], "unknown file type")
     assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "none.wav")], "input file not found")
-    assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy")], "give --fs")
+    assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy")], "holds no sample rate")
     plain = tmp_path / "plain.onnx"
     torch.onnx.export(torch.nn.Conv1d(1, 4, 3), (torch.zeros(1, 1, 64),), str(plain), dynamo=False)
     assert onnx_pkg.load(str(plain))

@@ -35,7 +35,7 @@ def _try(name: str, kind: str, build: Callable[[], str | None], **settings: Any)
 def build_formats(checkpoint: str, out: Path, data_spec=None, calib_windows: int = 256, log=print) -> list[Format]:
     import onnxruntime as ort
 
-    from drsn_edge.export.calibration import calibration_windows, validation_set
+    from drsn_edge.export.calibration import calibration_data, calibration_windows, validation_set
     from drsn_edge.export.onnx_export import export_onnx
     from drsn_edge.export.optimize import optimize_onnx
     from drsn_edge.export.quantize import quantize_fp16, quantize_int8
@@ -60,8 +60,9 @@ def build_formats(checkpoint: str, out: Path, data_spec=None, calib_windows: int
 
     def quant() -> str:
         md = md_box["md"]
-        quantize_int8(opt, int8, calibration_windows(md, calib_windows, data_spec=data_spec),
-                      validation_set(md, data_spec=data_spec), max_accuracy_drop=0.005, log=lambda s: None)
+        ds = calibration_data(md, data_spec)
+        quantize_int8(opt, int8, calibration_windows(md, ds, calib_windows), validation_set(md, ds),
+                      max_accuracy_drop=0.005, log=lambda s: None)
         return str(int8)
 
     formats = [Format("pytorch-eager", "pytorch", str(checkpoint)), _try("onnx-fp32", "cpu", export)]

@@ -135,19 +135,19 @@ def streaming_section(onnx: str, opts: BenchOptions, log) -> dict[str, Any]:
 
 def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
     from drsn_edge.data.dataset import DataSpec, load_dataset
-    from drsn_edge.training.checkpoint import read_checkpoint_meta
-    from drsn_edge.training.evaluate import evaluate_grid
+    from drsn_edge.evaluation.grid import evaluate_grid
+    from drsn_edge.training.checkpoint import read_checkpoint
 
     t_start = time.perf_counter()
     if opts.quick:
         opts.apply_quick()
     out = Path(opts.out_dir)
-    meta = read_checkpoint_meta(opts.checkpoint)
-    spec = opts.data_spec or DataSpec.from_dict(meta["data"])
+    md, _ = read_checkpoint(opts.checkpoint)
+    spec = opts.data_spec or DataSpec.from_dict(md.data)
     log(f"building formats from {opts.checkpoint} ...")
     formats = build_formats(opts.checkpoint, out / "models", opts.data_spec, 128 if opts.quick else 256, log=log)
-    ds = load_dataset(spec)
-    x, y = ds.windows("test", meta["window"], meta["window"] // 2)
+    ds = load_dataset(spec, min_samples=md.window)
+    x, y = ds.windows("test", md.window, md.hop)
     if opts.max_windows and len(x) > opts.max_windows:
         idx = np.random.default_rng(0).permutation(len(x))[: opts.max_windows]
         x, y = x[idx], y[idx]
@@ -171,11 +171,9 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
             def predict(a: np.ndarray, be=be) -> np.ndarray:
                 return np.concatenate([be.infer(a[i : i + opts.batch]) for i in range(0, len(a), opts.batch)])
 
-            grid = evaluate_grid(predict, x, y, meta["class_names"], opts.noise_types, opts.snrs, seed=0)
+            grid = evaluate_grid(predict, x, y, md.class_names, opts.noise_types, opts.snrs, seed=0)
             row["accuracy"] = {(c["noise"] if c["snr_db"] is None else f"{c['noise']} {c['snr_db']:g} dB"): c["accuracy"]
-                               for c in grid["results"]} if False else {
-                (c["noise"] if c["snr_db"] is None else f"{c['noise']} {c['snr_db']:g} dB"): c["accuracy"]
-                for c in grid["results"]}
+                               for c in grid["results"]}
             row["accuracy_overall"] = float(np.mean(list(row["accuracy"].values())))
             row["latency_b1"] = measure(lambda be=be: be.infer(x[:1]), 1, min_seconds=0.5 if opts.quick else 2.0)
             row["latency_bN"] = measure(lambda be=be: be.infer(x[: opts.batch]), opts.batch, min_calls=10,
@@ -204,7 +202,7 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
         stream = streaming_section(next(f.path for f in formats if f.name == "onnx-optimized"), opts, log)
         ratios["runtime_over_bare_session_per_window"] = stream["per_window"]["ratio"]
     report = {
-        "checkpoint": opts.checkpoint, "model": meta["model"], "data": spec.to_dict(), "test_windows": int(len(y)),
+        "checkpoint": opts.checkpoint, "model": md.model, "data": spec.to_dict(), "test_windows": int(len(y)),
         "batch": opts.batch, "threads": opts.threads, "quick": opts.quick, "flops_per_window": flops,
         "single_core_sgemm_gflops": peak, "formats": rows, "ratios": ratios, "streaming": stream,
         "machine": machine_info(), "seconds": time.perf_counter() - t_start,

@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from drsn_edge.cli.parser import add_data_options, data_spec_for_model
+from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,18 +23,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stream-fs", type=float, default=48000.0, help="input rate for the streaming measurement")
     p.add_argument("--floor-accuracy", type=float, help="minimum clean accuracy %% of every format; exit 1 below")
     p.add_argument("--floor-latency-ms", type=float, help="maximum batch-1 median latency; exit 1 above")
-    add_data_options(p, defaults=False)
+    add_data_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from drsn_edge.bench.report import write_report
     from drsn_edge.bench.suite import BenchOptions, run_bench
+    from drsn_edge.data.dataset import DataSpec
     from drsn_edge.data.noise import parse_noise_types, parse_snr_list
-    from drsn_edge.training.checkpoint import read_checkpoint_meta
+    from drsn_edge.training.checkpoint import read_checkpoint
 
-    meta = read_checkpoint_meta(args.checkpoint)
-    data = data_spec_for_model(args, meta)
+    md, _ = read_checkpoint(args.checkpoint)
+    data = data_spec_from_args(args, base=DataSpec.from_dict(md.data)) if data_given(args) else None
     opts = BenchOptions(checkpoint=args.checkpoint, out_dir=args.out, quick=args.quick, batch=args.batch,
                         threads=args.threads, stream_fs=args.stream_fs, data_spec=data,
                         floor_accuracy=None if args.floor_accuracy is None else args.floor_accuracy / 100,

@@ -1,4 +1,4 @@
-"""``drsn-edge eval``."""
+"""``drsn-edge evaluate`` (alias ``eval``)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,30 @@ import argparse
 import json
 from pathlib import Path
 
-from drsn_edge.cli.parser import add_data_options, data_spec_for_model
+from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args, examples
 from drsn_edge.errors import DrsnEdgeError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="accuracy of a checkpoint per noise type and SNR",
-                       description="Evaluate on the checkpoint's test split (or other data) under noise.")
-    p.add_argument("checkpoint")
-    add_data_options(p, defaults=False)
-    p.add_argument("--noise", default="gaussian,laplacian,pink", help="noise types: gaussian,laplacian,pink | all")
-    p.add_argument("--snr", default="-4,-2,0,2,4,clean", help="comma-separated SNRs in dB, 'clean' for none")
+    p = sub.add_parser("evaluate", aliases=["eval"], help="how well a model does, on its test split or your data",
+                       description="Evaluate a checkpoint, .onnx or .engine (the file you deploy) on the test split it "
+                                   "was trained with, or on any labelled folder / manifest (--data: every window is "
+                                   "test), clean and under noise: accuracy, balanced accuracy, macro-F1, per-class "
+                                   "recall and precision, confusion matrix, per-recording verdicts, fault detection "
+                                   "and false-alarm rates.",
+                       epilog=examples("drsn-edge evaluate model.onnx --data my-new-recordings/",
+                                       "drsn-edge evaluate model.safetensors --channels FE   # same files, fan end",
+                                       "drsn-edge evaluate model.safetensors --snr -4,0,clean --json r.json --plot r.png"))
+    p.add_argument("model", help="checkpoint (.safetensors), .onnx or .engine")
+    add_data_options(p)
+    p.add_argument("--strict", action="store_true", help="refuse data with warnings too (e.g. clipped files)")
+    p.add_argument("--noise", default="gaussian,laplacian,pink", help="noise types: gaussian,laplacian,pink | all | none")
+    p.add_argument("--snr", default="-4,0,4,clean", help="comma-separated SNRs in dB, 'clean' for none")
     p.add_argument("--repeats", type=int, default=1, help="noise realizations per test window")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", help="write the full report (with confusion matrices) here")
-    p.add_argument("--plot", help="write a PNG plot here")
+    p.add_argument("--provider", choices=["cpu", "cuda", "tensorrt"], default="cpu", help="ONNX Runtime provider")
+    p.add_argument("--json", help="write the full report (per class, per recording, confusion matrices) here")
+    p.add_argument("--plot", help="write a PNG (accuracy vs SNR, confusion matrix) here")
     p.set_defaults(func=run)
 
 
@@ -30,18 +39,46 @@ def _writable(path: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from drsn_edge.data.dataset import DataSpec
     from drsn_edge.data.noise import parse_noise_types, parse_snr_list
-    from drsn_edge.training.checkpoint import read_checkpoint_meta
-    from drsn_edge.training.evaluate import format_table, plot_report
-    from drsn_edge.training.pipeline import evaluate_checkpoint
+    from drsn_edge.evaluation.grid import format_table
+    from drsn_edge.evaluation.job import evaluate_model
+    from drsn_edge.evaluation.metrics import format_report
+    from drsn_edge.evaluation.plots import plot_report
+    from drsn_edge.runtime.model_file import read_description
+    from drsn_edge.runtime.providers import ProviderSettings
 
     kinds = parse_noise_types(args.noise)
     snrs = parse_snr_list(args.snr)
+    if args.repeats < 1:
+        raise DrsnEdgeError("--repeats must be at least 1")
     _writable(args.json)
     _writable(args.plot)
-    data = data_spec_for_model(args, read_checkpoint_meta(args.checkpoint)) if args.data else None
-    report = evaluate_checkpoint(args.checkpoint, kinds, snrs, data=data, seed=args.seed, repeats=args.repeats)
-    print(format_table(report))
+    md = read_description(args.model)
+    data = data_spec_from_args(args, base=DataSpec.from_dict(md.data), default_split="all") if data_given(args) else None
+    report = evaluate_model(args.model, data, kinds, snrs, seed=args.seed, repeats=args.repeats,
+                            settings=ProviderSettings(provider=args.provider), strict=args.strict,
+                            log=lambda s: print(s))
+    split = report["split"]["split"]
+    print(f"{report['model']} ({report['backend']}, {report['precision']}) on {DataSpec.from_dict(report['data']).describe()}, "
+          f"{split['kind']} split, test part")
+    if split["kind"] == "time":
+        print("note: a time split puts neighbouring windows of one recording in train and test; expect less on "
+              "recordings the model never saw (train with --split recording or --split group to measure that)")
+    for n in report["split"]["notes"]:
+        print(f"note: {n}")
+    print(format_report(report["clean"]))
+    if "clean_held_out_only" in report:
+        h = report["clean_held_out_only"]
+        print(f"held-out recordings only (without time-split fallbacks): accuracy {100 * h['accuracy']:.2f} %, "
+              f"balanced accuracy {100 * h['balanced_accuracy']:.2f} %")
+    for name, n in report["unknown_labels"].items():
+        print(f"note: label {name!r} is not a class of the model: its {n} windows are not scored")
+    if len(report["results"]) > 1:
+        print("\naccuracy %")
+        print(format_table(report))
+        print("\nbalanced accuracy %")
+        print(format_table(report, "balanced_accuracy"))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
         print(f"wrote {args.json}")

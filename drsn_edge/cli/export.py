@@ -6,14 +6,18 @@ import argparse
 import json
 from pathlib import Path
 
-from drsn_edge.cli.parser import add_data_options, data_spec_for_model
+from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args, examples
 from drsn_edge.errors import DrsnEdgeError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="checkpoint -> ONNX (+ FP16, INT8, TensorRT)",
-                       description="Export to standard-op ONNX with metadata; verify parity; optimize; quantize.")
-    p.add_argument("checkpoint")
+                       description="Export to standard-op ONNX with metadata; verify parity; optimize; quantize. "
+                                   "Files appear only when every requested step succeeded.",
+                       epilog=examples("drsn-edge export model.safetensors -o model.onnx --fp16 --int8",
+                                       "drsn-edge export model.safetensors -o model.onnx --int8 --calib my-recordings/",
+                                       "drsn-edge export model.safetensors -o model.onnx --trt fp16   # on a GPU box"))
+    p.add_argument("checkpoint", help="the checkpoint train wrote (recognised by content, whatever its name)")
     p.add_argument("-o", "--out", default="model.onnx", help="ONNX path; FP16/INT8/engines are written beside it")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (17: ONNX Runtime, TensorRT 8.6/10; <=13 for TRT 8.2)")
     p.add_argument("--threshold", choices=["sign", "clamp", "relu"], default=None,
@@ -23,7 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fp16", action="store_true", help="also write an FP16 model")
     p.add_argument("--fp16-io", action="store_true", help="FP16 inputs/outputs too (default: keep fp32 I/O)")
     p.add_argument("--int8", action="store_true", help="also write an INT8 QDQ model (static, calibrated)")
-    p.add_argument("--calib-windows", type=int, default=256, help="calibration windows from the training split")
+    p.add_argument("--calib", help="INT8 calibration data: a folder or manifest of representative recordings "
+                                   "(default: the model's own training data, where it is on this machine)")
+    p.add_argument("--calib-windows", type=int, default=256, help="calibration windows")
     p.add_argument("--calibrate", choices=["minmax", "percentile", "entropy"], default="minmax")
     p.add_argument("--max-accuracy-drop", type=float, default=0.5,
                    help="INT8 budget in accuracy points on validation windows; sensitive nodes stay float (-1: none)")
@@ -31,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="build a TensorRT engine (needs an NVIDIA GPU); repeatable")
     p.add_argument("--trt-batch", default="1,8,64", help="TensorRT batch profile MIN,OPT,MAX")
     p.add_argument("--report", help="write the export report (JSON) here")
-    add_data_options(p, defaults=False)
+    add_data_options(p)
     p.set_defaults(func=run_export)
 
     v = sub.add_parser("verify", help="compare an exported model with its checkpoint or another model",
@@ -44,16 +50,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--windows", type=int, default=512)
     v.add_argument("--provider", choices=["cpu", "cuda", "tensorrt"], default="cpu")
     v.add_argument("--json", help="write the report here")
-    add_data_options(v, defaults=False)
+    add_data_options(v)
     v.set_defaults(func=run_verify)
 
 
 def _data(args: argparse.Namespace, reference: str):
-    if not args.data:
+    """Data options given: windows for parity from that data (else the model's own, or the simulator)."""
+    if not data_given(args):
         return None
-    from drsn_edge.export.verify import model_description
+    from drsn_edge.data.dataset import DataSpec
+    from drsn_edge.runtime.model_file import read_description
 
-    return data_spec_for_model(args, model_description(reference))
+    return data_spec_from_args(args, base=DataSpec.from_dict(read_description(reference).data), default_split="all")
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -64,14 +72,26 @@ def run_export(args: argparse.Namespace) -> int:
         assert len(batch) == 3 and 0 < batch[0] <= batch[1] <= batch[2]
     except (ValueError, AssertionError):
         raise DrsnEdgeError(f"bad --trt-batch {args.trt_batch!r}: expected MIN,OPT,MAX like 1,8,64") from None
-    from drsn_edge.training.checkpoint import read_checkpoint_meta
+    from drsn_edge.training.checkpoint import read_checkpoint
 
-    read_checkpoint_meta(args.checkpoint)  # a clear error for a missing or foreign file, before anything else
+    read_checkpoint(args.checkpoint)  # a clear error for a missing or foreign file, before anything else
+    if args.calib_windows < 1:
+        raise DrsnEdgeError("--calib-windows must be at least 1")
+    calib = None
+    if args.calib:
+        from drsn_edge.data.dataset import DataSpec
+        from drsn_edge.data.sources import resolve_data
+        from drsn_edge.data.splits import SplitSpec
+
+        source, root = resolve_data(args.calib)
+        if source == "cwru":
+            raise DrsnEdgeError("--calib cwru: give the folder of recordings (a folder or manifest)")
+        calib = DataSpec(source, {"root": root} if root else {}, None, SplitSpec("all"))
     opts = ExportOptions(
         opset=args.opset, threshold_mode=args.threshold, optimize=not args.no_optimize, verify=not args.no_verify,
         fp16=args.fp16, fp16_keep_io_types=not args.fp16_io, int8=args.int8, calibration_windows=args.calib_windows,
         calibrate_method=args.calibrate, max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop / 100,
-        trt=tuple(args.trt), trt_batch=batch, data_spec=_data(args, args.checkpoint),
+        trt=tuple(args.trt), trt_batch=batch, data_spec=_data(args, args.checkpoint), calib_spec=calib,
     )
     report = export_all(args.checkpoint, args.out, opts)
     print(format_files(report))
@@ -81,16 +101,17 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from drsn_edge.export.verify import TOLERANCES, Tolerance, model_description, verify
+    from drsn_edge.export.verify import TOLERANCES, Tolerance, verify
+    from drsn_edge.runtime.model_file import read_description
     from drsn_edge.runtime.providers import ProviderSettings
 
-    base = TOLERANCES.get(model_description(args.model).get("precision", "fp32"), TOLERANCES["fp32"])
+    base = TOLERANCES.get(read_description(args.model).precision, TOLERANCES["fp32"])
     tol = Tolerance(atol=base.atol if args.atol is None else args.atol, rtol=base.rtol if args.rtol is None else args.rtol,
                     min_top1_agreement=base.min_top1_agreement if args.min_agreement is None else args.min_agreement)
     r = verify(args.against, args.model, tol, data_spec=_data(args, args.against), max_windows=args.windows,
                settings=ProviderSettings(provider=args.provider))
     lg = r["outputs"]["logits"]
-    print(f"{r['candidate']} vs {r['reference']} on {r['windows']} windows ({r['precision']})")
+    print(f"{r['candidate']} vs {r['reference']} on {r['windows']} windows ({r['precision']}; {r['windows_from']})")
     print("  logits   abs err max {max:.3e} mean {mean:.3e} median {median:.3e} p99 {p99:.3e}".format(**lg["abs_error"]))
     print("           rel err max {max:.3e} mean {mean:.3e} median {median:.3e} p99 {p99:.3e}".format(**lg["rel_error"]))
     print(f"  smallest passing atol {lg['min_passing_atol']:.3e} (rtol 0), rtol {lg['min_passing_rtol']:.3e} (atol 0); "

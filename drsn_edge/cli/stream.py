@@ -18,8 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--format", default="f32le", choices=["f32le", "s16le"], help="raw stream sample format")
     i.add_argument("--gain", type=float, help="g per input unit (default 1)")
     i.add_argument("--sensitivity", type=float, help="sensor sensitivity in mV/g, for inputs in volts")
-    i.add_argument("--time-column", type=int, help="CSV column holding time stamps (s): rate and gaps from it")
-    i.add_argument("--mat-channels", default="DE", help="CWRU .mat channels, e.g. DE or DE,FE")
+    i.add_argument("--time-column", help="CSV column (name or number) holding time stamps in s: rate and gaps from it")
+    i.add_argument("--columns", help="which channels: CSV columns or .mat variables by name (bearing.gs, DE for CWRU "
+                                     "files), or channel numbers; comma-separated (default: all)")
+    i.add_argument("--mat-channels", dest="columns", help=argparse.SUPPRESS)  # the 0.1 name
+    i.add_argument("--layout", choices=["channels-first", "samples-first"],
+                   help="layout of a 2-D .npy / .mat array (default channels-first: (channels, samples))")
     i.add_argument("--realtime", action="store_true", help="replay a file at recording speed (default: as fast as possible)")
     w = p.add_argument_group("windows and batching")
     w.add_argument("--hop", type=int, help="samples between windows at the model rate (default: the model's)")
@@ -70,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         model=args.model, input=args.input,
         inputs=InputOptions(fs=args.fs, channels=args.channels, fmt=args.format, gain=args.gain,
                             sensitivity_mv_per_g=args.sensitivity, time_column=args.time_column,
-                            mat_channels=tuple(args.mat_channels.upper().split(",")), realtime=args.realtime),
+                            columns=tuple(c.strip() for c in args.columns.split(",")) if args.columns else None,
+                            layout=args.layout, realtime=args.realtime),
         outputs=OutputOptions(jsonl=None if args.jsonl == "none" else args.jsonl, windows=not args.alarms_only,
                               mqtt=args.mqtt, mqtt_prefix=args.mqtt_prefix, mqtt_qos=args.mqtt_qos,
                               prometheus_port=args.prometheus),

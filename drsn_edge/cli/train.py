@@ -4,25 +4,38 @@ from __future__ import annotations
 
 import argparse
 
-from drsn_edge.cli.parser import add_data_options, data_spec_from_args
+from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples
+from drsn_edge.training.config import TrainConfig
+from drsn_edge.training.noise_schedule import NoiseSchedule
+
+_CFG, _NOISE = TrainConfig(), NoiseSchedule()
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a DRSN-CW / DRSN-CS / ResNet model",
-                       description="Train a model with noise injected per window; writes a .safetensors checkpoint.")
-    add_data_options(p)
+                       description="Train a model with noise injected per window; writes a .safetensors checkpoint "
+                                   "holding the model's description (classes, rate, window, data, split).",
+                       epilog=examples(
+                           "drsn-edge train --data my-recordings/ --split recording --out model.safetensors",
+                           "drsn-edge train --data cwru --data-dir ../shared/data/cwru/12k_drive_end --split group "
+                           "--test-group 3hp",
+                           "drsn-edge train --data cwru --data-dir ../shared/data/cwru/12k_drive_end --cv group"))
+    add_data_options(p, training=True)
+    p.add_argument("--strict", action="store_true", help="refuse data with warnings too (e.g. clipped files)")
     p.add_argument("--model", default="drsn-cw", help="drsn-cw, drsn-cs or resnet")
     p.add_argument("--preset", default="paper", help="paper (Zhao et al. Table II) or wide")
     p.add_argument("--window", type=int, help="window length in samples (default: the preset's)")
-    p.add_argument("--noise", default="gaussian", help="noise types drawn per window: gaussian,laplacian,pink | all | none")
-    p.add_argument("--snr", default="-4:10", help="SNR in dB: a value (-4) or a range drawn per window (-6:10)")
-    p.add_argument("--clean-fraction", type=float, default=0.0, help="share of training windows left clean")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--steps-per-epoch", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--noise", default=",".join(_NOISE.kinds),
+                   help="noise types drawn per window: gaussian,laplacian,pink | all | none")
+    p.add_argument("--snr", default=f"{_NOISE.snr_low:g}:{_NOISE.snr_high:g}",
+                   help="SNR in dB: a value (-4) or a range drawn per window (-6:10)")
+    p.add_argument("--clean-fraction", type=float, default=_NOISE.clean_fraction, help="share of training windows left clean")
+    p.add_argument("--epochs", type=int, default=_CFG.epochs)
+    p.add_argument("--steps-per-epoch", type=int, default=_CFG.steps_per_epoch)
+    p.add_argument("--batch-size", type=int, default=_CFG.batch_size)
+    p.add_argument("--lr", type=float, default=_CFG.lr)
+    p.add_argument("--seed", type=int, default=_CFG.seed)
+    p.add_argument("--device", default=_CFG.device, help="auto, cpu or cuda")
     p.add_argument("--out", default="model.safetensors", help="checkpoint path")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -30,13 +43,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from drsn_edge.data.noise import parse_noise_types, parse_snr_range
+    from drsn_edge.errors import DrsnEdgeError
     from drsn_edge.models.config import resolve_config
-    from drsn_edge.training.noise_schedule import NoiseSchedule
     from drsn_edge.training.pipeline import train_checkpoint
-    from drsn_edge.training.trainer import TrainConfig
 
     kinds = parse_noise_types(args.noise)
     low, high = parse_snr_range(args.snr)
+    for name in ("epochs", "steps_per_epoch", "batch_size"):
+        if getattr(args, name) < 1:
+            raise DrsnEdgeError(f"--{name.replace('_', '-')} must be at least 1")
     resolve_config(args.model, args.preset)  # fail fast on a bad name, before loading data
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch,
@@ -44,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
         noise=NoiseSchedule(kinds=kinds, snr_low=low, snr_high=high, clean_fraction=args.clean_fraction),
     )
     overrides = {"window": args.window} if args.window else {}
-    train_checkpoint(data_spec_from_args(args), args.model, args.preset, cfg, args.out, overrides,
-                     progress=not args.quiet)
+    spec = data_spec_from_args(args)
+    if args.cv:
+        from drsn_edge.training.cross_validation import cross_validate
+
+        cross_validate(spec, args.model, args.preset, cfg, args.out, overrides, progress=not args.quiet, strict=args.strict)
+        return 0
+    train_checkpoint(spec, args.model, args.preset, cfg, args.out, overrides, progress=not args.quiet, strict=args.strict)
     return 0

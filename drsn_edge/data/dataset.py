@@ -1,43 +1,80 @@
-"""Dataset description (stored in checkpoints) and the windowed, time-split dataset it builds."""
+"""The data description stored in checkpoints (``DataSpec``) and the windowed dataset it builds."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from drsn_edge.data.recording import DEFAULT_SPLIT, Recording, cut_windows
+from drsn_edge.data.checks import Problem
+from drsn_edge.data.recording import Recording, cut_windows
+from drsn_edge.data.splits import SplitPlan, SplitSpec, plan_split
 from drsn_edge.errors import DrsnEdgeError
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
 
 
 @dataclass
 class DataSpec:
-    """Where the windows come from; enough to rebuild the same split later (``eval``)."""
+    """Where windows come from and how they are split: enough to rebuild the same test set later.
 
-    source: str = "sim"  # sim | cwru
-    data_dir: str | None = None
-    label_set: str = "4"
-    channels: tuple[str, ...] = ("DE",)
-    fs: float = 12000.0
-    split: tuple[float, float, float] = DEFAULT_SPLIT
-    sim_duration: float = 10.0
-    sim_recordings_per_class: int = 4
+    ``source`` is a registered name (``sim``, ``cwru``) or ``folder`` / ``manifest``; ``options`` are that source's
+    (its defaults fill the rest); ``fs`` is the model's rate (files at other rates are resampled), None for the
+    source's default; ``seed`` seeds the simulator and the assignment of recordings to splits.
+    """
+
+    source: str = "sim"
+    options: dict[str, Any] = field(default_factory=dict)
+    fs: float | None = None
+    split: SplitSpec = field(default_factory=SplitSpec)
     seed: int = 0
-    loads: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"source": self.source, "options": _plain(self.options), "fs": self.fs, "split": self.split.to_dict(),
+                "seed": self.seed}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataSpec:
         d = dict(d)
-        for k in ("channels", "split", "loads"):
-            if d.get(k) is not None:
-                d[k] = tuple(d[k])
-        return cls(**d)
+        if "options" not in d:  # drsn-edge 0.1 checkpoints: flat, source-specific keys
+            return cls._legacy(d)
+        return cls(d.get("source", "sim"), dict(d.get("options") or {}), d.get("fs"), SplitSpec.from_dict(d.get("split")),
+                   int(d.get("seed", 0)))
+
+    @classmethod
+    def _legacy(cls, d: dict[str, Any]) -> DataSpec:
+        source = d.get("source", "sim")
+        if source == "cwru":
+            opts = {"root": d.get("data_dir"), "label_set": d.get("label_set", "10"),
+                    "channels": list(d.get("channels") or ["DE"]), "loads": d.get("loads")}
+        else:
+            opts = {"label_set": d.get("label_set", "4"), "duration": d.get("sim_duration", 10.0),
+                    "recordings_per_class": d.get("sim_recordings_per_class", 4)}
+        return cls(source, {k: v for k, v in opts.items() if v is not None}, d.get("fs", 12000.0),
+                   SplitSpec.from_dict(d.get("split")), int(d.get("seed", 0)))
+
+    def key(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def describe(self) -> str:
+        root = self.options.get("root")
+        return f"{self.source}{f' ({root})' if root else ''}"
+
+
+@dataclass
+class WindowSet:
+    x: np.ndarray  # (N, C, T)
+    y: np.ndarray  # (N,) label index
+    rec: np.ndarray  # (N,) index into the dataset's recordings
 
 
 @dataclass
@@ -45,80 +82,101 @@ class VibrationDataset:
     recordings: list[Recording]
     class_names: list[str]
     fs: float
-    split: tuple[float, float, float] = DEFAULT_SPLIT
-    description: dict[str, Any] = field(default_factory=dict)
+    plan: SplitPlan
+    spec: DataSpec
+    normal_label: str | None = "normal"
+    channel_names: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def in_channels(self) -> int:
         return self.recordings[0].signal.shape[0]
 
+    @property
+    def description(self) -> dict[str, Any]:
+        return self.spec.to_dict()
+
+    def window_set(self, split: str, window: int, hop: int) -> WindowSet:
+        """All windows of a split, cut every ``hop`` samples inside each of its spans."""
+        xs, ys, rs = [], [], []
+        for i, rec in enumerate(self.recordings):
+            for start, stop in self.plan.spans[i].get(split, []):
+                w = cut_windows(rec.signal, start, stop, window, hop)
+                xs.append(w)
+                ys.append(np.full(len(w), rec.label, dtype=np.int64))
+                rs.append(np.full(len(w), i, dtype=np.int64))
+        if not xs or sum(len(a) for a in xs) == 0:
+            raise DrsnEdgeError(f"the {split} split has no window of {window} samples; use longer recordings or another split")
+        return WindowSet(np.concatenate(xs), np.concatenate(ys), np.concatenate(rs))
+
     def windows(self, split: str, window: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
-        """All windows of a split, cut every ``hop`` samples inside each recording's span."""
-        xs, ys = [], []
-        for rec in self.recordings:
-            start, stop = rec.span(split, self.split)
-            w = cut_windows(rec.signal, start, stop, window, hop)
-            xs.append(w)
-            ys.append(np.full(len(w), rec.label, dtype=np.int64))
-        x, y = np.concatenate(xs), np.concatenate(ys)
-        if len(x) == 0:
-            raise DrsnEdgeError(f"the {split} split has no window of {window} samples; use longer recordings")
-        return x, y
+        ws = self.window_set(split, window, hop)
+        return ws.x, ws.y
 
     def sample(self, split: str, window: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``count`` windows at random offsets (random crops), classes drawn uniformly."""
-        by_class: dict[int, list[Recording]] = {}
-        for rec in self.recordings:
-            by_class.setdefault(rec.label, []).append(rec)
+        """``count`` windows at random offsets (random crops); classes drawn uniformly (class-balanced)."""
+        by_class: dict[int, list[tuple[int, int, int]]] = {}
+        for i, rec in enumerate(self.recordings):
+            for start, stop in self.plan.spans[i].get(split, []):
+                if stop - start >= window:
+                    by_class.setdefault(rec.label, []).append((i, start, stop))
+        if not by_class:
+            raise DrsnEdgeError(f"the {split} split has no span of {window} samples")
         labels = rng.choice(sorted(by_class), size=count)
         x = np.empty((count, self.in_channels, window), dtype=np.float32)
-        for i, label in enumerate(labels):
-            recs = by_class[label]
-            rec = recs[rng.integers(len(recs))]
-            start, stop = rec.span(split, self.split)
-            if stop - start < window:
-                raise DrsnEdgeError(f"the {split} span of a recording is shorter than the window ({window})")
+        for k, label in enumerate(labels):
+            spans = by_class[label]
+            i, start, stop = spans[rng.integers(len(spans))]
             o = rng.integers(start, stop - window + 1)
-            x[i] = rec.signal[:, o : o + window]
+            x[k] = self.recordings[i].signal[:, o : o + window]
         return x, labels.astype(np.int64)
 
+    def summary(self, window: int | None = None) -> dict[str, Any]:
+        """Recordings and seconds per split and class (what a split report prints)."""
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for i, rec in enumerate(self.recordings):
+            for split, spans in self.plan.spans[i].items():
+                cell = out.setdefault(split, {}).setdefault(self.class_names[rec.label], {"recordings": 0, "seconds": 0.0})
+                cell["recordings"] += 1
+                cell["seconds"] += sum(b - a for a, b in spans) / rec.fs
+        return {"split": self.spec.split.to_dict(), "per_split": out, "fallback": self.plan.fallback,
+                "notes": self.plan.notes}
 
-def load_dataset(spec: DataSpec) -> VibrationDataset:
-    """Build the dataset a :class:`DataSpec` describes.
 
-    Building is deterministic, so the last few are kept: training, evaluation, export, calibration and the
-    benchmarks of one job share one build. Each call gets its own ``Recording`` objects over read-only arrays.
+def load_dataset(spec: DataSpec, min_samples: int | None = None, strict: bool = False) -> VibrationDataset:
+    """Build the dataset a :class:`DataSpec` describes; refuse data with problems (one line naming the file).
+
+    Building is deterministic, so the last few are kept: training, evaluation, export and the benchmarks of one job
+    share one build. Each call gets its own ``Recording`` objects over read-only arrays.
     """
-    recs, names = _build(json.dumps(spec.to_dict(), sort_keys=True))
-    own = [Recording(r.signal, r.fs, r.label, dict(r.meta)) for r in recs]
-    return VibrationDataset(own, list(names), spec.fs, spec.split, spec.to_dict())
+    data, fs = _build(spec.key(), min_samples, strict)
+    recs = [Recording(r.signal, r.fs, r.label, dict(r.meta), r.rid, r.group) for r in data.recordings]
+    resolved = DataSpec(spec.source, spec.options, fs, spec.split, spec.seed)
+    plan = plan_split(recs, data.class_names, spec.split, spec.seed)
+    return VibrationDataset(recs, list(data.class_names), fs, plan, resolved, data.normal_label, list(data.channel_names),
+                            list(data.problems), list(data.notes))
+
+
+def refuse_problems(problems: list[Problem], strict: bool, hint: str = "") -> None:
+    bad = [p for p in problems if p.error or strict]
+    if bad:
+        more = f" (and {len(bad) - 1} more; drsn-edge data inspect lists them all)" if len(bad) > 1 else ""
+        raise DrsnEdgeError(f"{bad[0].line()}{more}{hint}")
 
 
 @lru_cache(maxsize=4)
-def _build(spec_json: str) -> tuple[list[Recording], list[str]]:
+def _build(spec_json: str, min_samples: int | None, strict: bool):
+    from drsn_edge.data.sources import get_source
+
     spec = DataSpec.from_dict(json.loads(spec_json))
-    recs, names = _read(spec)
-    for r in recs:
+    source = get_source(spec.source)
+    opts = source.options(spec.options)
+    fs = spec.fs or source.default_fs(opts)
+    data = source.load(opts, fs, spec.seed, min_samples)
+    refuse_problems(data.problems, strict)
+    if not data.recordings:
+        raise DrsnEdgeError(f"no usable recordings in {spec.describe()}")
+    for r in data.recordings:
         r.signal.flags.writeable = False
-    return recs, names
-
-
-def _read(spec: DataSpec) -> tuple[list[Recording], list[str]]:
-    if spec.source == "cwru":
-        from drsn_edge.data.cwru import load_cwru
-
-        if not spec.data_dir:
-            raise DrsnEdgeError("--data cwru needs --data-dir pointing at the folder of CWRU .mat files")
-        recs, names = load_cwru(spec.data_dir, spec.label_set, spec.channels, spec.fs, spec.loads)
-    elif spec.source == "sim":
-        from drsn_edge.data.simulator import make_sim_recordings
-
-        if spec.channels != ("DE",):
-            raise DrsnEdgeError("the simulator produces one channel; leave --channels at DE")
-        recs, names = make_sim_recordings(
-            spec.label_set, fs=spec.fs, duration=spec.sim_duration,
-            recordings_per_class=spec.sim_recordings_per_class, seed=spec.seed,
-        )
-    else:
-        raise DrsnEdgeError(f"unknown data source {spec.source!r}; choose 'sim' or 'cwru'")
-    return recs, names
+    return data, float(data.recordings[0].fs)

@@ -1,4 +1,4 @@
-"""A labelled multi-channel recording and its time-based split into windows."""
+"""A labelled multi-channel recording, and windows cut from a span of it."""
 
 from __future__ import annotations
 
@@ -7,26 +7,40 @@ from typing import Any
 
 import numpy as np
 
-#: Fractions of each recording's duration for train / validation / test, in time order.
+#: Fractions of each recording's duration (time split) or of each label's recordings (recording split) for
+#: train / validation / test.
 DEFAULT_SPLIT = (0.7, 0.1, 0.2)
 SPLITS = ("train", "val", "test")
 
 
 @dataclass
 class Recording:
-    """``signal`` is ``(channels, samples)`` float32 in physical units (g) at ``fs`` Hz."""
+    """``signal`` is ``(channels, samples)`` float32 in physical units (g) at ``fs`` Hz.
+
+    ``rid`` names the recording (its file, relative to the dataset); ``group`` is the machine / load / run it
+    belongs to, for group splits (None where the source has no groups).
+    """
 
     signal: np.ndarray
     fs: float
     label: int
     meta: dict[str, Any] = field(default_factory=dict)
+    rid: str = ""
+    group: str | None = None
+
+    @property
+    def samples(self) -> int:
+        return int(self.signal.shape[-1])
 
     def span(self, split: str, fractions: tuple[float, float, float] = DEFAULT_SPLIT) -> tuple[int, int]:
-        """Sample range of a split. Spans do not overlap, so no test window shares a training sample."""
-        n = self.signal.shape[-1]
-        edges = np.concatenate([[0.0], np.cumsum(fractions)]) / sum(fractions)
-        i = SPLITS.index(split)
-        return int(edges[i] * n), int(edges[i + 1] * n)
+        """Sample range of a split in time order. Spans do not overlap, so no test window shares a training sample."""
+        return time_span(self.samples, split, fractions)
+
+
+def time_span(n: int, split: str, fractions: tuple[float, float, float] = DEFAULT_SPLIT) -> tuple[int, int]:
+    edges = np.concatenate([[0.0], np.cumsum(fractions)]) / sum(fractions)
+    i = SPLITS.index(split)
+    return int(edges[i] * n), int(edges[i + 1] * n)
 
 
 def cut_windows(signal: np.ndarray, start: int, stop: int, window: int, hop: int) -> np.ndarray:

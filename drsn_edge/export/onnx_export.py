@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from drsn_edge._version import __version__
@@ -26,25 +27,10 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def metadata_from_checkpoint(meta: dict, sha256: str, opset: int, threshold_mode: str) -> ModelMetadata:
-    model = dict(meta["model"], threshold_mode=threshold_mode)
-    training = meta.get("training", {})
-    return ModelMetadata(
-        class_names=list(meta["class_names"]),
-        sample_rate=float(meta["sample_rate"]),
-        window=int(meta["window"]),
-        hop=int(meta["hop"]),
-        in_channels=int(meta["in_channels"]),
-        channels=list(meta.get("channels", [])),
-        normalization=meta.get("normalization", {}),
-        model=model,
-        training={"noise": training.get("noise"), "epochs": training.get("epochs"), "seed": training.get("seed"),
-                  "metrics": meta.get("metrics")},
-        data=meta.get("data", {}),
-        opset=opset,
-        source_checkpoint_sha256=sha256,
-        drsn_edge_version=__version__,
-    )
+def export_description(md: ModelMetadata, sha256: str, opset: int, threshold_mode: str) -> ModelMetadata:
+    """The checkpoint's description as the exported file carries it."""
+    return replace(md, model=dict(md.model, threshold_mode=threshold_mode), precision="fp32", opset=opset,
+                   source_checkpoint_sha256=sha256, drsn_edge_version=__version__)
 
 
 def prepare_output_path(out: Path) -> None:
@@ -68,8 +54,12 @@ def export_onnx(
     opset: int = DEFAULT_OPSET,
     threshold_mode: str = DEFAULT_THRESHOLD_MODE,
     dynamic_batch: bool = True,
+    final: str | Path | None = None,
 ) -> ModelMetadata:
-    """Export a checkpoint to ONNX (fp32) with metadata; returns the metadata written."""
+    """Export a checkpoint to ONNX (fp32) with metadata; returns the description (data path resolved).
+
+    ``final`` is where the file will end up when ``out`` is a temporary name: the stored data path is relative to
+    its folder."""
     import onnx
     import torch
 
@@ -82,9 +72,9 @@ def export_onnx(
     if threshold_mode not in THRESHOLD_MODES:
         raise DrsnEdgeError(f"unknown soft-threshold decomposition {threshold_mode!r}; choose from {', '.join(THRESHOLD_MODES)}")
     prepare_output_path(out)
-    model, meta = load_checkpoint(checkpoint)
+    model, ckpt_md = load_checkpoint(checkpoint)
     model.set_threshold_mode(threshold_mode)
-    md = metadata_from_checkpoint(meta, sha256_file(checkpoint), opset, threshold_mode)
+    md = export_description(ckpt_md, sha256_file(checkpoint), opset, threshold_mode)
     dummy = torch.zeros(1, md.in_channels, md.window)
     axes = {md.input_name: {0: "batch"}, md.output_name: {0: "batch"}} if dynamic_batch else None
     with warnings.catch_warnings():
@@ -94,7 +84,8 @@ def export_onnx(
                           do_constant_folding=True)
     proto = onnx.load(str(out))
     check_allowed_ops(proto)
-    write_metadata(proto, md)
+    stored = replace(md, data=md.data_relative_to(str(Path(final or out).resolve().parent)))
+    write_metadata(proto, stored)
     onnx.save(proto, str(out))
     return md
 
@@ -112,4 +103,5 @@ def write_metadata(proto, md: ModelMetadata) -> None:
 
 
 def read_metadata(proto) -> ModelMetadata:
+    """The description stored in an ``onnx.ModelProto`` (its data path as stored, relative to the file's folder)."""
     return ModelMetadata.from_props({p.key: p.value for p in proto.metadata_props}, "model")

@@ -1,8 +1,13 @@
-"""The export job: checkpoint -> ONNX (optimized) -> parity check -> FP16 / INT8 -> TensorRT engines."""
+"""The export job: checkpoint -> ONNX (optimized) -> parity check -> FP16 / INT8 -> TensorRT engines.
+
+Every file is written under a temporary name beside its destination and moved into place only when every
+requested step has succeeded: a failed export leaves nothing that looks like a result.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,23 +31,56 @@ class ExportOptions:
     max_accuracy_drop: float | None = 0.005  # fraction; None: quantize everything, no budget
     trt: tuple[str, ...] = ()  # TensorRT engine precisions
     trt_batch: tuple[int, int, int] = (1, 8, 64)
-    data_spec: Any = None  # DataSpec overriding the checkpoint's, for calibration/validation windows
+    data_spec: Any = None  # DataSpec overriding the checkpoint's, for parity windows
+    calib_spec: Any = None  # DataSpec for INT8 calibration (default: the checkpoint's own data)
 
 
 def sibling(out: Path, tag: str, suffix: str = ".onnx") -> Path:
     return out.with_name(f"{out.stem}.{tag}{suffix}")
 
 
+class Staging:
+    """Temporary names beside the final ones; ``commit`` renames them all, ``discard`` removes them."""
+
+    def __init__(self) -> None:
+        self.token = secrets.token_hex(4)
+        self.files: dict[Path, Path] = {}
+
+    def path(self, final: Path) -> Path:
+        tmp = final.with_name(f".{final.name}.{self.token}.partial")
+        self.files[final] = tmp
+        return tmp
+
+    def commit(self) -> None:
+        from drsn_edge.runtime.engine_meta import sidecar_path
+
+        for final, tmp in self.files.items():
+            if tmp.exists():
+                os.replace(tmp, final)
+            if sidecar_path(tmp).exists():
+                os.replace(sidecar_path(tmp), sidecar_path(final))
+
+    def discard(self) -> None:
+        from drsn_edge.runtime.engine_meta import sidecar_path
+
+        for tmp in self.files.values():
+            for p in (tmp, sidecar_path(tmp)):
+                if p.exists():
+                    p.unlink()
+
+
 def export_all(
     checkpoint: str | Path, out: str | Path, opts: ExportOptions, log: Callable[[str], None] = print
 ) -> dict[str, Any]:
     """Run the export job; returns a report with one entry per written file."""
-    from drsn_edge.export.onnx_export import DEFAULT_THRESHOLD_MODE, export_onnx, prepare_output_path
-    from drsn_edge.export.optimize import op_histogram, optimize_onnx
+    from drsn_edge.export.onnx_export import prepare_output_path
+    from drsn_edge.runtime.model_file import detect_format
 
     out = Path(out)
     if out.suffix != ".onnx":
         raise DrsnEdgeError(f"output {out} should end in .onnx")
+    if detect_format(checkpoint) != "checkpoint":
+        raise DrsnEdgeError(f"{checkpoint}: not a drsn-edge checkpoint (export takes the .safetensors file train wrote)")
     prepare_output_path(out)
     if opts.trt:
         from drsn_edge.export.tensorrt_build import TRT_PRECISIONS
@@ -51,79 +89,111 @@ def export_all(
         bad = [p for p in opts.trt if p not in TRT_PRECISIONS]
         if bad:
             raise DrsnEdgeError(f"unknown TensorRT precision {bad[0]!r}; choose from {', '.join(TRT_PRECISIONS)}")
+        if "int8" in opts.trt and not opts.int8:
+            raise DrsnEdgeError("--trt int8 needs the INT8 QDQ model: add --int8")
         if gpu_info() is None:  # before any work: say so at once
             raise DrsnEdgeError(f"--trt builds a TensorRT engine: {NO_GPU}")
+    stage = Staging()
+    try:
+        report = _export(checkpoint, out, opts, stage, log)
+        stage.commit()
+    except BaseException:
+        stage.discard()
+        raise
+    return report
+
+
+def _export(checkpoint: str | Path, out: Path, opts: ExportOptions, stage: Staging, log: Callable[[str], None]) -> dict[str, Any]:
+    import onnx
+
+    from drsn_edge.export.onnx_export import DEFAULT_THRESHOLD_MODE, export_onnx
+    from drsn_edge.export.optimize import op_histogram, optimize_onnx
+
     mode = opts.threshold_mode or DEFAULT_THRESHOLD_MODE
     report: dict[str, Any] = {"checkpoint": str(checkpoint), "files": []}
 
-    def add(path: Path, precision: str, **extra: Any) -> None:
-        import onnx
-
-        entry = {"path": str(path), "precision": precision, "bytes": os.path.getsize(path), **extra}
-        if path.suffix == ".onnx":
-            entry["nodes"] = len(onnx.load(str(path)).graph.node)
+    def add(final: Path, precision: str, **extra: Any) -> None:
+        tmp = stage.files[final]
+        entry = {"path": str(final), "precision": precision, "bytes": os.path.getsize(tmp), **extra}
+        if final.suffix == ".onnx":
+            entry["nodes"] = len(onnx.load(str(tmp)).graph.node)
         report["files"].append(entry)
 
+    fp32 = stage.path(out)
     if opts.optimize:
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "raw.onnx"
-            md = export_onnx(checkpoint, raw, opset=opts.opset, threshold_mode=mode)
-            stats = optimize_onnx(raw, out)
+            md = export_onnx(checkpoint, raw, opset=opts.opset, threshold_mode=mode, final=out)
+            stats = optimize_onnx(raw, fp32)
         log(f"exported {out} (opset {opts.opset}, soft threshold '{mode}'); optimized: "
             f"{stats['nodes_before']} -> {stats['nodes_after']} nodes")
         report["optimize"] = stats
     else:
-        import onnx
-
-        md = export_onnx(checkpoint, out, opset=opts.opset, threshold_mode=mode)
-        report["optimize"] = {"ops": op_histogram(onnx.load(str(out)))}
+        md = export_onnx(checkpoint, fp32, opset=opts.opset, threshold_mode=mode, final=out)
+        report["optimize"] = {"ops": op_histogram(onnx.load(str(fp32)))}
         log(f"exported {out} (opset {opts.opset}, soft threshold '{mode}')")
     add(out, "fp32")
 
     if opts.verify:
         from drsn_edge.export.verify import verify
 
-        v = verify(checkpoint, out, data_spec=opts.data_spec)
+        v = verify(checkpoint, fp32, data_spec=opts.data_spec)
         report["verify_fp32"] = v
         lg = v["outputs"]["logits"]["abs_error"]
-        log(f"parity vs PyTorch on {v['windows']} windows: max |diff| {lg['max']:.2e}, "
+        log(f"parity vs PyTorch on {v['windows']} windows ({v['windows_from']}): max |diff| {lg['max']:.2e}, "
             f"top-1 agreement {100 * v['top1_agreement']:.2f} %: {'PASS' if v['passed'] else 'FAIL'}")
         if not v["passed"]:
-            raise DrsnEdgeError(f"exported model does not match the checkpoint (max |diff| {lg['max']:.2e}); see verify")
+            raise DrsnEdgeError(f"exported model does not match the checkpoint (max |diff| {lg['max']:.2e}); nothing written")
 
     if opts.fp16:
         from drsn_edge.export.quantize import quantize_fp16
 
         p16 = sibling(out, "fp16")
-        quantize_fp16(out, p16, keep_io_types=opts.fp16_keep_io_types)
+        quantize_fp16(fp32, stage.path(p16), keep_io_types=opts.fp16_keep_io_types)
         add(p16, "fp16")
         log(f"wrote {p16} (FP16{', fp32 inputs/outputs' if opts.fp16_keep_io_types else ''})")
 
+    int8_src = None
     if opts.int8:
-        from drsn_edge.export.calibration import calibration_windows, validation_set
-        from drsn_edge.export.quantize import quantize_int8
-
-        p8 = sibling(out, "int8")
-        calib = calibration_windows(md, opts.calibration_windows, data_spec=opts.data_spec)
-        q = quantize_int8(out, p8, calib, validation_set(md, data_spec=opts.data_spec), opts.max_accuracy_drop,
-                          opts.calibrate_method, log=log)
-        report["int8"] = q
-        add(p8, "int8", budget_met=q["budget_met"], nodes_kept_float=len(q["nodes_kept_float"]))
-        worst = q["layer_sqnr_db"][:3]
-        log(f"wrote {p8} (INT8 QDQ, {len(q['nodes_kept_float'])} nodes kept float); worst layers (cumulative SQNR): "
-            + ", ".join(f"{w['tensor']} {w['cumulative_sqnr_db']:.1f} dB" for w in worst))
+        int8_src = _int8(fp32, out, md, opts, stage, report, add, log)
 
     for precision in opts.trt:
         from drsn_edge.export.tensorrt_build import build_engine
 
-        src = sibling(out, "int8") if precision == "int8" else out
-        if precision == "int8" and not opts.int8:
-            raise DrsnEdgeError("--trt int8 needs the INT8 QDQ model: add --int8")
+        src = int8_src if precision == "int8" else fp32
+        if src is None:
+            raise DrsnEdgeError("--trt int8 needs the INT8 QDQ model, which was not written (see above)")
         eng = out.with_name(f"{out.stem}.{precision}.engine")
-        build = build_engine(src, eng, precision, opts.trt_batch)
+        build = build_engine(src, stage.path(eng), precision, opts.trt_batch)
         add(eng, f"trt-{precision}", tensorrt=build["tensorrt_version"], gpu=build["gpu"]["name"])
         log(f"wrote {eng} (TensorRT {build['tensorrt_version']}, {build['gpu']['name']})")
     return report
+
+
+def _int8(fp32: Path, out: Path, md, opts: ExportOptions, stage: Staging, report: dict, add, log) -> Path | None:
+    """INT8 QDQ, calibrated on representative data; without such data here, skipped with the reason."""
+    from drsn_edge.export.calibration import calibration_data, calibration_windows, validation_set
+    from drsn_edge.export.quantize import quantize_int8
+
+    try:
+        ds = calibration_data(md, opts.calib_spec)
+    except DrsnEdgeError as exc:
+        if opts.calib_spec is not None:
+            raise
+        report["int8"] = {"skipped": str(exc)}
+        log(f"INT8 skipped: calibration needs representative data and the model's own is not here ({exc}); "
+            "give it with --calib PATH")
+        return None
+    p8 = sibling(out, "int8")
+    tmp = stage.path(p8)
+    q = quantize_int8(fp32, tmp, calibration_windows(md, ds, opts.calibration_windows), validation_set(md, ds),
+                      opts.max_accuracy_drop, opts.calibrate_method, log=log)
+    report["int8"] = q
+    add(p8, "int8", budget_met=q["budget_met"], nodes_kept_float=len(q["nodes_kept_float"]))
+    worst = q["layer_sqnr_db"][:3]
+    log(f"wrote {p8} (INT8 QDQ, {len(q['nodes_kept_float'])} nodes kept float); worst layers (cumulative SQNR): "
+        + ", ".join(f"{w['tensor']} {w['cumulative_sqnr_db']:.1f} dB" for w in worst))
+    return tmp
 
 
 def format_files(report: dict[str, Any]) -> str:

@@ -119,6 +119,9 @@ def quantize_int8(
     method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
               "entropy": CalibrationMethod.Entropy}[calibrate_method]
     md = read_metadata(onnx.load(str(src)))
+    if not val_sets and max_accuracy_drop is not None:
+        log("note: no labelled windows to check the INT8 accuracy budget against; quantizing without one")
+        max_accuracy_drop = None
     float_acc = accuracy(src, val_sets)
     with tempfile.TemporaryDirectory() as tmp:
         pre = str(Path(tmp) / "pre.onnx")
@@ -138,7 +141,7 @@ def quantize_int8(
                             nodes_to_exclude=list(excluded), op_types_to_quantize=QUANTIZED_OP_TYPES,
                             extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
             acc = accuracy(qpath, val_sets)
-            drop = max(float_acc[k] - acc[k] for k in acc)
+            drop = max((float_acc[k] - acc[k] for k in acc), default=0.0)
             rounds.append({"round": r, "excluded_nodes": len(excluded), "accuracy": acc, "max_drop": drop})
             log(f"int8 round {r}: {len(excluded)} nodes kept in float, max accuracy drop {100 * drop:.2f} points")
             if r == 0 or max_accuracy_drop is None or drop <= max_accuracy_drop or r == max_rounds:

@@ -1,4 +1,4 @@
-"""PyTorch eager backend (reference for parity checks and benchmarks); same protocol as the runtime's."""
+"""PyTorch eager backend (the reference for parity checks, evaluation and benchmarks); the runtime's protocol."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ from drsn_edge.runtime.backends.base import InputSpec
 
 class TorchBackend:
     def __init__(self, checkpoint: str) -> None:
+        from drsn_edge.training.checkpoint import read_checkpoint
+
         self.checkpoint = str(checkpoint)
         self.name = "pytorch"
+        self.md, _ = read_checkpoint(checkpoint)
         self.model = None
 
     def activate(self) -> None:
         from drsn_edge.training.checkpoint import load_checkpoint
 
-        self.model, self.meta = load_checkpoint(self.checkpoint)
+        self.model, _ = load_checkpoint(self.checkpoint)
 
     def input_spec(self) -> InputSpec:
-        return InputSpec("x", ("batch", self.meta["in_channels"], self.meta["window"]), "tensor(float)")
+        return InputSpec(self.md.input_name, ("batch", self.md.in_channels, self.md.window), "tensor(float)")
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         import torch
@@ -29,3 +32,10 @@ class TorchBackend:
 
     def close(self) -> None:
         self.model = None
+
+    def __enter__(self) -> TorchBackend:
+        self.activate()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

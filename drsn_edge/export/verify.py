@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.metadata import ModelMetadata
 
 
 @dataclass
@@ -103,70 +104,57 @@ def check_graph(path: str | Path, x: np.ndarray) -> dict[str, Any]:
             "reference_evaluator_agrees": agrees, "ok": checker == "ok" and agrees}
 
 
-def load_backend(path: str | Path, settings=None):
-    """A backend for a checkpoint (.safetensors, PyTorch) or an ONNX file."""
-    path = Path(path)
-    if not path.is_file():
-        raise DrsnEdgeError(f"model not found: {path}")
-    if path.suffix == ".safetensors":
-        from drsn_edge.export.torch_backend import TorchBackend
-
-        return TorchBackend(str(path))
-    if path.suffix == ".onnx":
-        from drsn_edge.runtime.backends import OnnxRuntimeBackend
-
-        return OnnxRuntimeBackend(str(path), settings, warmup=0)
-    raise DrsnEdgeError(f"{path}: unknown model type (expected .onnx or .safetensors)")
-
-
-def model_description(path: str | Path) -> dict[str, Any]:
-    """Metadata of a checkpoint or an ONNX file, as a dict with the checkpoint's keys."""
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from drsn_edge.training.checkpoint import read_checkpoint_meta
-
-        return read_checkpoint_meta(path)
-    from drsn_edge.runtime.metadata import read_onnx_metadata
-
-    md = read_onnx_metadata(str(path))
-    return {"class_names": md.class_names, "window": md.window, "in_channels": md.in_channels, "data": md.data,
-            "sample_rate": md.sample_rate, "precision": md.precision}
-
-
-def verification_windows(desc: dict[str, Any], data_spec=None, max_windows: int = 512, seed: int = 0,
-                         snrs=(None, 0.0, -4.0)) -> np.ndarray:
-    """Real test windows (clean and noisy) from the model's own data description (or another)."""
+def verification_windows(md: ModelMetadata, data_spec=None, max_windows: int = 512, seed: int = 0,
+                         snrs=(None, 0.0, -4.0)) -> tuple[np.ndarray, str]:
+    """Real windows (clean and noisy) and where they came from: the model's test split (or ``data_spec``), or,
+    where that data is not on this machine, simulated bearing windows at the model's rate. Parity needs no labels."""
     from drsn_edge.data.dataset import DataSpec, load_dataset
     from drsn_edge.data.noise import add_noise
 
-    spec = data_spec or DataSpec.from_dict(desc["data"])
-    ds = load_dataset(spec)
-    x, _ = ds.windows("test", desc["window"], desc["window"] // 2)
+    spec = data_spec or DataSpec.from_dict(md.data)
+    spec = DataSpec(spec.source, spec.options, md.sample_rate, spec.split, spec.seed)
+    x = None
+    try:
+        ds = load_dataset(spec, min_samples=md.window)
+        if ds.in_channels == md.in_channels:
+            x, origin = ds.windows("test", md.window, md.hop)[0], f"{spec.describe()} test split"
+    except DrsnEdgeError:
+        pass
+    if x is None:
+        from drsn_edge.data.sources.sim import SimOptions, SimSource
+
+        sim = SimSource().load(SimOptions(duration=3.0, recordings_per_class=2), md.sample_rate, seed, None)
+        x = np.concatenate([np.tile(r.signal, (md.in_channels, 1))[None, :, i : i + md.window]
+                            for r in sim.recordings for i in range(0, r.samples - md.window, md.window)])
+        origin = f"simulated bearing windows at {md.sample_rate:g} Hz (the model's data {spec.describe()} is not here)"
     rng = np.random.default_rng(seed)
     x = x[rng.permutation(len(x))[: max(1, max_windows // len(snrs))]]
     parts = [x if s is None else add_noise(x, s, "gaussian", rng) for s in snrs]
-    return np.concatenate(parts).astype(np.float32)
+    return np.concatenate(parts).astype(np.float32), origin
 
 
 def verify(reference: str | Path, candidate: str | Path, tol: Tolerance | None = None, data_spec=None,
            max_windows: int = 512, batch_size: int = 64, settings=None) -> dict[str, Any]:
     """Run both models on the same real windows; compare; check the candidate's graph if it is ONNX."""
-    ref_desc, cand_desc = model_description(reference), model_description(candidate)
+    from drsn_edge.runtime.loader import open_model
+    from drsn_edge.runtime.model_file import detect_format
+
+    ref_be, ref_md = open_model(reference, warmup=0, allow_checkpoint=True)
+    cand_be, cand_md = open_model(candidate, settings, warmup=0, allow_checkpoint=True)
     for key in ("class_names", "window", "in_channels"):
-        if ref_desc[key] != cand_desc[key]:
-            raise DrsnEdgeError(f"{candidate} and {reference} differ in {key}: {cand_desc[key]} vs {ref_desc[key]}")
-    precision = cand_desc.get("precision", "fp32")
+        if getattr(ref_md, key) != getattr(cand_md, key):
+            raise DrsnEdgeError(f"{candidate} and {reference} differ in {key}: {getattr(cand_md, key)} vs {getattr(ref_md, key)}")
+    precision = cand_md.precision
     tol = tol or TOLERANCES.get(precision, TOLERANCES["fp32"])
-    x = verification_windows(ref_desc, data_spec, max_windows)
+    x, origin = verification_windows(ref_md, data_spec, max_windows)
     outs = []
-    for path, st in ((reference, None), (candidate, settings)):
-        be = load_backend(path, st)
+    for be in (ref_be, cand_be):
         be.activate()
         outs.append(np.concatenate([be.infer(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]))
         be.close()
-    report = {"reference": str(reference), "candidate": str(candidate), "precision": precision,
+    report = {"reference": str(reference), "candidate": str(candidate), "precision": precision, "windows_from": origin,
               **compare_runs(outs[0], outs[1], tol)}
-    if Path(candidate).suffix == ".onnx":
+    if detect_format(candidate) == "onnx":
         report["graph"] = check_graph(candidate, x[:4])
         report["passed"] = report["passed"] and report["graph"]["ok"]
     return report

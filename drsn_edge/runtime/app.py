@@ -17,8 +17,9 @@ class InputOptions:
     fmt: str = "f32le"
     gain: float | None = None
     sensitivity_mv_per_g: float | None = None
-    time_column: int | None = None
-    mat_channels: tuple[str, ...] = ("DE",)
+    time_column: str | None = None  # CSV: name or number of the time stamp column
+    columns: tuple[str, ...] | None = None  # CSV columns / .mat variables / channel numbers to stream
+    layout: str | None = None  # 2-D arrays: channels-first (default) or samples-first
     realtime: bool = False
     block: int = 1024
 
@@ -51,7 +52,7 @@ def open_source(spec: str, o: InputOptions):
         return stdin_source(o.fs, o.channels, o.fmt, scale)
     if spec.startswith(("tcp://", "tcp-listen://")):
         return tcp_source(spec, o.fs, o.channels, o.fmt, scale)
-    return open_file_source(spec, o.fs, o.channels, scale, o.block, o.realtime, o.time_column, o.mat_channels)
+    return open_file_source(spec, o.fs, o.channels, scale, o.block, o.realtime, o.time_column, o.columns, o.layout)
 
 
 def open_sinks(o: OutputOptions) -> list:

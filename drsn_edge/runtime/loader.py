@@ -1,27 +1,37 @@
-"""Open a deployable model file (ONNX or TensorRT engine) as a backend plus its metadata."""
+"""Open a model file as a backend plus its description: ONNX (ONNX Runtime), a TensorRT engine (native), or a
+drsn-edge checkpoint (PyTorch eager, where torch is installed: the reference for parity and evaluation)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.runtime.metadata import ModelMetadata, read_onnx_metadata
+from drsn_edge.runtime.metadata import ModelMetadata
+from drsn_edge.runtime.model_file import detect_format, read_description
 from drsn_edge.runtime.providers import ProviderSettings
 
 
-def open_model(path: str | Path, settings: ProviderSettings | None = None):
-    """``(backend, metadata)`` for ``.onnx`` (ONNX Runtime with ``settings``) or ``.engine`` (native TensorRT)."""
+def open_model(path: str | Path, settings: ProviderSettings | None = None, warmup: int = 2,
+               allow_checkpoint: bool = False) -> tuple[object, ModelMetadata]:
+    """``(backend, description)``; the format is recognised by content. The backend is not yet activated."""
     path = Path(path)
-    if not path.is_file():
-        raise DrsnEdgeError(f"model not found: {path}")
-    if path.suffix == ".engine":
+    kind = detect_format(path)
+    if kind == "engine":
         from drsn_edge.runtime.backends.tensorrt_backend import TensorRTBackend
 
         be = TensorRTBackend(str(path))
         return be, be.md
-    if path.suffix == ".onnx":
-        from drsn_edge.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
+    if kind == "checkpoint":
+        if not allow_checkpoint:
+            raise DrsnEdgeError(f"{path} is a training checkpoint; export it first (drsn-edge export {path} -o model.onnx)")
+        try:
+            from drsn_edge.export.torch_backend import TorchBackend
+        except ImportError:
+            raise DrsnEdgeError(f"{path} is a training checkpoint, which needs PyTorch; export it to ONNX for the "
+                                "runtime (drsn-edge export)") from None
+        be = TorchBackend(str(path))
+        return be, be.md
+    from drsn_edge.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
 
-        md: ModelMetadata = read_onnx_metadata(str(path))
-        return OnnxRuntimeBackend(str(path), settings), md
-    raise DrsnEdgeError(f"{path}: unknown model type {path.suffix!r} (expected .onnx or .engine)")
+    md = read_description(path)
+    return OnnxRuntimeBackend(str(path), settings, warmup=warmup, md=md), md

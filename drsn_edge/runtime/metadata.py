@@ -1,20 +1,24 @@
-"""The self-description stored in an exported model (ONNX ``metadata_props`` or an engine's sidecar).
+"""The one description of a model: written by training into the checkpoint, carried into the ONNX file (its
+``metadata_props``) and an engine's sidecar, and read from there by export, verify, bench, evaluate and the runtime.
 
-Everything the runtime needs travels with the model file: class names, sample rate, window, hop,
-channels, normalization, provenance. Stored as JSON under the key ``drsn_edge``; a few flat keys
-repeat the essentials for tools such as Netron.
+Everything needed to use the model travels with the file: class names, the healthy class, sample rate, window, hop,
+channels, normalization, the data and split it was trained and tested on, provenance. Stored as JSON under the key
+``drsn_edge``; a few flat keys repeat the essentials for tools such as Netron.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import math
+import os
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
 
 META_KEY = "drsn_edge"
-SCHEMA = "drsn-edge-model/1"
+SCHEMA = "drsn-edge-model/2"
+READABLE_SCHEMAS = ("drsn-edge-model/1", SCHEMA)
 
 
 @dataclass
@@ -27,15 +31,41 @@ class ModelMetadata:
     channels: list[str]
     input_name: str = "x"
     output_name: str = "logits"
+    normal_label: str | None = "normal"  # the healthy class (None: the model has none; alarms then mean any class)
     normalization: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)  # arch, preset, sizes, threshold_mode
-    training: dict[str, Any] = field(default_factory=dict)  # noise, SNR, epochs, seed
-    data: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)  # noise, SNR, epochs, seed, recipe
+    data: dict[str, Any] = field(default_factory=dict)  # the DataSpec: source, options, fs, split, seed
+    metrics: dict[str, Any] = field(default_factory=dict)  # test metrics measured at training time
     precision: str = "fp32"
     opset: int | None = None
     source_checkpoint_sha256: str | None = None
     drsn_edge_version: str = ""
     schema: str = SCHEMA
+
+    def __post_init__(self) -> None:
+        self.validate("model")
+
+    def validate(self, source: str) -> None:
+        """Refuse a description that would make the runtime label windows wrongly."""
+        names = self.class_names
+        if not isinstance(names, list) or len(names) < 2 or not all(isinstance(n, str) and n for n in names):
+            raise DrsnEdgeError(f"{source}: metadata needs at least two class names, has {names!r}")
+        if len(set(names)) != len(names):
+            raise DrsnEdgeError(f"{source}: metadata lists a class twice: {names}")
+        for key in ("window", "hop", "in_channels"):
+            v = getattr(self, key)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise DrsnEdgeError(f"{source}: metadata {key} must be a positive integer, is {v!r}")
+        sr = self.sample_rate
+        if not isinstance(sr, (int, float)) or isinstance(sr, bool) or not math.isfinite(sr) or sr <= 0:
+            raise DrsnEdgeError(f"{source}: metadata sample_rate must be a positive number of Hz, is {sr!r}")
+        self.sample_rate = float(sr)
+        if self.normal_label is not None and self.normal_label not in names:
+            raise DrsnEdgeError(f"{source}: metadata normal_label {self.normal_label!r} is not one of the classes {names}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
     def to_props(self) -> dict[str, str]:
         flat = {
@@ -47,7 +77,37 @@ class ModelMetadata:
             "model": f"{self.model.get('arch')}/{self.model.get('preset')}",
             "precision": self.precision,
         }
-        return {META_KEY: json.dumps(asdict(self)), **flat}
+        return {META_KEY: json.dumps(self.to_dict()), **flat}
+
+    @classmethod
+    def from_dict(cls, d: Any, source: str = "model") -> ModelMetadata:
+        if not isinstance(d, dict):
+            raise DrsnEdgeError(f"{source}: drsn-edge metadata is not a JSON object")
+        d = dict(d)
+        schema = d.get("schema", SCHEMA)
+        if schema not in READABLE_SCHEMAS:
+            raise DrsnEdgeError(f"{source}: unsupported metadata schema {schema!r} (this drsn-edge reads "
+                                f"{', '.join(READABLE_SCHEMAS)}; a newer drsn-edge wrote it?)")
+        if schema == "drsn-edge-model/1":
+            d.setdefault("normal_label", "normal" if "normal" in (d.get("class_names") or []) else None)
+            d["schema"] = SCHEMA
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise DrsnEdgeError(f"{source}: unknown metadata key(s) {', '.join(unknown)} (written by another drsn-edge?)")
+        required = [f.name for f in fields(cls) if f.default is f.default_factory is MISSING]
+        missing = [k for k in required if k not in d]
+        if missing:
+            raise DrsnEdgeError(f"{source}: metadata lacks {', '.join(missing)}")
+        try:
+            md = cls.__new__(cls)
+            for f in fields(cls):
+                setattr(md, f.name, d[f.name] if f.name in d else
+                        (f.default_factory() if f.default_factory is not MISSING else f.default))
+        except TypeError as exc:
+            raise DrsnEdgeError(f"{source}: malformed metadata ({exc})") from None
+        md.validate(source)
+        return md
 
     @classmethod
     def from_props(cls, props: dict[str, str], source: str = "model") -> ModelMetadata:
@@ -61,23 +121,34 @@ class ModelMetadata:
             d = json.loads(raw)
         except json.JSONDecodeError:
             raise DrsnEdgeError(f"{source}: drsn-edge metadata is not valid JSON") from None
-        if d.get("schema") != SCHEMA:
-            raise DrsnEdgeError(f"{source}: unsupported metadata schema {d.get('schema')!r} (expected {SCHEMA})")
-        return cls(**d)
+        return cls.from_dict(d, source)
+
+    def data_relative_to(self, folder: str) -> dict[str, Any]:
+        """The data description with its path option relative to ``folder`` (where this description is stored)."""
+        return map_data_root(self.data, lambda p: _relpath(p, folder))
+
+    def resolve_data(self, folder: str) -> None:
+        """Take a relative data path against ``folder`` (where the description was read from)."""
+        self.data = map_data_root(self.data, lambda p: p if os.path.isabs(p) else os.path.normpath(os.path.join(folder, p)))
+
+
+def map_data_root(data: dict[str, Any], fn) -> dict[str, Any]:
+    """Apply ``fn`` to the data description's path (option ``root``: a CWRU folder, a data folder, a manifest)."""
+    opts = (data or {}).get("options")
+    if not isinstance(opts, dict) or not isinstance(opts.get("root"), str) or not opts["root"]:
+        return data
+    return {**data, "options": {**opts, "root": fn(opts["root"])}}
+
+
+def _relpath(p: str, folder: str) -> str:
+    try:
+        return os.path.relpath(os.path.abspath(p), os.path.abspath(folder))
+    except ValueError:  # another drive (Windows)
+        return os.path.abspath(p)
 
 
 def read_onnx_metadata(path: str) -> ModelMetadata:
-    """Metadata of an ONNX file, read through onnxruntime (no onnx package needed)."""
-    import os
+    """Metadata of an ONNX file (see :func:`drsn_edge.runtime.model_file.read_description` for any model file)."""
+    from drsn_edge.runtime.model_file import read_description
 
-    import onnxruntime as ort
-
-    if not os.path.isfile(path):
-        raise DrsnEdgeError(f"model not found: {path}")
-    try:
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # only the metadata is wanted
-        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise DrsnEdgeError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0][:200]})") from None
-    return ModelMetadata.from_props(sess.get_modelmeta().custom_metadata_map, path)
+    return read_description(path)

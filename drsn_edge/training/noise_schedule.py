@@ -11,9 +11,11 @@ from drsn_edge.data.noise import add_noise
 
 @dataclass
 class NoiseSchedule:
-    kinds: tuple[str, ...] = ()
-    snr_low: float = 0.0
-    snr_high: float = 0.0
+    """The defaults are those of ``drsn-edge train``: Gaussian noise, SNR drawn from -4..10 dB per window."""
+
+    kinds: tuple[str, ...] = ("gaussian",)
+    snr_low: float = -4.0
+    snr_high: float = 10.0
     clean_fraction: float = 0.0
 
     @property

@@ -1,4 +1,5 @@
-"""High-level jobs behind the CLI: train a model on a dataset, evaluate a checkpoint."""
+"""The training job behind ``drsn-edge train``: data -> model -> best-on-validation weights -> test report ->
+checkpoint with the model's description."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
+from drsn_edge._version import __version__
 from drsn_edge.data.dataset import DataSpec, VibrationDataset, load_dataset
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.models.factory import create_model
-from drsn_edge.training.checkpoint import load_checkpoint, save_checkpoint
-from drsn_edge.training.evaluate import evaluate_grid
-from drsn_edge.training.trainer import TrainConfig, predict_logits, train
+from drsn_edge.evaluation.metrics import classification_report
+from drsn_edge.models.config import resolve_config
+from drsn_edge.models.factory import model_from_config
+from drsn_edge.runtime.metadata import ModelMetadata
+from drsn_edge.training.checkpoint import save_checkpoint
+from drsn_edge.training.config import TrainConfig
+from drsn_edge.training.trainer import predict_logits, train
 
 NORMALIZATION = {
     "kind": "per-window standardization inside the graph",
@@ -23,9 +27,35 @@ NORMALIZATION = {
 }
 
 
-def test_windows(dataset: VibrationDataset, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """The test split's windows at 50 % overlap (all inside the test span)."""
-    return dataset.windows("test", window, window // 2)
+def describe_split(dataset: VibrationDataset) -> list[str]:
+    """Lines saying what each split holds, and every fallback, for the training log."""
+    s = dataset.summary()
+    lines = [f"split: {dataset.spec.split.describe()}"]
+    for split in ("train", "val", "test"):
+        cells = s["per_split"].get(split, {})
+        if cells:
+            recs = sum(c["recordings"] for c in cells.values())
+            secs = sum(c["seconds"] for c in cells.values())
+            lines.append(f"  {split}: {recs} recording span(s), {secs:.0f} s, {len(cells)} class(es)")
+    lines += [f"  note: {n}" for n in s["notes"]]
+    return lines
+
+
+def test_report(model: torch.nn.Module, dataset: VibrationDataset, md: ModelMetadata) -> dict[str, Any]:
+    """The clean test-split report (window and recording level) stored with the model."""
+    try:
+        ws = dataset.window_set("test", md.window, md.hop)
+    except DrsnEdgeError:
+        return {"split": dataset.spec.split.kind, "test_windows": 0}
+    pred = predict_logits(model, ws.x).argmax(1)
+    rep = classification_report(ws.y, pred, dataset.class_names, ws.rec, [r.rid for r in dataset.recordings],
+                                dataset.normal_label)
+    fallback = set(dataset.plan.fallback)
+    return {"split": dataset.spec.split.kind, "test_windows": rep["windows"], "accuracy": rep["accuracy"],
+            "balanced_accuracy": rep["balanced_accuracy"], "macro_f1": rep["macro_f1"],
+            "recording_verdict_accuracy": rep.get("recording_verdict_accuracy"),
+            "per_class_recall": {k: v["recall"] for k, v in rep["per_class"].items()},
+            "time_split_fallback_recordings": sorted(fallback)}
 
 
 def train_checkpoint(
@@ -38,62 +68,39 @@ def train_checkpoint(
     progress: bool = True,
     log: Callable[[str], None] = print,
     dataset: VibrationDataset | None = None,
-) -> tuple[torch.nn.Module, dict[str, Any]]:
+    strict: bool = False,
+) -> tuple[torch.nn.Module, ModelMetadata]:
     """Train ``arch``/``preset`` on ``data`` and write a checkpoint to ``out``."""
     out = Path(out)
-    if out.exists() and out.is_dir():
+    if out.is_dir():
         raise DrsnEdgeError(f"--out {out} is a folder; give a file name such as model.safetensors")
-    dataset = dataset or load_dataset(data)
+    config = resolve_config(arch, preset, **(model_overrides or {}))
+    dataset = dataset or load_dataset(data, min_samples=config.window, strict=strict)
+    for p in dataset.problems:
+        log(f"warning: {p.line()}")
+    for n in dataset.notes:
+        log(f"note: {n}")
     torch.manual_seed(train_cfg.seed)  # the weight initialization is part of a seeded run
-    model = create_model(
-        arch, preset=preset, in_channels=dataset.in_channels, num_classes=len(dataset.class_names),
-        **(model_overrides or {}),
-    )
-    window = model.config.window
-    log(f"data: {data.source}, {len(dataset.recordings)} recordings, {len(dataset.class_names)} classes, "
+    config.in_channels, config.num_classes = dataset.in_channels, len(dataset.class_names)
+    model = model_from_config(config)
+    log(f"data: {dataset.spec.describe()}, {len(dataset.recordings)} recordings, {len(dataset.class_names)} classes, "
         f"{dataset.fs:g} Hz; model: {arch}/{preset}, {sum(p.numel() for p in model.parameters())} parameters")
+    for line in describe_split(dataset):
+        log(line)
     result = train(model, dataset, train_cfg, progress=progress, log=log)
-    x, y = test_windows(dataset, window)
-    clean_acc = float((predict_logits(model, x).argmax(1) == y).mean())
-    meta = {
-        "class_names": dataset.class_names,
-        "sample_rate": dataset.fs,
-        "window": window,
-        "hop": window // 2,
-        "in_channels": dataset.in_channels,
-        "channels": list(data.channels),
-        "normalization": NORMALIZATION,
-        "data": data.to_dict(),
-        "training": {**train_cfg.describe(), **{k: v for k, v in result.items() if k != "history"}},
-        "history": result["history"],
-        "metrics": {"test_clean_accuracy": clean_acc, "test_windows": int(len(y))},
-    }
-    save_checkpoint(out, model.cpu(), meta)
-    log(f"test accuracy (clean): {100 * clean_acc:.2f} % on {len(y)} windows; saved {out}")
-    return model, meta
-
-
-def evaluate_checkpoint(
-    checkpoint: str | Path,
-    noise_types: tuple[str, ...],
-    snrs: list[float | None],
-    data: DataSpec | None = None,
-    seed: int = 0,
-    repeats: int = 1,
-    dataset: VibrationDataset | None = None,
-) -> dict[str, Any]:
-    """Accuracy grid of a checkpoint on its test split (or another dataset's test split)."""
-    model, meta = load_checkpoint(checkpoint)
-    data = data or DataSpec.from_dict(meta["data"])
-    dataset = dataset or load_dataset(data)
-    if dataset.class_names != meta["class_names"]:
-        raise DrsnEdgeError(
-            f"the data's classes {dataset.class_names} differ from the checkpoint's {meta['class_names']}"
-        )
-    if dataset.in_channels != meta["in_channels"]:
-        raise DrsnEdgeError(f"the data has {dataset.in_channels} channels, the model expects {meta['in_channels']}")
-    x, y = test_windows(dataset, meta["window"])
-    report = evaluate_grid(lambda xb: predict_logits(model, xb), x, y, meta["class_names"], noise_types, snrs,
-                           seed=seed, repeats=repeats)
-    report.update({"checkpoint": str(checkpoint), "model": meta["model"], "data": data.to_dict()})
-    return report
+    history = result.pop("history")
+    md = ModelMetadata(
+        class_names=list(dataset.class_names), sample_rate=dataset.fs, window=config.window, hop=config.window // 2,
+        in_channels=dataset.in_channels, channels=list(dataset.channel_names), normal_label=dataset.normal_label,
+        normalization=NORMALIZATION, model=config.to_dict(), training={**train_cfg.describe(), **result},
+        data=dataset.spec.to_dict(), drsn_edge_version=__version__,
+    )
+    md.metrics = test_report(model, dataset, md)
+    save_checkpoint(out, model.cpu(), md, history)
+    m = md.metrics
+    if m.get("test_windows"):
+        log(f"test ({dataset.spec.split.kind} split, clean): accuracy {100 * m['accuracy']:.2f} %, balanced accuracy "
+            f"{100 * m['balanced_accuracy']:.2f} % on {m['test_windows']} windows; saved {out}")
+    else:
+        log(f"no test windows in this split; saved {out}")
+    return model, md

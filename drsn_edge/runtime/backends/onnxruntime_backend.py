@@ -6,15 +6,18 @@ import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.backends.base import InputSpec
+from drsn_edge.runtime.metadata import ModelMetadata
 from drsn_edge.runtime.providers import ProviderSettings, make_session
 
 
 class OnnxRuntimeBackend:
-    def __init__(self, path: str, settings: ProviderSettings | None = None, warmup: int = 2) -> None:
+    def __init__(self, path: str, settings: ProviderSettings | None = None, warmup: int = 2,
+                 md: ModelMetadata | None = None) -> None:
         self.path = str(path)
         self.settings = settings or ProviderSettings()
         self.name = f"onnxruntime-{self.settings.provider}"
         self.warmup = warmup
+        self.md = md
         self.session = None
 
     def activate(self) -> None:
@@ -22,6 +25,8 @@ class OnnxRuntimeBackend:
         inp = self.session.get_inputs()[0]
         self._input = inp.name
         self._float16 = inp.type == "tensor(float16)"
+        if self.md is not None:
+            check_io(self.path, self.md, inp.shape, self.session.get_outputs()[0].shape)
         spec = self.input_spec()
         if self.warmup and isinstance(spec.shape[1], int) and isinstance(spec.shape[2], int):
             dummy = np.zeros((1, spec.shape[1], spec.shape[2]), np.float32)
@@ -49,3 +54,17 @@ class OnnxRuntimeBackend:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_io(path: str, md: ModelMetadata, in_shape, out_shape) -> None:
+    """The graph's input and output must agree with the description, or every label would be wrong."""
+    def fixed(d) -> int | None:
+        return d if isinstance(d, int) and d > 0 else None
+
+    if len(in_shape) != 3 or (fixed(in_shape[1]) not in (None, md.in_channels)) or (fixed(in_shape[2]) not in (None, md.window)):
+        raise DrsnEdgeError(f"{path}: the graph takes input {list(in_shape)}, its metadata says "
+                            f"(batch, {md.in_channels}, {md.window})")
+    width = fixed(out_shape[-1]) if len(out_shape) >= 2 else None
+    if len(out_shape) != 2 or width not in (None, len(md.class_names)):
+        raise DrsnEdgeError(f"{path}: the graph outputs {list(out_shape)} scores per window, its metadata names "
+                            f"{len(md.class_names)} classes")

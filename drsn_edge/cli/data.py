@@ -1,0 +1,61 @@
+"""``drsn-edge data inspect``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from drsn_edge.cli.parser import add_data_options, examples
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="look at a dataset before training on it")
+    dsub = p.add_subparsers(dest="data_command", required=True, parser_class=type(p))
+    i = dsub.add_parser("inspect", help="files, durations, rates, channels and problems per label and group",
+                        description="Read every recording (block by block) and report per label and group: files, "
+                                    "total duration, sample rates, channels, windows, and every problem found "
+                                    "(unreadable, too short, NaN / Inf, clipping, constant signal, unknown label), "
+                                    "one line per file. Exit code 2 when train would refuse the data.",
+                        epilog=examples("drsn-edge data inspect my-recordings/",
+                                        "drsn-edge data inspect manifest.csv --strict",
+                                        "drsn-edge data inspect cwru --data-dir ../shared/data/cwru/12k_drive_end"))
+    i.add_argument("path", help="a folder (one subfolder per label), a manifest CSV, or cwru (with --data-dir)")
+    add_data_options(i)
+    i.add_argument("--window", type=int, default=2048, help="window length in samples, for the window counts")
+    i.add_argument("--fs", type=float, help="model rate for the window counts (default: as train would choose)")
+    i.add_argument("--strict", action="store_true", help="any problem, warnings too, makes the exit code 2")
+    i.add_argument("--json", help="write the full report here")
+    i.set_defaults(func=run_inspect, command="data inspect")
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from drsn_edge.cli.parser import data_spec_from_args
+    from drsn_edge.data.inspect import format_inspection, inspect_entries
+    from drsn_edge.data.sources import get_source
+    from drsn_edge.errors import DrsnEdgeError
+
+    if args.window < 2:
+        raise DrsnEdgeError("--window must be at least 2 samples")
+    args.data = args.path
+    spec = data_spec_from_args(args)
+    source = get_source(spec.source)
+    opts = source.options(spec.options)
+    entries, names, _ = source.entries(opts)
+    if args.fs is None:
+        from drsn_edge.data.sources.files import common_rate
+
+        args.fs = source.default_fs(opts) or common_rate(entries)
+    from drsn_edge.cli.progress import progress_bar
+
+    with progress_bar(len(entries), "reading") as tick:
+        report = inspect_entries(entries, names, args.window, args.fs, progress=tick)
+    print(format_inspection(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1, default=str))
+    refused = [p for p in report["problems"] if p["error"] or args.strict]
+    if refused:
+        print(f"{len(refused)} problem(s) would stop training{' (--strict)' if args.strict else ''}", file=sys.stderr)
+        return 2
+    return 0

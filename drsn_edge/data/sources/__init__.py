@@ -1,0 +1,38 @@
+"""Data sources by name (``sim``, ``cwru``), with a plain folder or a manifest CSV as the fallback for a path
+(after timm's dataset factory): each source owns its options and defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from drsn_edge.data.sources.base import DataSource, FileEntry, SourceData, read_entries
+from drsn_edge.data.sources.cwru import CwruSource
+from drsn_edge.data.sources.files import FolderSource, ManifestSource
+from drsn_edge.data.sources.sim import SimSource
+from drsn_edge.errors import DrsnEdgeError
+
+SOURCES: dict[str, DataSource] = {s.name: s for s in (SimSource(), CwruSource(), FolderSource(), ManifestSource())}
+#: names a user types for --data; folder and manifest are chosen by giving a path
+REGISTERED = ("sim", "cwru")
+
+__all__ = ["REGISTERED", "SOURCES", "DataSource", "FileEntry", "SourceData", "get_source", "read_entries", "resolve_data"]
+
+
+def get_source(name: str) -> DataSource:
+    if name not in SOURCES:
+        raise DrsnEdgeError(f"unknown data source {name!r}; choose from {', '.join(REGISTERED)} or give a folder / manifest")
+    return SOURCES[name]
+
+
+def resolve_data(text: str) -> tuple[str, str | None]:
+    """``--data`` text -> (source name, root path or None): a registered name, a folder, or a manifest CSV."""
+    if text in REGISTERED:
+        return text, None
+    p = Path(text)
+    if p.is_dir():
+        return "folder", text
+    if p.is_file() and p.suffix.lower() in (".csv", ".tsv"):
+        return "manifest", text
+    if p.exists():
+        raise DrsnEdgeError(f"--data {text}: a file that is not a manifest (.csv); give the folder of recordings or a manifest")
+    raise DrsnEdgeError(f"--data {text}: not a registered dataset ({', '.join(REGISTERED)}), and no such folder or manifest")

@@ -1,0 +1,27 @@
+"""Training settings: one set of defaults for the library and the CLI (torch-free, so the CLI can read them)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from drsn_edge.training.noise_schedule import NoiseSchedule
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    #: Optimizer steps per epoch; each step draws ``batch_size`` fresh random crops.
+    steps_per_epoch: int = 100
+    seed: int = 0
+    noise: NoiseSchedule = field(default_factory=NoiseSchedule)
+    device: str = "auto"
+    label_smoothing: float = 0.0
+
+    def describe(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["noise"] = self.noise.describe()
+        return d
