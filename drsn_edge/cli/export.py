@@ -27,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fp16", action="store_true", help="also write an FP16 model")
     p.add_argument("--fp16-io", action="store_true", help="FP16 inputs/outputs too (default: keep fp32 I/O)")
     p.add_argument("--int8", action="store_true", help="also write an INT8 QDQ model (static, calibrated)")
-    p.add_argument("--calib", help="INT8 calibration data: a folder or manifest of representative recordings "
-                                   "(default: the model's own training data, where it is on this machine)")
+    p.add_argument("--calib", help="INT8 calibration data: a folder or manifest of representative recordings, or cwru "
+                                   "with --data-dir (default: the model's own training data, where it is here); the "
+                                   "data options below then describe it")
     p.add_argument("--calib-windows", type=int, default=256, help="calibration windows")
     p.add_argument("--calibrate", choices=["minmax", "percentile", "entropy"], default="minmax")
     p.add_argument("--max-accuracy-drop", type=float, default=0.5,
@@ -77,21 +78,19 @@ def run_export(args: argparse.Namespace) -> int:
     read_checkpoint(args.checkpoint)  # a clear error for a missing or foreign file, before anything else
     if args.calib_windows < 1:
         raise DrsnEdgeError("--calib-windows must be at least 1")
-    calib = None
-    if args.calib:
-        from drsn_edge.data.dataset import DataSpec
-        from drsn_edge.data.sources import resolve_data
-        from drsn_edge.data.splits import SplitSpec
-
-        source, root = resolve_data(args.calib)
-        if source == "cwru":
-            raise DrsnEdgeError("--calib cwru: give the folder of recordings (a folder or manifest)")
-        calib = DataSpec(source, {"root": root} if root else {}, None, SplitSpec("all"))
+    calib = parity = None
+    if args.calib:  # the data options then describe the calibration data
+        if args.data:
+            raise DrsnEdgeError("give --calib or --data, not both")
+        args.data = args.calib
+        calib = data_spec_from_args(args, default_split="all")
+    else:
+        parity = _data(args, args.checkpoint)
     opts = ExportOptions(
         opset=args.opset, threshold_mode=args.threshold, optimize=not args.no_optimize, verify=not args.no_verify,
         fp16=args.fp16, fp16_keep_io_types=not args.fp16_io, int8=args.int8, calibration_windows=args.calib_windows,
         calibrate_method=args.calibrate, max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop / 100,
-        trt=tuple(args.trt), trt_batch=batch, data_spec=_data(args, args.checkpoint), calib_spec=calib,
+        trt=tuple(args.trt), trt_batch=batch, data_spec=parity, calib_spec=calib,
     )
     report = export_all(args.checkpoint, args.out, opts)
     print(format_files(report))

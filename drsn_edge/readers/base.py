@@ -25,7 +25,8 @@ DEFAULT_BLOCK = 1 << 16
 class ReadOptions:
     """What a user may say about a file. Everything is optional; the file's own information wins where it has it."""
 
-    fs: float | None = None  # sample rate for files without one (.npy, CSV without time); checked against files with one
+    fs: float | None = None  # the rate: checked against a file's own, used for files without one (.npy, plain CSV)
+    fallback_fs: float | None = None  # only for files without a rate of their own (a dataset-wide default)
     channels: tuple[str, ...] | None = None  # which channels: names (CSV header, .mat variable paths) or numbers
     time_column: str | None = None  # CSV: the column of time stamps (name or number)
     layout: str | None = None  # 2-D arrays (.npy, .mat): channels-first (default) or samples-first
@@ -33,8 +34,9 @@ class ReadOptions:
     scale: float = 1.0  # raw value x scale = g
 
     def __post_init__(self) -> None:
-        if self.fs is not None and not (math.isfinite(self.fs) and self.fs > 0):
-            raise DrsnEdgeError(f"sample rate must be a positive number of Hz, got {self.fs}")
+        for rate in (self.fs, self.fallback_fs):
+            if rate is not None and not (math.isfinite(rate) and rate > 0):
+                raise DrsnEdgeError(f"sample rate must be a positive number of Hz, got {rate}")
         if self.layout is not None and self.layout not in LAYOUTS:
             raise DrsnEdgeError(f"unknown array layout {self.layout!r}; choose {' or '.join(LAYOUTS)}")
         if not (math.isfinite(self.scale) and self.scale != 0):
@@ -117,6 +119,8 @@ class Reader:
             if given is not None and abs(given - own) > 1e-6 * own:
                 raise self.fail(f"sampled at {own:g} Hz{what}, not {given:g} Hz as given")
             return float(own)
+        if given is None:
+            given = self.options.fallback_fs
         if given is None:
             raise self.fail("the file holds no sample rate; give it (--fs, or an fs column in a manifest)")
         return float(given)

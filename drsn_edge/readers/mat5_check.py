@@ -200,7 +200,14 @@ def check_mat5(data: bytes | memoryview | mmap.mmap) -> dict[str, VarLayout]:
     if version != 0x0100:
         raise MatFormatError(f"unknown MAT-file version 0x{version:04x}")
     w = _Walker(data, endian)
-    pos, end = 128, len(data)
+    try:
+        return _walk(w, len(data), endian)
+    finally:
+        w.data.release()  # a view into a caller's mmap must not outlive the check (the mmap could not close)
+
+
+def _walk(w: _Walker, end: int, endian: str) -> dict[str, VarLayout]:
+    pos = 128
     found: list[VarLayout] = []
     while pos < end:
         if end - pos < 8:

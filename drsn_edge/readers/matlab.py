@@ -100,7 +100,7 @@ class MatReader(Reader):
         try:
             self.layout = check_mat5(self.mm)
         except MatFormatError as exc:
-            self.mm.close()
+            self.close_mapping()
             raise self.fail(f"damaged MATLAB file: {exc}") from None
         self._close.append(self.mm)
         self.top = dict(self.layout)
@@ -269,6 +269,12 @@ class MatReader(Reader):
             parts = [np.asarray(v.getter(i, n, o[2]), dtype=np.float32).reshape(o[0], -1)[:, :n]
                      for v, o in zip(self.vars, self.oriented)]
             yield Block(np.ascontiguousarray(np.concatenate(parts, axis=0)))
+
+    def close_mapping(self) -> None:
+        try:
+            self.mm.close()
+        except BufferError:  # a view still points into it; it closes when that view goes
+            pass
 
     def close(self) -> None:
         self.vars, self._loaded = [], {}

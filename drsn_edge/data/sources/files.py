@@ -46,7 +46,7 @@ class FileDataOptions:
         scale, sens = row.get("scale", self.scale), row.get("sensitivity", self.sensitivity)
         if scale is not None and sens is not None:
             raise DrsnEdgeError("give scale or sensitivity, not both")
-        return ReadOptions(fs=row.get("fs", self.file_fs), channels=row.get("channels", self.channels),
+        return ReadOptions(fs=row.get("fs"), fallback_fs=self.file_fs, channels=row.get("channels", self.channels),
                            time_column=self.time_column, layout=self.layout,
                            scale=1000.0 / sens if sens else (scale if scale is not None else 1.0))
 
