@@ -6,7 +6,9 @@ from scipy.signal import resample_poly, upfirdn
 
 from drsn_edge.data.recording import cut_windows
 from drsn_edge.runtime.decisions import AlarmConfig, AlarmStateMachine, Smoother
-from drsn_edge.runtime.quality import window_problem
+from drsn_edge.runtime.latency import LatencyStats
+from drsn_edge.runtime.quality import REASONS, window_problems
+from drsn_edge.runtime.window_queue import Marker, WindowQueue
 from drsn_edge.runtime.resampler import StreamResampler
 from drsn_edge.runtime.windowing import RingWindower
 
@@ -43,38 +45,89 @@ def test_resampler_antialiasing_and_passband():
 def test_ring_windows_equal_offline_windows_across_chunks():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((1, 10000)).astype(np.float32)
-    w = RingWindower(0, 1, 512, 128)
-    out, i = [], 0
-    while i < x.shape[1]:
-        n = int(rng.integers(1, 900))
-        out += w.push(x[:, i : i + n], 0.0)
-        i += n
-    ref = cut_windows(x, 0, x.shape[1], 512, 128)
-    assert len(out) == len(ref)
-    np.testing.assert_array_equal(np.stack([o.data for o in out]), ref)
-    assert [o.end_sample for o in out] == list(range(512, 10001, 128))
+    for hop in (128, 512, 700):  # hop shorter than, equal to and longer than... the window is 512
+        w = RingWindower(0, 1, 512, hop)
+        data, ends, i = [], [], 0
+        while i < x.shape[1]:
+            n = int(rng.integers(1, 900))
+            d, e = w.push(x[:, i : i + n])
+            data.append(d)
+            ends.append(e)
+            i += n
+        ref = cut_windows(x, 0, x.shape[1], 512, hop)
+        np.testing.assert_array_equal(np.concatenate(data), ref)
+        assert np.concatenate(ends).tolist() == list(range(512, 10001, hop))
+        assert w.tail.shape[1] < 512 + hop  # bounded: only what the next window needs
 
 
 def test_ring_reset_never_straddles_a_gap():
     w = RingWindower(0, 1, 100, 50)
-    assert len(w.push(np.zeros((1, 80), np.float32), 0)) == 0
+    assert len(w.push(np.zeros((1, 80), np.float32))[0]) == 0
     w.reset(80)
-    ws = w.push(np.ones((1, 100), np.float32), 0)
-    assert len(ws) == 1 and np.all(ws[0].data == 1) and ws[0].end_sample == 180
+    d, e = w.push(np.ones((1, 100), np.float32))
+    assert len(d) == 1 and np.all(d[0] == 1) and e.tolist() == [180]
 
 
 def test_window_problems():
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((1, 1024)).astype(np.float32)
-    assert window_problem(x) is None
-    bad = x.copy()
-    bad[0, 10] = np.nan
-    assert window_problem(bad) == "nan_or_inf"
-    assert window_problem(np.zeros((1, 1024), np.float32)) == "flat"
-    clipped = np.clip(x * 5, -2, 2)
-    assert window_problem(clipped) == "clipped"
-    assert window_problem(clipped, clip_level=2.0) == "clipped"
-    assert window_problem(x, clip_level=10.0) is None
+    x = rng.standard_normal((6, 1, 1024)).astype(np.float32)
+    x[1, 0, 10] = np.nan
+    x[2] = 0.5
+    x[3] = np.clip(x[3] * 5, -2, 2)
+    x[4, 0, 7] = 2e4
+    x[5, 0, 3] = np.inf
+    assert [REASONS[c] for c in window_problems(x)] == ["ok", "nan_or_inf", "flat", "clipped", "out_of_range",
+                                                          "nan_or_inf"]
+    assert [REASONS[c] for c in window_problems(np.stack([x[0] * 0.3, x[3]]), clip_level=2.0)] == ["ok", "clipped"]
+    assert window_problems(x[[0]], clip_level=10.0).tolist() == [0]
+    # many samples at the extreme but no run of 8 in a row is not clipping (e.g. a coarse ADC)
+    y = np.tile(np.array([1, -1, 0, 0.5], np.float32), 256)[None, None]
+    assert window_problems(y).tolist() == [0]
+
+
+def test_batched_smoothing_and_alarms_equal_one_window_at_a_time():
+    rng = np.random.default_rng(3)
+    fault = (np.arange(200) // 25) % 2 == 1  # 2.5 s healthy, 2.5 s faulty, ...
+    probs = rng.dirichlet([0.5, 0.5, 0.5], size=200) * 0.4
+    probs[:, 0] += np.where(fault, 0.0, 0.6)
+    probs[:, 2] += np.where(fault, 0.6, 0.0)
+    t = np.arange(200) * 0.1
+    for mode in ("vote", "mean"):
+        a, b = Smoother(3, 5, mode), Smoother(3, 5, mode)
+        one = np.stack([a.update(p) for p in probs])
+        many = np.concatenate([b.update(probs[i : i + k]) for i, k in zip(range(0, 200, 37), [37] * 6)])
+        np.testing.assert_allclose(one, many)
+    cfg = AlarmConfig(raise_at=0.6, clear_at=0.3, min_raise_s=0.2, min_clear_s=0.3, suppress_s=0.5)
+    names = ["normal", "ball", "outer_race"]
+    m1, m2 = AlarmStateMachine(0, cfg, names), AlarmStateMachine(0, cfg, names)
+    ev1 = [e for p, ti in zip(one, t) if (e := m1.update(p, ti))]
+    ev2 = [e for i in range(0, 200, 23) for e in m2.update_many(one[i : i + 23], t[i : i + 23])]
+    assert [(e.state, e.label, e.stream_time) for e in ev1] == [(e.state, e.label, e.stream_time) for e in ev2]
+    assert len(ev1) >= 4
+
+
+def test_window_queue_bounds_and_counts_drops():
+    q = WindowQueue(capacity=10, policy="drop-oldest")
+    for i in range(5):
+        q.put(0, np.full((4, 1, 8), i, np.float32), np.arange(4) + 4 * i, 0.0)
+    q.mark(Marker("gap", 20))
+    assert q.windows == 10 and q.dropped == 10
+    b = q.get(batch_size=100, max_latency=0.0)
+    assert len(b) == 10 and b.data[0, 0, 0] == 2 and b.ends.tolist() == list(range(10, 20))  # the newest survive
+    assert isinstance(q.get(100, 0.0), Marker)
+    q.close()
+    assert q.get(100, 0.0) is None
+
+
+def test_latency_stats_are_bounded_and_close():
+    rng = np.random.default_rng(4)
+    ms = rng.lognormal(0, 1, 100_000)
+    s = LatencyStats()
+    for chunk in np.array_split(ms, 50):
+        s.add(chunk)
+    for q in (0.5, 0.9, 0.99):
+        assert s.quantile(q) == pytest.approx(np.quantile(ms, q), rel=0.06)
+    assert s.summary()["max"] == ms.max() and s.counts.nbytes < 4000
 
 
 def run_machine(p_fault_series, cfg, dt=0.1):

@@ -22,6 +22,11 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["stream"]:  # a stop request at any moment, start-up included, ends with a summary
+        from drsn_edge.runtime.lifecycle import catch_stop_signals
+
+        catch_stop_signals()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error already printed on one line
@@ -47,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"drsn-edge {args.command}: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
               "(set DRSN_EDGE_DEBUG=1 for the traceback; please report it)", file=sys.stderr)
-        return 1
+        return 70  # EX_SOFTWARE: a bug, not bad input
 
 
 if __name__ == "__main__":

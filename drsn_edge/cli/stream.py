@@ -5,33 +5,49 @@ from __future__ import annotations
 import argparse
 import sys
 
+from drsn_edge.cli.parser import examples
+
+EXIT_CODES = ("exit codes: 0 no alarm raised, 1 an alarm was raised, 2 bad input or settings, 3 no window processed "
+              "(input shorter than a window); a stop by SIGINT / SIGTERM ends with the summary and the code of what "
+              "was seen until then")
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stream", help="continuous inference on a recording or live stream, with alarms",
-                       description="Windows -> decisions -> alarms from a file (WAV/FLAC/.npy/CSV/CWRU .mat), "
-                                   "standard input ('-') or a socket (tcp://HOST:PORT, tcp-listen://HOST:PORT).")
+    p = sub.add_parser("stream", help="continuous inference on recordings or live streams, with alarms",
+                       description="Windows -> decisions -> alarms from files (WAV/FLAC/OGG, .npy, CSV, .mat), folders, "
+                                   "globs, a manifest, standard input ('-') or a socket (tcp://HOST:PORT, "
+                                   "tcp-listen://HOST:PORT). On a terminal: readable alarm lines, progress and a verdict "
+                                   "table; JSON lines with --jsonl or when the output is not a terminal. " + EXIT_CODES,
+                       epilog=examples("drsn-edge stream model.onnx recordings/ --report run.html",
+                                       "drsn-edge stream model.onnx a.wav b.csv --time-column time_s --jsonl out.jsonl",
+                                       "arecord -f S16_LE -r 48000 -c 2 | drsn-edge stream model.onnx - --fs 48000 "
+                                       "--channels 2 --format s16le --sensitivity 100 --mqtt mqtt://broker:1883"))
     p.add_argument("model", help="exported .onnx (or TensorRT .engine) with drsn-edge metadata")
-    p.add_argument("input", help="file, '-' for stdin, tcp://HOST:PORT or tcp-listen://HOST:PORT")
+    p.add_argument("input", nargs="+", help="files, folders, globs, a manifest CSV, '-' for stdin, tcp://HOST:PORT or "
+                                            "tcp-listen://HOST:PORT")
     i = p.add_argument_group("input")
-    i.add_argument("--fs", type=float, help="input sample rate, Hz (read from WAV/FLAC/.mat files)")
+    i.add_argument("--fs", type=float, help="input sample rate in Hz (files that store one are checked against it)")
+    i.add_argument("--force", action="store_true", help="accept an input rate far from the model's (a unit slip otherwise)")
     i.add_argument("--channels", type=int, help="sensor channels in the input (raw streams: required)")
     i.add_argument("--format", default="f32le", choices=["f32le", "s16le"], help="raw stream sample format")
     i.add_argument("--gain", type=float, help="g per input unit (default 1)")
     i.add_argument("--sensitivity", type=float, help="sensor sensitivity in mV/g, for inputs in volts")
     i.add_argument("--time-column", help="CSV column (name or number) holding time stamps in s: rate and gaps from it")
-    i.add_argument("--columns", help="which channels: CSV columns or .mat variables by name (bearing.gs, DE for CWRU "
-                                     "files), or channel numbers; comma-separated (default: all)")
+    i.add_argument("--columns", help="which channels: CSV columns or .mat variables by name (accel_x, bearing.gs, DE for "
+                                     "CWRU files), or channel numbers; comma-separated (default: all)")
     i.add_argument("--mat-channels", dest="columns", help=argparse.SUPPRESS)  # the 0.1 name
     i.add_argument("--layout", choices=["channels-first", "samples-first"],
                    help="layout of a 2-D .npy / .mat array (default channels-first: (channels, samples))")
-    i.add_argument("--realtime", action="store_true", help="replay a file at recording speed (default: as fast as possible)")
+    i.add_argument("--realtime", action="store_true", help="replay files at recording speed (default: as fast as possible)")
+    i.add_argument("--stream-id", help="name of the stream in records, MQTT topics and metrics (default: the input's name)")
     w = p.add_argument_group("windows and batching")
     w.add_argument("--hop", type=int, help="samples between windows at the model rate (default: the model's)")
     w.add_argument("--channel-map", help="sensors per unit: 0,1,2 (one unit each) or 0+1,2+3")
     w.add_argument("--batch-size", type=int, default=16)
     w.add_argument("--max-latency-ms", type=float, default=5.0, help="deadline for a partial micro-batch")
     w.add_argument("--queue", type=int, default=256, help="bounded window queue size")
-    w.add_argument("--policy", choices=["block", "drop-oldest"], default="block", help="when the queue is full")
+    w.add_argument("--policy", choices=["block", "drop-oldest"], help="when the queue is full (default: block for files, "
+                                                                      "drop-oldest for live input)")
     w.add_argument("--clip-level", type=float, help="sensor full scale in g; windows at it are rejected as clipped")
     d = p.add_argument_group("decisions and alarms")
     d.add_argument("--smooth", type=int, default=5, help="windows averaged (or voting) per decision")
@@ -41,14 +57,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--min-raise-s", type=float, default=0.5)
     d.add_argument("--min-clear-s", type=float, default=1.0)
     d.add_argument("--suppress-s", type=float, default=0.0, help="no new alarm this long after a clear")
-    d.add_argument("--normal-label", default="normal")
+    d.add_argument("--normal-label", help="the healthy class (default: the model's)")
     o = p.add_argument_group("outputs")
-    o.add_argument("--jsonl", default="-", help="JSON lines file ('-' stdout, 'none' off)")
+    o.add_argument("--jsonl", help="JSON lines to a file, '-' for stdout, or none (default: stdout when it is not a "
+                                   "terminal)")
     o.add_argument("--alarms-only", action="store_true", help="no per-window records (alarms and events only)")
-    o.add_argument("--mqtt", help="broker, mqtt://HOST:PORT")
+    o.add_argument("--report", help="write a self-contained HTML report (timelines, alarms, verdicts) here")
+    o.add_argument("--plot", help="write a PNG timeline per input into this folder")
+    o.add_argument("--mqtt", help="broker: mqtt://[user@]HOST[:PORT] or mqtts://... (TLS); [::1] for IPv6")
     o.add_argument("--mqtt-prefix", default="drsn")
-    o.add_argument("--mqtt-qos", type=int, choices=[0, 1, 2], default=1)
-    o.add_argument("--prometheus", type=int, help="serve metrics on this port")
+    o.add_argument("--mqtt-qos", type=int, choices=[0, 1, 2], default=1, help="QoS of alarms and events")
+    o.add_argument("--mqtt-window-qos", type=int, choices=[0, 1, 2], default=1, help="QoS of window decisions")
+    o.add_argument("--mqtt-user", help="MQTT user name")
+    o.add_argument("--mqtt-password-env", help="environment variable holding the MQTT password (never echoed)")
+    o.add_argument("--mqtt-password-file", help="file whose first line is the MQTT password")
+    o.add_argument("--mqtt-ca", help="CA certificate file for mqtts://")
+    o.add_argument("--mqtt-cert", help="client certificate file (mutual TLS)")
+    o.add_argument("--mqtt-key", help="client key file (mutual TLS)")
+    o.add_argument("--prometheus", help="serve metrics: PORT (on 127.0.0.1) or HOST:PORT")
     b = p.add_argument_group("backend")
     b.add_argument("--provider", choices=["cpu", "cuda", "tensorrt"], default="cpu", help="ONNX Runtime provider")
     b.add_argument("--trt-cache", help="TensorRT EP engine cache folder")
@@ -59,38 +85,65 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drsn_edge.runtime.app import InputOptions, OutputOptions, StreamJob, run_stream
+    from drsn_edge.errors import DrsnEdgeError
+    from drsn_edge.runtime.app import EXIT_NO_WINDOWS, InputOptions, OutputOptions, StreamJob, no_window_reason, run_stream
+    from drsn_edge.runtime.config import StreamConfig, parse_channel_map
     from drsn_edge.runtime.decisions import AlarmConfig
     from drsn_edge.runtime.providers import ProviderSettings
-    from drsn_edge.runtime.runner import StreamConfig, parse_channel_map
 
     try:
         alarm = AlarmConfig(args.raise_at, args.clear_at, args.min_raise_s, args.min_clear_s, args.suppress_s)
     except ValueError as exc:
-        from drsn_edge.errors import DrsnEdgeError
-
         raise DrsnEdgeError(str(exc)) from None
+    live = any(x == "-" or x.startswith("tcp") for x in args.input)
+    if live and len(args.input) > 1:
+        raise DrsnEdgeError("standard input and sockets stream alone: give one live input per run")
+    if args.threads < 0:
+        raise DrsnEdgeError("--threads must not be negative")
+    human = sys.stdout.isatty() and args.jsonl is None
+    jsonl = None if human or args.jsonl == "none" else (args.jsonl or "-")
+    mqtt = None
+    if args.mqtt:
+        from drsn_edge.runtime.sinks.mqtt import MqttOptions
+
+        mqtt = MqttOptions(args.mqtt, prefix=args.mqtt_prefix, qos=args.mqtt_qos, window_qos=args.mqtt_window_qos,
+                           username=args.mqtt_user, password_env=args.mqtt_password_env,
+                           password_file=args.mqtt_password_file, ca_file=args.mqtt_ca, cert_file=args.mqtt_cert,
+                           key_file=args.mqtt_key, windows=not args.alarms_only)
     job = StreamJob(
-        model=args.model, input=args.input,
+        model=args.model, input=args.input, stream_id=args.stream_id, force=args.force,
         inputs=InputOptions(fs=args.fs, channels=args.channels, fmt=args.format, gain=args.gain,
                             sensitivity_mv_per_g=args.sensitivity, time_column=args.time_column,
                             columns=tuple(c.strip() for c in args.columns.split(",")) if args.columns else None,
                             layout=args.layout, realtime=args.realtime),
-        outputs=OutputOptions(jsonl=None if args.jsonl == "none" else args.jsonl, windows=not args.alarms_only,
-                              mqtt=args.mqtt, mqtt_prefix=args.mqtt_prefix, mqtt_qos=args.mqtt_qos,
-                              prometheus_port=args.prometheus),
+        outputs=OutputOptions(jsonl=jsonl, windows=not args.alarms_only, mqtt=mqtt,
+                              prometheus=args.prometheus, console=human, report=args.report, plot_dir=args.plot),
         config=StreamConfig(hop=args.hop, channel_map=parse_channel_map(args.channel_map) if args.channel_map else None,
                             batch_size=args.batch_size, max_latency_s=args.max_latency_ms / 1000, queue_size=args.queue,
-                            policy=args.policy, smoothing=args.smooth, smoothing_mode=args.smooth_mode, alarm=alarm,
-                            normal_label=args.normal_label, clip_level=args.clip_level),
+                            policy=args.policy or ("drop-oldest" if live else "block"), smoothing=args.smooth,
+                            smoothing_mode=args.smooth_mode, alarm=alarm, normal_label=args.normal_label,
+                            clip_level=args.clip_level),
         provider=ProviderSettings(provider=args.provider, trt_engine_cache=args.trt_cache, trt_fp16=args.trt_fp16,
                                   trt_int8=args.trt_int8, intra_op_threads=args.threads),
     )
     s = run_stream(job)
+    if human:
+        from drsn_edge.runtime.sinks.console import verdict_table
+
+        verdict_table(s)
     lat = s["latency_ms"]
     print(f"windows in {s['windows_in']}, processed {s['processed']}, dropped {s['dropped']}, rejected {s['rejected']}, "
           f"gaps {s['gaps']}, alarm changes {s['alarms']}; latency ms p50 {lat['p50']:.2f} p90 {lat['p90']:.2f} "
           f"p99 {lat['p99']:.2f} max {lat['max']:.2f}; real-time factor {s['real_time_factor']:.1f}x", file=sys.stderr)
-    for note in s["source"]["notes"]:
-        print(f"input: {note}", file=sys.stderr)
-    return 0
+    for st in s["streams"]:
+        for note in st["source"]["notes"]:
+            print(f"input {st['stream']}: {note}", file=sys.stderr)
+    for name, o in s["outputs"].items():
+        if o.get("error") or o.get("dropped") or o.get("waiting") or o.get("refused"):
+            print(f"output {name}: {', '.join(f'{k} {v}' for k, v in o.items())}", file=sys.stderr)
+    if s["exit_code"] == EXIT_NO_WINDOWS:
+        from drsn_edge.runtime.model_file import read_description
+
+        md = read_description(args.model)
+        print(f"drsn-edge stream: no window processed: {no_window_reason(s, md.window, md.sample_rate)}", file=sys.stderr)
+    return s["exit_code"]

@@ -1,13 +1,25 @@
-"""Assemble a stream job from plain options (used by ``drsn-edge stream``; importable without torch)."""
+"""A stream job from plain options (used by ``drsn-edge stream``; importable without torch): one model, one or
+many inputs (files, folders, globs, a manifest, standard input, sockets), one set of outputs, one summary.
+
+Exit codes (documented, for scripts): 0 no alarm raised; 1 an alarm was raised; 2 bad input or settings;
+3 no window was processed (input shorter than a window, or nothing readable). A stop request (SIGINT / SIGTERM) ends
+the run with its summary and the code of what was seen until then (0 when nothing alarmed).
+"""
 
 from __future__ import annotations
 
+import csv
+import glob
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.config import StreamConfig, check_config, check_input_rate, no_normal_warning
 from drsn_edge.runtime.providers import ProviderSettings
-from drsn_edge.runtime.runner import StreamConfig, StreamRunner
 from drsn_edge.runtime.sources.base import Scale
+
+EXIT_OK, EXIT_ALARM, EXIT_BAD_INPUT, EXIT_NO_WINDOWS = 0, 1, 2, 3
 
 
 @dataclass
@@ -28,25 +40,94 @@ class InputOptions:
 class OutputOptions:
     jsonl: str | None = "-"
     windows: bool = True
-    mqtt: str | None = None
-    mqtt_prefix: str = "drsn"
-    mqtt_qos: int = 1
-    prometheus_port: int | None = None
+    mqtt: Any = None  # MqttOptions
+    prometheus: str | None = None  # PORT or HOST:PORT
+    console: bool = False  # readable alarm lines, progress and a verdict table (a terminal)
+    report: str | None = None  # self-contained HTML report
+    plot_dir: str | None = None  # a PNG timeline per input
 
 
 @dataclass
 class StreamJob:
     model: str
-    input: str
+    input: str | list[str]
     inputs: InputOptions = field(default_factory=InputOptions)
     outputs: OutputOptions = field(default_factory=OutputOptions)
     config: StreamConfig = field(default_factory=StreamConfig)
     provider: ProviderSettings = field(default_factory=ProviderSettings)
+    stream_id: str | None = None  # with one input; default: from the input's name
+    force: bool = False  # accept implausible input rates
+
+
+def _is_manifest(path: Path) -> bool:
+    if path.suffix.lower() != ".csv":
+        return False
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            head = next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    return "path" in [h.strip() for h in head]
+
+
+def expand_inputs(specs: list[str]) -> list[tuple[str, str]]:
+    """(input, stream id) for every recording named by files, folders (recursively), globs, manifests, ``-`` and
+    socket URLs; ids are the file names (without suffix), made unique with their folder where needed."""
+    from drsn_edge.readers import is_readable
+
+    found: list[tuple[str, str]] = []
+    for spec in specs:
+        if spec == "-" or spec.startswith(("tcp://", "tcp-listen://")):
+            found.append((spec, "stdin" if spec == "-" else spec.split("://", 1)[1].replace(":", "-")))
+            continue
+        p = Path(spec)
+        if any(ch in spec for ch in "*?[") and not p.exists():
+            matches = sorted(m for m in glob.glob(spec, recursive=True) if Path(m).is_file())
+            if not matches:
+                raise DrsnEdgeError(f"no file matches {spec!r}")
+            found += [(m, "") for m in matches]
+        elif p.is_dir():
+            files = sorted(str(f) for f in p.rglob("*") if f.is_file() and is_readable(f) and not f.name.startswith("."))
+            if not files:
+                raise DrsnEdgeError(f"{spec}: no recordings in this folder (known suffixes: wav, flac, ogg, npy, csv, mat)")
+            found += [(f, "") for f in files]
+        elif p.is_file() and _is_manifest(p):
+            with open(p, newline="", encoding="utf-8-sig") as f:
+                rows = list(csv.DictReader(f))
+            found += [(str((p.parent / r["path"].strip()).resolve()), "") for r in rows if (r.get("path") or "").strip()]
+        elif p.exists():
+            found.append((spec, ""))
+        else:
+            raise DrsnEdgeError(f"input file not found: {spec}")
+    return _unique_ids(found)
+
+
+def _unique_ids(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    stems = [sid or Path(f).stem for f, sid in found]
+    out = []
+    for (f, sid), stem in zip(found, stems):
+        if not sid and stems.count(stem) > 1:
+            parts = Path(f).with_suffix("").parts
+            stem = "-".join(parts[-2:]) if len(parts) > 1 else stem
+        out.append((f, stem))
+    seen: dict[str, int] = {}
+    result = []
+    for f, sid in out:
+        seen[sid] = seen.get(sid, 0) + 1
+        result.append((f, sid if seen[sid] == 1 else f"{sid}-{seen[sid]}"))
+    return result
 
 
 def open_source(spec: str, o: InputOptions):
     from drsn_edge.runtime.sources import open_file_source, stdin_source, tcp_source
 
+    if o.gain is not None and o.sensitivity_mv_per_g is not None:
+        raise DrsnEdgeError("give --gain or --sensitivity, not both")
+    for name, v in (("--gain", o.gain), ("--sensitivity", o.sensitivity_mv_per_g)):
+        if v is not None and not v > 0:
+            raise DrsnEdgeError(f"{name} must be a positive number")
+    if o.block < 1:
+        raise DrsnEdgeError("the read block must be at least one sample")
     scale = Scale.from_options(o.gain, o.sensitivity_mv_per_g)
     if spec == "-":
         return stdin_source(o.fs, o.channels, o.fmt, scale)
@@ -55,21 +136,29 @@ def open_source(spec: str, o: InputOptions):
     return open_file_source(spec, o.fs, o.channels, scale, o.block, o.realtime, o.time_column, o.columns, o.layout)
 
 
-def open_sinks(o: OutputOptions) -> list:
+def open_sinks(o: OutputOptions, streams, md, outputs_stats) -> list:
     sinks: list = []
     try:
+        if o.console:
+            from drsn_edge.runtime.sinks.console import ConsoleSink
+
+            sinks.append(ConsoleSink(md))
         if o.jsonl:
             from drsn_edge.runtime.sinks.jsonl import JsonLinesSink
 
             sinks.append(JsonLinesSink(o.jsonl, windows=o.windows))
-        if o.mqtt:
+        if o.mqtt is not None:
             from drsn_edge.runtime.sinks.mqtt import MqttSink
 
-            sinks.append(MqttSink(o.mqtt, o.mqtt_prefix, qos=o.mqtt_qos, windows=o.windows))
-        if o.prometheus_port is not None:
+            sinks.append(MqttSink(o.mqtt))
+        if o.prometheus is not None:
             from drsn_edge.runtime.sinks.prometheus import PrometheusSink
 
-            sinks.append(PrometheusSink(o.prometheus_port))
+            sinks.append(PrometheusSink(o.prometheus, streams, outputs_stats))
+        if o.report or o.plot_dir:
+            from drsn_edge.runtime.sinks.timeline import TimelineSink
+
+            sinks.append(TimelineSink(o.report, o.plot_dir))
     except OSError as exc:
         for s in sinks:
             s.close()
@@ -81,17 +170,97 @@ def open_sinks(o: OutputOptions) -> list:
     return sinks
 
 
-def run_stream(job: StreamJob) -> dict:
-    """Open model, source and sinks; stream to the end of input (or a signal); return the summary."""
-    from drsn_edge.runtime.loader import open_model
+def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
+    """Open model, inputs and outputs; stream every input; return the summary (with ``exit_code``)."""
+    import sys
 
+    from drsn_edge.runtime.lifecycle import catch_stop_signals
+    from drsn_edge.runtime.loader import open_model
+    from drsn_edge.runtime.sinks.sinkset import SinkSet
+
+    warn = warn or (lambda m: print(f"drsn-edge stream: warning: {m}", file=sys.stderr))
+    stop = catch_stop_signals()
+    inputs = expand_inputs([job.input] if isinstance(job.input, str) else list(job.input))
+    if job.stream_id:
+        inputs = [(f, job.stream_id if len(inputs) == 1 else f"{job.stream_id}/{sid}") for f, sid in inputs]
     backend, md = open_model(job.model, job.provider)
-    source = open_source(job.input, job.inputs)
-    backend.activate()
-    sinks = open_sinks(job.outputs)
+    if check_config(job.config, md) is None:
+        warn(no_normal_warning(md))
+    runners: list = []
+    sinks = SinkSet([], warn=warn)
+    sinks.sinks += open_sinks(job.outputs, lambda: [r.stats for r in runners], md, sinks.stats)
+    failed: list[str] = []
     try:
-        return StreamRunner(backend, md, source, sinks, job.config).run()
+        _stream_inputs(job, inputs, backend, md, sinks, runners, failed, stop, warn)
     finally:
-        for s in sinks:
-            s.close()
+        summary = _finish(runners, sinks, failed, stop.is_set())
         backend.close()
+    return summary
+
+
+def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, failed: list, stop, warn) -> None:
+    from drsn_edge.runtime.runner import StreamRunner
+
+    if stop.is_set():
+        return
+    backend.activate()
+    for spec, sid in inputs:
+        if stop.is_set():
+            break
+        try:
+            source = open_source(spec, job.inputs)
+            for w in check_input_rate(source.fs, md, job.force, spec if spec != "-" else "the input"):
+                warn(w)
+            runner = StreamRunner(backend, md, source, sinks, job.config, sid, stop)
+        except DrsnEdgeError as exc:
+            if len(inputs) == 1:
+                raise
+            failed.append(str(exc) if spec in str(exc) else f"{spec}: {exc}")
+            warn(f"input skipped: {failed[-1]}")
+            continue
+        runners.append(runner)
+        sinks.start(sid, getattr(source, "duration", None))
+        runner.run(handle_signals=False)
+
+
+def _finish(runners: list, sinks, failed: list[str], stopped: bool) -> dict[str, Any]:
+    """The one summary over every stream, sent to every output, then the outputs closed."""
+    from drsn_edge.runtime.sinks.records import event_record
+    from drsn_edge.runtime.stats import combine
+
+    summary = combine([r.stats for r in runners])
+    summary.update(stopped=stopped, failed_inputs=failed, outputs=sinks.stats())
+    summary["exit_code"] = exit_code(summary, stopped)
+    sinks.emit(event_record("summary", **{k: v for k, v in summary.items() if k != "streams"},
+                            streams=[_brief(s) for s in summary["streams"]]))
+    sinks.close()
+    summary["outputs"] = sinks.stats()
+    return summary
+
+
+def _brief(s: dict[str, Any]) -> dict[str, Any]:
+    return {k: s[k] for k in ("stream", "input", "windows_in", "processed", "rejected", "dropped", "alarms",
+                              "stream_seconds", "verdicts")}
+
+
+def exit_code(summary: dict[str, Any], stopped: bool) -> int:
+    if summary.get("failed_inputs"):
+        return EXIT_BAD_INPUT
+    if any(v["alarms_raised"] for s in summary["streams"] for v in s["verdicts"]):
+        return EXIT_ALARM
+    if not summary["processed"] and not stopped:
+        return EXIT_NO_WINDOWS
+    return EXIT_OK
+
+
+def no_window_reason(summary: dict[str, Any], window: int, fs: float) -> str:
+    if summary["windows_in"] and not summary["processed"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in summary["rejected_by_reason"].items()) or "dropped"
+        return f"every window was rejected ({reasons})"
+    seconds = summary["stream_seconds"]
+    return (f"the input ({seconds:.3g} s at the model's rate) is shorter than one window "
+            f"({window} samples = {window / fs:.3g} s)" if seconds < window / fs else "no window was produced")
+
+
+__all__ = ["EXIT_ALARM", "EXIT_BAD_INPUT", "EXIT_NO_WINDOWS", "EXIT_OK", "InputOptions", "OutputOptions", "StreamJob",
+           "expand_inputs", "open_sinks", "open_source", "run_stream"]

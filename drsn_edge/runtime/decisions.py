@@ -1,33 +1,45 @@
-"""From per-window probabilities to decisions and alarms: smoothing, hysteresis, minimum durations."""
+"""From per-window probabilities to decisions and alarms: smoothing, hysteresis, minimum durations.
+Whole batches at a time: a unit's windows arrive in stream order, so each step is a vector operation."""
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 
-class Smoother:
-    """Moving average of the last ``n`` probability vectors, or a k-of-n vote on the fault decision."""
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
-    def __init__(self, num_classes: int, n: int = 5, mode: str = "mean", k: int | None = None) -> None:
+
+class Smoother:
+    """Moving average of the last ``n`` probability vectors, or the share of votes (argmax) among the last ``n``."""
+
+    def __init__(self, num_classes: int, n: int = 5, mode: str = "mean") -> None:
         if mode not in ("mean", "vote"):
             raise ValueError(f"unknown smoothing {mode!r}; choose 'mean' or 'vote'")
-        self.n, self.mode, self.k = max(1, n), mode, k or (max(1, n) // 2 + 1)
-        self.hist: deque[np.ndarray] = deque(maxlen=self.n)
-        self.num_classes = num_classes
+        if n < 1:
+            raise ValueError("smoothing needs at least one window")
+        self.n, self.mode, self.num_classes = n, mode, num_classes
+        self.hist = np.zeros((0, num_classes))
 
     def reset(self) -> None:
-        self.hist.clear()
+        self.hist = np.zeros((0, self.num_classes))
 
     def update(self, probs: np.ndarray) -> np.ndarray:
-        """Smoothed probabilities (mean) or vote shares per class (vote)."""
-        self.hist.append(probs)
-        if self.mode == "mean":
-            return np.mean(self.hist, axis=0)
-        votes = np.bincount([int(np.argmax(p)) for p in self.hist], minlength=self.num_classes)
-        return votes / len(self.hist)
+        """Smoothed rows for ``probs`` (k, K) in stream order (a single vector is one row)."""
+        single = probs.ndim == 1
+        p = np.atleast_2d(probs).astype(np.float64)
+        if self.mode == "vote":
+            p = np.eye(self.num_classes)[p.argmax(axis=1)]
+        seq = np.concatenate([self.hist, p]) if len(self.hist) else p
+        cs = np.concatenate([np.zeros((1, self.num_classes)), np.cumsum(seq, axis=0)])
+        end = np.arange(len(self.hist) + 1, len(seq) + 1)
+        start = np.maximum(0, end - self.n)
+        out = (cs[end] - cs[start]) / (end - start)[:, None]
+        self.hist = seq[max(0, len(seq) - (self.n - 1)):] if self.n > 1 else seq[:0]
+        return out[0] if single else out
 
 
 @dataclass
@@ -47,49 +59,72 @@ class AlarmConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.clear_at < self.raise_at <= 1:
             raise ValueError(f"need 0 <= clear ({self.clear_at}) < raise ({self.raise_at}) <= 1 for hysteresis")
+        if min(self.min_raise_s, self.min_clear_s, self.suppress_s) < 0:
+            raise ValueError("alarm durations must not be negative")
 
 
 @dataclass
 class AlarmEvent:
     unit: int
     state: str  # "alarm" or "clear"
-    label: str  # the fault class when raised; "normal" when cleared
+    label: str  # the fault class when raised; "normal" (the healthy class) when cleared
     stream_time: float  # seconds of stream time at the deciding window's end
     p_fault: float
+    kind: str = "fault"  # "fault", or "novelty" for a run of windows unlike any class the model knows
 
 
 class AlarmStateMachine:
     """Per-unit alarm with hysteresis and minimum durations; emits an event only on a change of state."""
 
-    def __init__(self, unit: int, cfg: AlarmConfig, class_names: list[str], normal: str = "normal") -> None:
+    def __init__(self, unit: int, cfg: AlarmConfig, class_names: list[str], normal: str | None = "normal") -> None:
         self.unit, self.cfg, self.names = unit, cfg, class_names
         self.normal_idx = class_names.index(normal) if normal in class_names else None
         self.active = False
         self.pending_since: float | None = None
         self.last_clear: float = -np.inf
+        self.label = ""
 
-    def p_fault(self, smoothed: np.ndarray) -> float:
-        return 1.0 - float(smoothed[self.normal_idx]) if self.normal_idx is not None else float(np.max(smoothed))
+    def p_fault(self, smoothed: np.ndarray) -> np.ndarray:
+        """1 - P(normal); without a normal class, the top probability (any class counts)."""
+        s = np.atleast_2d(smoothed)
+        p = 1.0 - s[:, self.normal_idx] if self.normal_idx is not None else s.max(axis=1)
+        return p if smoothed.ndim > 1 else p[0]
 
-    def update(self, smoothed: np.ndarray, t: float) -> AlarmEvent | None:
+    def update(self, smoothed: np.ndarray, t: float | np.ndarray) -> AlarmEvent | None | list[AlarmEvent]:
+        """One window (a vector, returns an event or None) or a batch in stream order (returns a list)."""
+        if smoothed.ndim == 1:
+            events = self.update_many(smoothed[None], np.atleast_1d(t))
+            return events[0] if events else None
+        return self.update_many(smoothed, np.asarray(t))
+
+    def update_many(self, smoothed: np.ndarray, t: np.ndarray) -> list[AlarmEvent]:
         p = self.p_fault(smoothed)
-        want = p >= self.cfg.raise_at if not self.active else p >= self.cfg.clear_at
-        if want == self.active:
-            self.pending_since = None
-            return None
-        if not self.active and t - self.last_clear < self.cfg.suppress_s:
-            return None
-        if self.pending_since is None:
-            self.pending_since = t
-        hold = self.cfg.min_raise_s if not self.active else self.cfg.min_clear_s
-        if t - self.pending_since < hold:
-            return None
-        self.active = want
-        self.pending_since = None
-        if self.active:
-            faults = smoothed.copy()
-            if self.normal_idx is not None:
-                faults[self.normal_idx] = -1
-            return AlarmEvent(self.unit, "alarm", self.names[int(np.argmax(faults))], t, p)
-        self.last_clear = t
-        return AlarmEvent(self.unit, "clear", self.names[self.normal_idx] if self.normal_idx is not None else "", t, p)
+        cfg = self.cfg
+        if self.pending_since is None and (np.all(p < cfg.raise_at) if not self.active else np.all(p >= cfg.clear_at)):
+            return []  # nothing that could change the state: the common case, no per-window work
+        events = []
+        for i in range(len(p)):
+            want = p[i] >= cfg.raise_at if not self.active else p[i] >= cfg.clear_at
+            if want == self.active:
+                self.pending_since = None
+                continue
+            ti = float(t[i])
+            if not self.active and ti - self.last_clear < cfg.suppress_s:
+                continue
+            if self.pending_since is None:
+                self.pending_since = ti
+            if ti - self.pending_since < (cfg.min_raise_s if not self.active else cfg.min_clear_s):
+                continue
+            self.active, self.pending_since = bool(want), None
+            if self.active:
+                faults = smoothed[i].copy()
+                if self.normal_idx is not None:
+                    faults[self.normal_idx] = -1
+                self.label = self.names[int(np.argmax(faults))]
+                events.append(AlarmEvent(self.unit, "alarm", self.label, ti, float(p[i])))
+            else:
+                self.last_clear = ti
+                self.label = ""
+                events.append(AlarmEvent(self.unit, "clear", self.names[self.normal_idx] if self.normal_idx is not None
+                                         else "", ti, float(p[i])))
+        return events

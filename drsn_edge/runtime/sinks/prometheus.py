@@ -1,56 +1,107 @@
-"""Prometheus endpoint (prometheus-client): windows processed / rejected / dropped, latency, alarm state."""
+"""Prometheus endpoint (prometheus-client), read at scrape time from the run's own counters, so that the numbers
+always equal the summary's: windows in / processed / rejected / dropped, outputs' losses, latency, alarms, P(fault).
+Binds 127.0.0.1 unless told otherwise."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.latency import EDGES_MS
+
+#: histogram buckets (seconds) exposed for the decision latency
+BUCKETS_S = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def parse_endpoint(text: str | int) -> tuple[str, int]:
+    """``9100`` (127.0.0.1:9100), ``HOST:PORT`` or ``[::1]:PORT``."""
+    text = str(text)
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", text
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        p = int(port)
+        assert 0 <= p < 65536
+    except (ValueError, AssertionError):
+        raise DrsnEdgeError(f"bad --prometheus {text!r}: expected PORT or HOST:PORT") from None
+    return host, p
 
 
 class PrometheusSink:
-    def __init__(self, port: int, addr: str = "0.0.0.0") -> None:
+    name = "prometheus"
+    windows = False
+
+    def __init__(self, endpoint: str | int, streams: Callable[[], list] | None = None,
+                 outputs: Callable[[], dict[str, Any]] | None = None) -> None:
         try:
-            from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+            from prometheus_client import CollectorRegistry, start_http_server
         except ImportError:
             raise DrsnEdgeError("the Prometheus endpoint needs prometheus-client: pip install 'drsn-edge[stream]'") from None
+        host, port = parse_endpoint(endpoint)
+        self.streams = streams or (lambda: [])
+        self.outputs = outputs or (lambda: {})
         self.registry = CollectorRegistry()
-        self.windows = Counter("drsn_windows_processed_total", "Windows classified", ["unit"], registry=self.registry)
-        self.rejected = Counter("drsn_windows_rejected_total", "Windows not fed to the model", ["reason"],
-                                registry=self.registry)
-        self.dropped = Counter("drsn_windows_dropped_total", "Windows dropped by backpressure", registry=self.registry)
-        self.gaps = Counter("drsn_input_gaps_total", "Gaps detected in the input", registry=self.registry)
-        self.latency = Histogram("drsn_decision_latency_seconds", "Last sample of a window in -> decision out",
-                                 buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
-                                 registry=self.registry)
-        self.alarm = Gauge("drsn_alarm_active", "1 while a unit is in alarm", ["unit", "label"], registry=self.registry)
-        self.p_fault = Gauge("drsn_fault_probability", "Smoothed probability of a fault", ["unit"], registry=self.registry)
+        self.registry.register(self)
         try:
-            self.server, self.thread = start_http_server(port, addr=addr, registry=self.registry)
+            self.server, self.thread = start_http_server(port, addr=host, registry=self.registry)
         except OSError as exc:
-            raise DrsnEdgeError(f"cannot serve Prometheus metrics on {addr}:{port}: {exc.strerror}") from None
+            raise DrsnEdgeError(f"cannot serve Prometheus metrics on {host}:{port}: {exc.strerror or exc}") from None
         self.port = self.server.server_address[1]
-        self._labels: dict[int, str] = {}
+        self.host = host
+
+    # prometheus-client collector protocol
+    def describe(self) -> list:
+        return []
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+        c_in = CounterMetricFamily("drsn_windows_in", "Windows cut from the input", labels=["stream"])
+        c_proc = CounterMetricFamily("drsn_windows_processed", "Windows classified", labels=["stream", "unit"])
+        c_rej = CounterMetricFamily("drsn_windows_rejected", "Windows not fed to the model", labels=["stream", "reason"])
+        c_drop = CounterMetricFamily("drsn_windows_dropped", "Windows dropped (queue full)", labels=["stream", "cause"])
+        c_gap = CounterMetricFamily("drsn_input_gaps", "Gaps detected in the input", labels=["stream"])
+        c_alarm = CounterMetricFamily("drsn_alarms_raised", "Alarms raised", labels=["stream", "unit"])
+        g_alarm = GaugeMetricFamily("drsn_alarm_active", "1 while a unit is in alarm", labels=["stream", "unit", "label"])
+        g_pf = GaugeMetricFamily("drsn_fault_probability", "Smoothed probability of a fault", labels=["stream", "unit"])
+        h_lat = HistogramMetricFamily("drsn_decision_latency_seconds", "Last sample of a window in -> decision out",
+                                      labels=["stream"])
+        for st in self.streams():
+            s = st.stream
+            c_in.add_metric([s], st.windows_in)
+            c_gap.add_metric([s], st.gaps)
+            for reason, n in st.rejected.items():
+                c_rej.add_metric([s, reason], n)
+            for cause, n in st.dropped.items():
+                c_drop.add_metric([s, cause], n)
+            for u, us in sorted(st.units.items()):
+                c_proc.add_metric([s, str(u)], us.processed)
+                c_alarm.add_metric([s, str(u)], us.alarms_raised)
+                g_pf.add_metric([s, str(u)], us.p_fault)
+                if us.alarm:
+                    g_alarm.add_metric([s, str(u), us.alarm], 1)
+            cum = np.cumsum(st.latency.counts)
+            buckets = [(f"{b:g}", float(cum[np.searchsorted(EDGES_MS, b * 1e3, side="right")])) for b in BUCKETS_S]
+            buckets.append(("+Inf", float(st.latency.n)))
+            h_lat.add_metric([s], buckets, st.latency.total / 1e3)
+        yield from (c_in, c_proc, c_rej, c_drop, c_gap, c_alarm, g_alarm, g_pf, h_lat)
+        out = CounterMetricFamily("drsn_output_dropped", "Records an output lost (MQTT buffer overflow, failed output)",
+                                  labels=["output"])
+        waiting = GaugeMetricFamily("drsn_output_waiting", "Records waiting for an output (MQTT while the broker is away)",
+                                    labels=["output"])
+        for name, st in self.outputs().items():
+            out.add_metric([name], st.get("dropped", 0) + st.get("lost", 0))
+            if "waiting" in st:
+                waiting.add_metric([name], st["waiting"])
+        yield out
+        yield waiting
 
     def emit(self, record: dict[str, Any]) -> None:
-        kind = record["type"]
-        if kind == "window":
-            unit = str(record["unit"])
-            self.windows.labels(unit).inc()
-            self.latency.observe(record["latency_ms"] / 1000)
-            self.p_fault.labels(unit).set(record["p_fault"])
-        elif kind == "alarm":
-            unit = record["unit"]
-            if record["state"] == "alarm":
-                self._labels[unit] = record["label"]
-                self.alarm.labels(str(unit), record["label"]).set(1)
-            elif unit in self._labels:
-                self.alarm.labels(str(unit), self._labels.pop(unit)).set(0)
-        elif kind == "rejected":
-            self.rejected.labels(record["reason"]).inc()
-        elif kind == "dropped":
-            self.dropped.inc(record.get("count", 1))
-        elif kind == "gap":
-            self.gaps.inc()
+        pass  # everything is read from the counters at scrape time
 
     def close(self) -> None:
         self.server.shutdown()

@@ -1,9 +1,8 @@
-"""The JSON record schema shared by every sink (documented in README: Streaming output)."""
+"""The JSON record schema shared by every sink (documented in the README: Output schema)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,30 +10,33 @@ import numpy as np
 from drsn_edge.runtime.decisions import AlarmEvent
 
 
-@dataclass
-class WindowDecision:
-    unit: int
-    stream_time: float  # seconds from stream start to the window's end
-    label: str  # argmax of this window's probabilities
-    probabilities: np.ndarray
-    smoothed_label: str
-    p_fault: float  # after smoothing
-    latency_ms: float  # arrival of the window's last sample -> decision
-    wall_time: float  # unix time of the decision
+def window_records(r, class_names: list[str]) -> list[dict[str, Any]]:
+    """One record per window of a :class:`~drsn_edge.runtime.runner.BatchResult`, built only when a sink wants them."""
+    probs = np.round(r.probs, 6).tolist()
+    labels = r.probs.argmax(axis=1).tolist()
+    smoothed = r.smoothed.argmax(axis=1).tolist()
+    t = np.round(r.t, 6).tolist()
+    pf = np.round(r.p_fault, 6).tolist()
+    lat = np.round(r.latency_ms, 3).tolist()
+    units = r.units.tolist()
+    wall = round(r.wall_time, 6)
+    extra = {k: np.round(v, 6).tolist() for k, v in r.extra.items()}
+    out = []
+    for i in range(len(units)):
+        rec = {"type": "window", "stream": r.stream, "unit": units[i], "stream_time": t[i], "wall_time": wall,
+               "label": class_names[labels[i]], "smoothed_label": class_names[smoothed[i]], "p_fault": pf[i],
+               "probabilities": dict(zip(class_names, probs[i])), "latency_ms": lat[i]}
+        for k, v in extra.items():
+            rec[k] = v[i]
+        out.append(rec)
+    return out
 
 
-def window_record(d: WindowDecision, class_names: list[str]) -> dict[str, Any]:
-    return {"type": "window", "unit": d.unit, "stream_time": round(d.stream_time, 6), "wall_time": round(d.wall_time, 6),
-            "label": d.label, "smoothed_label": d.smoothed_label, "p_fault": round(d.p_fault, 6),
-            "probabilities": {n: round(float(p), 6) for n, p in zip(class_names, d.probabilities)},
-            "latency_ms": round(d.latency_ms, 3)}
-
-
-def alarm_record(e: AlarmEvent) -> dict[str, Any]:
-    return {"type": "alarm", "unit": e.unit, "state": e.state, "label": e.label, "stream_time": round(e.stream_time, 6),
-            "wall_time": round(time.time(), 6), "p_fault": round(e.p_fault, 6)}
+def alarm_record(e: AlarmEvent, stream: str = "0") -> dict[str, Any]:
+    return {"type": "alarm", "stream": stream, "unit": e.unit, "state": e.state, "kind": e.kind, "label": e.label,
+            "stream_time": round(e.stream_time, 6), "wall_time": round(time.time(), 6), "p_fault": round(e.p_fault, 6)}
 
 
 def event_record(kind: str, **info: Any) -> dict[str, Any]:
-    """``rejected`` (a window not fed to the model, with its reason), ``gap``, ``dropped``, ``summary``."""
+    """``rejected`` (a window not fed to the model, with its reason), ``gap``, ``dropped``, ``stream_end``, ``summary``."""
     return {"type": kind, "wall_time": round(time.time(), 6), **info}

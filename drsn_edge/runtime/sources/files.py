@@ -55,6 +55,10 @@ class ReaderSource:
         self.stats = SourceStats(notes=reader.info.notes)  # the reader adds what it finds while reading
         self.name = Path(reader.info.path).name
 
+    @property
+    def duration(self) -> float | None:
+        return self.reader.info.duration
+
     def chunks(self) -> Iterator[Chunk]:
         for b in self.reader.blocks(self.block):
             self.pacer.wait(b.data.shape[1])

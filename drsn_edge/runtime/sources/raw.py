@@ -1,11 +1,17 @@
-"""Raw interleaved sample streams: standard input and TCP sockets (little-endian float32 or int16)."""
+"""Raw interleaved sample streams: standard input and TCP sockets (little-endian float32 or int16).
+
+Reads go through ``select`` with a short timeout on the file descriptor (no buffered reader), so a stop request is
+seen even while the input is silent, and nothing is left holding a lock at exit.
+"""
 
 from __future__ import annotations
 
+import os
+import select
 import socket
 import sys
+import threading
 from collections.abc import Iterator
-from typing import BinaryIO
 
 import numpy as np
 
@@ -13,6 +19,7 @@ from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.sources.base import Chunk, Scale, SourceStats
 
 FORMATS = {"f32le": np.dtype("<f4"), "s16le": np.dtype("<i2")}
+POLL_S = 0.2
 
 
 class RawDecoder:
@@ -34,29 +41,55 @@ class RawDecoder:
         return x.astype(np.float32) * np.float32(self.gain)
 
 
-class StreamSource:
-    """Reads a binary stream (stdin, a socket file) until EOF."""
+def _check_raw(fs: float | None, channels: int | None) -> None:
+    if not fs or not channels:
+        raise DrsnEdgeError("a raw stream needs --fs and --channels")
+    if fs <= 0 or channels < 1:
+        raise DrsnEdgeError("--fs must be positive and --channels at least 1")
+
+
+class _FdReader:
+    """Reads bytes from file descriptors until EOF or stop, never blocking longer than ``POLL_S``."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+
+    def read_fd(self, fd: int, size: int) -> bytes | None:
+        """Bytes (b"" at EOF), or None when stopped."""
+        while not self.stopped.is_set():
+            try:
+                ready, _, _ = select.select([fd], [], [], POLL_S)
+            except (OSError, ValueError):
+                return b""
+            if ready:
+                try:
+                    return os.read(fd, size)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return b""
+        return None
+
+
+class StdinSource(_FdReader):
+    """Standard input (a pipe, a file, a terminal)."""
 
     live = True
 
-    def __init__(self, stream: BinaryIO, fs: float, channels: int, fmt: str = "f32le", scale: Scale | None = None,
-                 block_frames: int = 1024, closer=None) -> None:
-        if not fs or not channels:
-            raise DrsnEdgeError("a raw stream needs --fs and --channels")
-        self.stream, self.fs, self.channels = stream, float(fs), channels
+    def __init__(self, fs: float, channels: int, fmt: str = "f32le", scale: Scale | None = None,
+                 block_frames: int = 1024, fd: int | None = None) -> None:
+        super().__init__()
+        _check_raw(fs, channels)
+        self.fs, self.channels = float(fs), channels
+        self.fd = sys.stdin.fileno() if fd is None else fd
         self.decoder = RawDecoder(fmt, channels, scale or Scale())
         self.block = block_frames * self.decoder.frame
         self.stats = SourceStats()
-        self._closer = closer
+        self.name = "stdin"
 
     def chunks(self) -> Iterator[Chunk]:
-        read = getattr(self.stream, "read1", self.stream.read)
         while True:
-            try:
-                data = read(self.block)
-            except (ConnectionError, OSError) as exc:
-                self.stats.notes.append(f"input closed: {exc}")
-                break
+            data = self.read_fd(self.fd, self.block)
             if not data:
                 break
             x = self.decoder.decode(data)
@@ -64,38 +97,106 @@ class StreamSource:
                 self.stats.chunks += 1
                 self.stats.samples += x.shape[1]
                 yield Chunk(x)
-        if self.decoder.pending:
-            self.stats.rejected_bytes += len(self.decoder.pending)
-            self.stats.notes.append(f"discarded {len(self.decoder.pending)} bytes of a partial frame at end of input")
+        _partial(self.decoder, self.stats)
 
     def close(self) -> None:
-        if self._closer:
-            self._closer()
+        self.stopped.set()
 
 
-def stdin_source(fs: float, channels: int, fmt: str = "f32le", scale: Scale | None = None) -> StreamSource:
-    return StreamSource(sys.stdin.buffer, fs, channels, fmt, scale)
+def _partial(decoder: RawDecoder, stats: SourceStats) -> None:
+    if decoder.pending:
+        stats.rejected_bytes += len(decoder.pending)
+        stats.notes.append(f"discarded {len(decoder.pending)} bytes of a partial frame at end of input")
+        decoder.pending = b""
 
 
-def tcp_source(url: str, fs: float, channels: int, fmt: str = "f32le", scale: Scale | None = None,
-               timeout: float = 10.0) -> StreamSource:
-    """``tcp://HOST:PORT`` connects to a sender; ``tcp-listen://HOST:PORT`` waits for one to connect."""
-    listen = url.startswith("tcp-listen://")
-    host, _, port = url.split("://", 1)[1].rpartition(":")
+def _address(url: str) -> tuple[str, int]:
+    rest = url.split("://", 1)[1]
+    host, _, port = rest.rpartition(":")
     try:
-        addr = (host or "127.0.0.1", int(port))
+        return host.strip("[]") or "127.0.0.1", int(port)
     except ValueError:
         raise DrsnEdgeError(f"bad socket address {url!r}: expected tcp://HOST:PORT or tcp-listen://HOST:PORT") from None
-    try:
-        if listen:
-            server = socket.create_server(addr)
-            server.settimeout(timeout)
-            conn, _ = server.accept()
-            server.close()
-        else:
-            conn = socket.create_connection(addr, timeout=timeout)
-    except (OSError, TimeoutError) as exc:
-        raise DrsnEdgeError(f"cannot open {url}: {exc}") from None
-    conn.settimeout(None)
-    f = conn.makefile("rb", buffering=0)
-    return StreamSource(f, fs, channels, fmt, scale, closer=lambda: (f.close(), conn.close()))
+
+
+class TcpSource(_FdReader):
+    """``tcp://HOST:PORT`` connects to a sender; ``tcp-listen://HOST:PORT`` serves one sender after another until
+    stopped (a new sender's data follows a gap)."""
+
+    live = True
+
+    def __init__(self, url: str, fs: float, channels: int, fmt: str = "f32le", scale: Scale | None = None,
+                 block_frames: int = 1024, connect_timeout: float = 10.0) -> None:
+        super().__init__()
+        _check_raw(fs, channels)
+        self.url, self.fs, self.channels = url, float(fs), channels
+        self.listen = url.startswith("tcp-listen://")
+        self.addr = _address(url)
+        self.decoder = RawDecoder(fmt, channels, scale or Scale())
+        self.block = block_frames * self.decoder.frame
+        self.stats = SourceStats()
+        self.name = f"tcp-{self.addr[0]}-{self.addr[1]}"
+        self.server: socket.socket | None = None
+        self.conn: socket.socket | None = None
+        try:
+            if self.listen:
+                family = socket.AF_INET6 if ":" in self.addr[0] else socket.AF_INET
+                self.server = socket.create_server(self.addr, family=family)
+                self.server.setblocking(False)
+            else:
+                self.conn = socket.create_connection(self.addr, timeout=connect_timeout)
+        except (OSError, TimeoutError) as exc:
+            raise DrsnEdgeError(f"cannot open {url}: {exc}") from None
+
+    def _accept(self) -> socket.socket | None:
+        while not self.stopped.is_set():
+            try:
+                ready, _, _ = select.select([self.server], [], [], POLL_S)
+            except (OSError, ValueError):
+                return None
+            if ready:
+                try:
+                    conn, _ = self.server.accept()
+                    return conn
+                except (BlockingIOError, OSError):
+                    continue
+        return None
+
+    def chunks(self) -> Iterator[Chunk]:
+        first = True
+        while not self.stopped.is_set():
+            conn = self.conn if not self.listen else self._accept()
+            if conn is None:
+                break
+            self.conn = conn
+            conn.setblocking(True)
+            gap = not first
+            first = False
+            while True:
+                data = self.read_fd(conn.fileno(), self.block)
+                if not data:
+                    break
+                x = self.decoder.decode(data)
+                if x.shape[1]:
+                    self.stats.chunks += 1
+                    self.stats.samples += x.shape[1]
+                    yield Chunk(x, gap_before=gap)
+                    gap = False
+            _partial(self.decoder, self.stats)
+            conn.close()
+            self.conn = None
+            if not self.listen:
+                break
+
+    def close(self) -> None:
+        self.stopped.set()
+        if self.server is not None:
+            self.server.close()
+
+
+def stdin_source(fs: float, channels: int, fmt: str = "f32le", scale: Scale | None = None) -> StdinSource:
+    return StdinSource(fs, channels, fmt, scale)
+
+
+def tcp_source(url: str, fs: float, channels: int, fmt: str = "f32le", scale: Scale | None = None) -> TcpSource:
+    return TcpSource(url, fs, channels, fmt, scale)

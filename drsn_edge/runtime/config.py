@@ -1,0 +1,99 @@
+"""Stream settings, and their checks against the model and the input before the first sample is read."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.decisions import AlarmConfig
+from drsn_edge.runtime.metadata import ModelMetadata
+
+#: An input rate outside [model rate / 4, model rate x 16] is almost surely a unit slip (--fs 12 for 12 kHz).
+MIN_RATE_RATIO, MAX_RATE_RATIO = 0.25, 16.0
+POLICIES = ("block", "drop-oldest")
+
+
+@dataclass
+class StreamConfig:
+    window: int | None = None  # default: the model's
+    hop: int | None = None  # default: the model's suggested hop
+    channel_map: list[list[int]] | None = None  # sensor channels feeding each unit's model inputs
+    batch_size: int = 16
+    max_latency_s: float = 0.005  # a partial batch runs once its oldest window waited this long
+    queue_size: int = 256  # windows
+    policy: str = "block"  # block | drop-oldest
+    smoothing: int = 5
+    smoothing_mode: str = "mean"
+    alarm: AlarmConfig = field(default_factory=AlarmConfig)
+    normal_label: str | None = None  # default: the model's healthy class
+    clip_level: float | None = None
+    max_abs: float = 1e4  # |sample| beyond this (in g) is not a plausible vibration
+    gap_timeout_s: float = 2.0  # live sources: no data this long = a gap
+    force: bool = False  # accept an implausible input rate
+
+
+def default_channel_map(sensor_channels: int, model_channels: int) -> list[list[int]]:
+    """One unit per sensor for a 1-input model; one unit over all sensors for a multi-input model."""
+    if model_channels == 1:
+        return [[c] for c in range(sensor_channels)]
+    if sensor_channels == model_channels:
+        return [list(range(sensor_channels))]
+    raise DrsnEdgeError(f"the model takes {model_channels} channels, the stream has {sensor_channels}; "
+                        "give --channel-map (e.g. 0+1 for sensors 0 and 1 into one unit)")
+
+
+def parse_channel_map(text: str) -> list[list[int]]:
+    """``"0,1,2"`` (three units) or ``"0+1,2+3"`` (two units of two sensors)."""
+    try:
+        units = [[int(c) for c in unit.split("+")] for unit in text.split(",")]
+    except ValueError:
+        raise DrsnEdgeError(f"bad --channel-map {text!r}: expected e.g. 0,1 or 0+1,2+3") from None
+    if any(c < 0 for u in units for c in u):
+        raise DrsnEdgeError(f"bad --channel-map {text!r}: sensor numbers start at 0")
+    return units
+
+
+def check_config(cfg: StreamConfig, md: ModelMetadata) -> str | None:
+    """Refuse settings that cannot work; returns the healthy class to use (None: the model has none)."""
+    for name, value, least in (("batch size", cfg.batch_size, 1), ("queue size", cfg.queue_size, 1),
+                               ("smoothing", cfg.smoothing, 1), ("hop", cfg.hop, 1)):
+        if value is not None and value < least:
+            raise DrsnEdgeError(f"{name} must be at least {least}, got {value}")
+    if cfg.max_latency_s < 0 or cfg.gap_timeout_s <= 0:
+        raise DrsnEdgeError("batch deadline must not be negative and the gap timeout must be positive")
+    if cfg.policy not in POLICIES:
+        raise DrsnEdgeError(f"unknown backpressure policy {cfg.policy!r}; choose {' or '.join(POLICIES)}")
+    if cfg.smoothing_mode not in ("mean", "vote"):
+        raise DrsnEdgeError(f"unknown smoothing {cfg.smoothing_mode!r}; choose mean or vote")
+    if cfg.window is not None and cfg.window != md.window:
+        raise DrsnEdgeError(f"window {cfg.window} differs from the model's fixed input length {md.window}")
+    if cfg.clip_level is not None and not cfg.clip_level > 0:
+        raise DrsnEdgeError("the clip level must be a positive number of g")
+    normal = cfg.normal_label if cfg.normal_label is not None else md.normal_label
+    if cfg.normal_label is not None and cfg.normal_label not in md.class_names:
+        near = [n for n in md.class_names if n.lower() == cfg.normal_label.lower()] or \
+            difflib.get_close_matches(cfg.normal_label, md.class_names, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise DrsnEdgeError(f"normal label {cfg.normal_label!r} is not a class of the model "
+                            f"({', '.join(md.class_names)}){hint}")
+    return normal
+
+
+def check_input_rate(fs: float, md: ModelMetadata, force: bool, where: str) -> list[str]:
+    """Refuse an implausible input rate; warnings for a rate below the model's (its upper band is then empty)."""
+    ratio = fs / md.sample_rate
+    if not (MIN_RATE_RATIO <= ratio <= MAX_RATE_RATIO) and not force:
+        raise DrsnEdgeError(f"{where} at {fs:g} Hz for a {md.sample_rate:g} Hz model ({ratio:.3g}x) is implausible: "
+                            f"a unit slip (kHz for Hz)? Give the rate in Hz, or --force if it is right")
+    if ratio < 1:
+        missing = 1 - ratio
+        return [f"{where} is sampled at {fs:g} Hz, below the model's {md.sample_rate:g} Hz: it carries nothing above "
+                f"{fs / 2:g} Hz, so {100 * missing:.0f} % of the model's band (0-{md.sample_rate / 2:g} Hz) is empty "
+                "and its decisions may be unreliable"]
+    return []
+
+
+def no_normal_warning(md: ModelMetadata) -> str:
+    return (f"the model has no healthy class (its classes: {', '.join(md.class_names)}): every window is some class, "
+            "and an alarm means a class is predicted with high confidence; name the healthy class with --normal-label")

@@ -1,0 +1,79 @@
+"""What a person at a terminal sees: one readable line per alarm change, a progress bar per file, and at the end a
+verdict table per input and channel (rich)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from drsn_edge.runtime.metadata import ModelMetadata
+
+
+class ConsoleSink:
+    name = "console"
+    windows = False
+
+    def __init__(self, md: ModelMetadata, file=None) -> None:
+        from rich.console import Console
+
+        self.md = md
+        self.console = Console(file=file or sys.stdout, highlight=False)
+        self.progress = None
+        self.task = None
+        self.stream = None
+
+    def start(self, stream: str, duration_s: float | None) -> None:
+        """A new input: a progress bar over its duration (files), or a spinner (live input)."""
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.finish()
+        self.stream = stream
+        if not self.console.is_terminal:
+            return
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[pos]}"),
+                                 TimeRemainingColumn(), console=self.console, transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task(stream, total=duration_s, pos="")
+
+    def on_batch(self, result, md) -> None:
+        if self.progress is not None and len(result):
+            t = float(result.t[-1])
+            self.progress.update(self.task, completed=t, pos=f"{t:.1f} s")
+
+    def emit(self, record: dict[str, Any]) -> None:
+        kind = record["type"]
+        if kind == "alarm":
+            state = record["state"].upper()
+            style = "bold red" if state == "ALARM" else "green"
+            what = record["label"] or "-"
+            if record.get("kind") == "novelty" and state == "ALARM":
+                what = "unknown condition (novelty)"
+            self.console.print(f"{record['stream_time']:9.2f} s  {record['stream']}/{record['unit']:<3}"
+                               f"[{style}]{state:5s}[/]  {what}  (P(fault) {record['p_fault']:.2f})")
+        elif kind == "stream_end":
+            self.finish()
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def close(self) -> None:
+        self.finish()
+
+
+def verdict_table(summary: dict[str, Any], file=None) -> None:
+    """Per input and channel: dominant class and its share, alarms, rejected / unknown windows, duration."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="verdicts", title_justify="left", show_lines=False)
+    for col, just in (("input", "left"), ("channel", "right"), ("dominant class", "left"), ("share", "right"),
+                      ("alarms", "right"), ("rejected", "right"), ("unknown", "right"), ("duration", "right")):
+        t.add_column(col, justify=just)
+    for s in summary["streams"]:
+        for v in s["verdicts"]:
+            t.add_row(s["stream"], str(v["unit"]), v["dominant"] or "-", f"{100 * v['share']:.0f} %",
+                      str(v["alarms_raised"]) + (" (active)" if v["alarm_active"] else ""), str(v["rejected"]),
+                      str(v["unknown"]), f"{v['duration_s']:.1f} s")
+    Console(file=file or sys.stdout, highlight=False).print(t)

@@ -1,0 +1,92 @@
+"""Every output of a run behind one interface: a sink that fails (a full disk, a closed pipe) is reported once and
+set aside, and the others go on; what it could not take is counted."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from drsn_edge.runtime.sinks.records import window_records
+
+
+def _name(sink: Any) -> str:
+    return getattr(sink, "name", type(sink).__name__.removesuffix("Sink").lower())
+
+
+class SinkSet:
+    def __init__(self, sinks: list, warn=None) -> None:
+        self.sinks = list(sinks)
+        self.failed: dict[str, dict[str, Any]] = {}
+        self.warn = warn or (lambda msg: print(f"drsn-edge stream: {msg}", file=sys.stderr))
+
+    @property
+    def wants_windows(self) -> bool:
+        return any(getattr(s, "windows", True) for s in self.live())
+
+    def live(self) -> list:
+        return [s for s in self.sinks if _name(s) not in self.failed]
+
+    def _call(self, sink: Any, fn: str, *args: Any) -> None:
+        done = 0
+        try:
+            if fn == "emit_many" and not hasattr(sink, "emit_many"):
+                for r in args[0]:
+                    sink.emit(r)
+                    done += 1
+                return
+            getattr(sink, fn)(*args)
+        except Exception as exc:  # noqa: BLE001 - one output must not stop the others
+            name = _name(sink)
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            lost = {"emit": 1, "emit_many": len(args[0]) - done}.get(fn, 0)
+            self.failed[name] = {"error": f"{type(exc).__name__}: {reason}", "lost": lost}
+            self.warn(f"output {name} failed ({reason}); it is set aside, the other outputs go on")
+
+    def _lost(self, sink: Any, n: int) -> None:
+        self.failed[_name(sink)]["lost"] += n
+
+    def emit(self, record: dict[str, Any]) -> None:
+        for s in self.sinks:
+            if _name(s) in self.failed:
+                self._lost(s, 1)
+            else:
+                self._call(s, "emit", record)
+
+    def batch(self, result, md) -> None:
+        records = None
+        for s in self.sinks:
+            if _name(s) in self.failed:
+                if getattr(s, "windows", True):
+                    self._lost(s, len(result))
+                continue
+            if hasattr(s, "on_batch"):
+                self._call(s, "on_batch", result, md)
+            if getattr(s, "windows", True):
+                if records is None:
+                    records = window_records(result, md.class_names)
+                self._call(s, "emit_many", records)
+
+    def start(self, stream: str, duration_s: float | None) -> None:
+        """A new input begins (sinks that show progress or keep per-input timelines use it)."""
+        for s in self.live():
+            if hasattr(s, "start"):
+                self._call(s, "start", stream, duration_s)
+
+    def stats(self) -> dict[str, Any]:
+        """Per output: what it delivered, dropped and failed (MQTT reports its buffer)."""
+        out: dict[str, Any] = {}
+        for s in self.sinks:
+            name = _name(s)
+            st = dict(s.stats()) if hasattr(s, "stats") else {}
+            if name in self.failed:
+                st.update(self.failed[name])
+            out[name] = st
+        return out
+
+    def close(self) -> None:
+        for s in self.sinks:
+            try:
+                s.close()
+            except Exception as exc:  # noqa: BLE001
+                if _name(s) not in self.failed:
+                    self.warn(f"output {_name(s)} failed while closing ({exc})")
