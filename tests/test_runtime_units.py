@@ -8,8 +8,8 @@ from drsn_edge.data.recording import cut_windows
 from drsn_edge.runtime.decisions import AlarmConfig, AlarmStateMachine, Smoother
 from drsn_edge.runtime.latency import LatencyStats
 from drsn_edge.runtime.quality import REASONS, window_problems
-from drsn_edge.runtime.window_queue import Marker, WindowQueue
 from drsn_edge.runtime.resampler import StreamResampler
+from drsn_edge.runtime.window_queue import Marker, WindowQueue
 from drsn_edge.runtime.windowing import RingWindower
 
 

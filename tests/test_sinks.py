@@ -44,7 +44,7 @@ class Broker:
                 return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {self.proc.stderr.read().decode()[:300]}")
+                    raise RuntimeError(f"mosquitto exited: {self.proc.stderr.read().decode()[:300]}") from None
                 time.sleep(0.05)
         raise RuntimeError("mosquitto did not start")
 

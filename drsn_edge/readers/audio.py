@@ -48,6 +48,8 @@ class AudioReader(Reader):
         except Exception as exc:  # libsndfile reports damage in several ways
             raise self.fail(f"cannot read audio ({_first_line(exc)})") from None
         try:
+            if self.f.channels < 1 or self.f.samplerate <= 0:
+                raise self.fail(f"damaged audio header ({self.f.channels} channels at {self.f.samplerate} Hz)")
             names = [str(i) for i in range(self.f.channels)]
             self.cols = self.select(names)
             fs = self.resolve_rate(float(self.f.samplerate))
@@ -62,10 +64,16 @@ class AudioReader(Reader):
             raise
         self.info = FileInfo(str(self.path), self.path.suffix.lower().lstrip("."), fs, [names[c] for c in self.cols],
                              frames, notes)
+        self._started = False
 
     def _blocks(self, frames: int) -> Iterator[Block]:
-        self.f.seek(0)
         got = 0
+        if self._started:
+            try:
+                self.f.seek(0)
+            except Exception as exc:  # libsndfile: "Internal psf_fseek() failed" on damaged seek tables
+                raise self.fail(f"cannot rewind the audio ({_first_line(exc)})") from None
+        self._started = True
         while True:
             try:
                 x = self.f.read(frames, dtype="float32", always_2d=True)

@@ -82,13 +82,17 @@ class CsvReader(Reader):
     def _lines(self) -> Iterator[tuple[int, str]]:
         """(row number in the file, line) of every data row, from the start."""
         self.f.seek(0)
-        for i, line in enumerate(self.f):
-            s = line.strip()
-            if not s or s.startswith("#"):
-                continue
-            if self.header and i == self._row0:
-                continue
-            yield i + 1, s
+        i = -1
+        try:
+            for i, line in enumerate(self.f):
+                s = line.strip()
+                if not s or s.startswith("#"):
+                    continue
+                if self.header and i == self._row0:
+                    continue
+                yield i + 1, s
+        except UnicodeDecodeError:
+            raise self.fail(f"row {i + 2} holds bytes that are not UTF-8 text: not a text (CSV) file there") from None
 
     def _parse(self, rows: list[tuple[int, str]]) -> np.ndarray:
         text = "\n".join(s for _, s in rows)

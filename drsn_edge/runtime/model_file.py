@@ -119,4 +119,8 @@ def _onnx_description(path: Path) -> ModelMetadata:
         sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise DrsnEdgeError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0][:200]})") from None
-    return ModelMetadata.from_props(sess.get_modelmeta().custom_metadata_map, str(path))
+    try:
+        props = sess.get_modelmeta().custom_metadata_map
+    except UnicodeDecodeError:
+        raise DrsnEdgeError(f"{path}: its metadata is not valid text (a damaged file?)") from None
+    return ModelMetadata.from_props(props, str(path))

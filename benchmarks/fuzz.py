@@ -1,0 +1,245 @@
+"""Byte-mutation fuzzing of every parser a user's file meets: WAV, FLAC, NPY, CSV, MAT (the readers), raw stdin (the
+stream CLI) and model files (ONNX with drsn-edge metadata).
+
+Each mutated input runs in a forked child with a time and memory limit and ends in one of:
+``ok`` (read, or refused with a one-line DrsnEdgeError), ``internal`` (any other exception: a message users should
+never see), ``crash`` (the process died on a signal), ``hang`` (over the time limit), ``multiline`` (a refusal whose
+message is not one line). Every outcome but ``ok`` is a bug; failing inputs are saved for regression tests.
+
+Usage: python benchmarks/fuzz.py [--cases 10000] [--formats wav,flac,npy,csv,mat,stdin,model] [--save DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMATS = ("wav", "flac", "npy", "csv", "mat", "stdin", "model")
+TIME_LIMIT_S = 20
+MEMORY_LIMIT = 3 << 30
+INTERESTING = (0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)
+
+
+# ---- seed inputs: small valid files of each kind ---------------------------------------------------------------
+def seeds(fmt: str, work: Path) -> list[bytes]:
+    import scipy.io as sio
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((2, 3000)) * 0.3).astype(np.float32)
+    out = []
+    if fmt in ("wav", "flac"):
+        for sub in (("FLOAT", "PCM_16") if fmt == "wav" else ("PCM_16", "PCM_24")):
+            b = io.BytesIO()
+            sf.write(b, x.T, 12000, subtype=sub, format=fmt.upper())
+            out.append(b.getvalue())
+    elif fmt == "npy":
+        for a in (x, x[0], x.astype(np.int16), np.asfortranarray(x)):
+            b = io.BytesIO()
+            np.save(b, a)
+            out.append(b.getvalue())
+    elif fmt == "csv":
+        t = np.arange(3000) / 12000
+        out.append(("time_s,ax,ay\n" + "\n".join(f"{a:.6f},{b:.5f},{c:.5f}" for a, b, c in zip(t, *x))).encode())
+        out.append(("\n".join(f"{b:.5f};{c:.5f}" for b, c in zip(*x))).encode())
+    elif fmt == "mat":
+        for comp in (False, True):
+            b = io.BytesIO()
+            sio.savemat(b, {"X105_DE_time": x[0][:, None].astype(np.float64), "X105RPM": 1797.0,
+                            "bearing": {"gs": x[1][:, None], "sr": 12000.0}, "note": "text", "c": [[1, 2], [3]]},
+                        do_compression=comp)
+            out.append(b.getvalue())
+    elif fmt == "stdin":
+        out.append(x[0].astype("<f4").tobytes())
+        out.append((x[0] * 8000).astype("<i2").tobytes())
+    elif fmt == "model":
+        out.append((work / "seed.onnx").read_bytes())
+    return out
+
+
+def mutate(data: bytes, rng: np.random.Generator) -> bytes:
+    b = bytearray(data)
+    for _ in range(int(rng.integers(1, 6))):
+        if not b:
+            b = bytearray(rng.bytes(int(rng.integers(1, 64))))
+        head = rng.random() < 0.7 and len(b) > 8
+        pos = int(rng.integers(min(len(b), 600) if head else len(b)))
+        op = int(rng.integers(8))
+        if op == 0:
+            b[pos] ^= 1 << int(rng.integers(8))
+        elif op == 1:
+            b[pos] = int(rng.integers(256))
+        elif op == 2:
+            v = int(rng.choice(INTERESTING)) if rng.random() < 0.7 else int(rng.integers(2**32))
+            b[pos : pos + 4] = v.to_bytes(4, "little" if rng.random() < 0.8 else "big")
+        elif op == 3:
+            del b[pos : pos + int(rng.integers(1, 64))]
+        elif op == 4:
+            b[pos:pos] = rng.bytes(int(rng.integers(1, 32)))
+        elif op == 5:
+            n = int(rng.integers(1, 128))
+            b[pos:pos] = b[pos : pos + n]
+        elif op == 6:
+            b = b[: pos + 1]
+        else:
+            b[pos : pos + 8] = int(rng.integers(2**63)).to_bytes(8, "little")
+    return bytes(b)
+
+
+# ---- what each kind of input goes through ----------------------------------------------------------------------
+def target(fmt: str, path: Path, work: Path) -> str:
+    """Run the parser on ``path``; return "ok" or raise."""
+    if fmt in ("wav", "flac", "npy", "csv", "mat"):
+        from drsn_edge.readers import ReadOptions, open_reader
+
+        opts = ReadOptions(fs=12000.0) if fmt in ("npy",) or (fmt == "csv" and b"time" not in path.read_bytes()[:8]) \
+            else ReadOptions()
+        with open_reader(path, opts) as r:
+            for _ in r.blocks(1024):
+                pass
+        return "ok"
+    if fmt == "stdin":
+        from drsn_edge.cli.main import main
+
+        fd = os.open(path, os.O_RDONLY)
+        os.dup2(fd, 0)
+        fmt_flag = "s16le" if path.stat().st_size % 4 else "f32le"
+        code = main(["stream", str(work / "seed.onnx"), "-", "--fs", "12000", "--channels", "1", "--format", fmt_flag,
+                     "--jsonl", "none"])
+        if code == 70:
+            raise RuntimeError("internal error exit")
+        return "ok"
+    if fmt == "model":
+        from drsn_edge.runtime.loader import open_model
+
+        be, md = open_model(path)
+        be.activate()
+        be.infer(np.zeros((2, md.in_channels, md.window), np.float32))
+        return "ok"
+    raise ValueError(fmt)
+
+
+def run_case(fmt: str, data: bytes, work: Path) -> tuple[str, str]:
+    """(outcome, detail) of one input, in a forked child."""
+    path = work / f"case.{ {'stdin': 'raw', 'model': 'onnx'}.get(fmt, fmt) }"
+    path.write_bytes(data)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(r)
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        signal.alarm(TIME_LIMIT_S)
+        sys.stderr = open(os.devnull, "w")
+        sys.stdout = open(os.devnull, "w")
+        from drsn_edge.errors import DrsnEdgeError
+
+        try:
+            target(fmt, path, work)
+            res = ("ok", "")
+        except DrsnEdgeError as exc:
+            msg = str(exc)
+            res = ("multiline", msg[:300]) if "\n" in msg else ("ok", "refused: " + msg[:200])
+        except BaseException as exc:  # noqa: BLE001 - that is what we look for
+            res = ("internal", f"{type(exc).__name__}: {str(exc)[:200]}")
+        os.write(w, json.dumps(res).encode())
+        os._exit(0)
+    os.close(w)
+    deadline = time.monotonic() + TIME_LIMIT_S + 5
+    status = None
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.002)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(r)
+        return "hang", ""
+    raw = b""
+    while chunk := os.read(r, 65536):
+        raw += chunk
+    os.close(r)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return ("hang" if sig == signal.SIGALRM else "crash"), signal.Signals(sig).name
+    return tuple(json.loads(raw)) if raw else ("crash", f"exit {os.WEXITSTATUS(status)} without a result")
+
+
+def prepare(work: Path) -> None:
+    """A small exported model for the stdin and model targets."""
+    if (work / "seed.onnx").is_file():
+        return
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    # in a child process: the fuzzing parent stays free of torch's threads before it forks
+    subprocess.run([sys.executable, "-m", "drsn_edge", "export", str(repo / "benchmarks" / "models" / "sim-paper-cw.safetensors"),
+                    "-o", str(work / "seed.onnx"), "--no-verify"], check=True, capture_output=True)
+
+
+def fuzz(fmt: str, cases: int, seed: int, work: Path, save: Path | None = None, log=print) -> dict[str, Any]:
+    rng = np.random.default_rng([seed, FORMATS.index(fmt)])
+    base = seeds(fmt, work)
+    counts: Counter[str] = Counter()
+    failures = []
+    refusals: Counter[str] = Counter()
+    t0 = time.perf_counter()
+    for i in range(cases):
+        data = mutate(base[i % len(base)], rng)
+        outcome, detail = run_case(fmt, data, work)
+        counts[outcome] += 1
+        if detail.startswith("refused: "):
+            refusals[detail.split(": ", 2)[-1][:60]] += 1
+        if outcome != "ok":
+            failures.append({"case": i, "outcome": outcome, "detail": detail})
+            if save is not None:
+                save.mkdir(parents=True, exist_ok=True)
+                (save / f"{fmt}-{seed}-{i}.bin").write_bytes(data)
+            log(f"{fmt} case {i}: {outcome} {detail}")
+    return {"format": fmt, "cases": cases, "seconds": round(time.perf_counter() - t0, 1), "outcomes": dict(counts),
+            "failures": failures[:50], "top_refusals": refusals.most_common(8)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=10000)
+    ap.add_argument("--formats", default=",".join(FORMATS))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--save", default="runs/fuzz-failures")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "fuzz"))
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        prepare(work)
+        results = [fuzz(f, args.cases, args.seed, work, Path(args.save)) for f in args.formats.split(",")]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+    lines = ["# Fuzzing the parsers (byte mutations of valid seed files)", "",
+             f"Command: `python benchmarks/fuzz.py --cases {args.cases} --seed {args.seed}`. Each input in a forked "
+             f"child, {TIME_LIMIT_S} s and {MEMORY_LIMIT >> 30} GiB limits.", "",
+             "| input | cases | ok (read or refused in one line) | internal error | crash | hang | multi-line | seconds |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        o = r["outcomes"]
+        lines.append(f"| {r['format']} | {r['cases']} | {o.get('ok', 0)} | {o.get('internal', 0)} | {o.get('crash', 0)} | "
+                     f"{o.get('hang', 0)} | {o.get('multiline', 0)} | {r['seconds']} |")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

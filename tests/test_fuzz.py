@@ -1,0 +1,34 @@
+"""Untrusted files never take the process down: the inputs that crashed or confused a parser (kept as regression
+seeds) and a short fuzzing run of every parser (the long run is benchmarks/fuzz.py, results in
+benchmarks/results/fuzz.md)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = Path(__file__).parent / "fuzz_seeds"
+sys.path.insert(0, str(REPO / "benchmarks"))
+import fuzz  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    w = tmp_path_factory.mktemp("fuzz")
+    fuzz.prepare(w)
+    return w
+
+
+@pytest.mark.parametrize("seed", sorted(p.name for p in SEEDS.iterdir()))
+def test_regression_seed_is_a_one_line_refusal(seed, work):
+    fmt = {".flac": "flac", ".mat": "mat", ".csv": "csv"}[Path(seed).suffix]
+    outcome, detail = fuzz.run_case(fmt, (SEEDS / seed).read_bytes(), work)
+    assert outcome == "ok" and detail.startswith("refused: "), (outcome, detail)
+
+
+@pytest.mark.parametrize("fmt,cases", [("wav", 60), ("flac", 60), ("npy", 60), ("csv", 40), ("mat", 60), ("model", 15),
+                                       ("stdin", 8)])
+def test_short_fuzz_run(fmt, cases, work):
+    r = fuzz.fuzz(fmt, cases, seed=7, work=work, log=lambda s: None)
+    assert r["outcomes"] == {"ok": cases}, r["failures"]
