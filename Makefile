@@ -5,9 +5,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-quick broker clean
+.PHONY: install demo test lint bench bench-quick system clean
 
-install: $(STAMP) broker
+install: $(STAMP)
 
 # torch is pinned so pip takes the local CPU build instead of several GB of CUDA wheels.
 $(STAMP): pyproject.toml
@@ -17,18 +17,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[all,dev]'
 	touch $(STAMP)
 
-# A real MQTT broker for the MQTT tests (they skip, saying why, where none can be installed).
-broker:
-	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
-	  { if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q mosquitto >/dev/null 2>&1 || \
-	      (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q mosquitto >/dev/null 2>&1)) || \
-	      echo "note: could not install mosquitto; MQTT tests will be skipped"; \
-	    else echo "note: not root, mosquitto not installed; MQTT tests will be skipped"; fi; }
+# What the tests talk to: a real MQTT broker (mosquitto, mosquitto_passwd) and a real browser for the report
+# (Chromium + chromedriver). Tests skip, saying why, where these cannot be installed.
+SYSTEM_PKGS := mosquitto chromium chromium-driver
+system:
+	@missing=""; for b in mosquitto mosquitto_passwd chromium chromedriver; do \
+	  command -v $$b >/dev/null 2>&1 || test -x /usr/sbin/$$b || missing="$$missing $$b"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q $(SYSTEM_PKGS) >/dev/null 2>&1 || \
+	      (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(SYSTEM_PKGS) >/dev/null 2>&1)) || \
+	      echo "note: could not install$$missing; their tests will be skipped"; \
+	  else echo "note: not root, missing$$missing; their tests will be skipped"; fi; fi
 
 demo: install
 	$(BIN)/drsn-edge demo --out demo-out
 
-test: install
+test: install system
 	$(BIN)/python -m pytest -q
 
 lint: install

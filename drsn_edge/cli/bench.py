@@ -7,12 +7,15 @@ import shlex
 import sys
 from pathlib import Path
 
-from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args
+from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args, examples
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="size, accuracy under noise, latency, memory of every format, side by side",
-                       description="Benchmark a checkpoint in every format available here, plus the streaming runtime.")
+                       description="Benchmark a checkpoint in every format available here, plus the streaming runtime.",
+                       epilog=examples("drsn-edge bench model.safetensors --out bench-out",
+                                       "drsn-edge bench model.safetensors --quick --floor-accuracy 90",
+                                       "drsn-edge bench model.safetensors --threads 4 --batch 128"))
     p.add_argument("checkpoint")
     p.add_argument("--out", default="bench-out", help="folder for models, bench.json, bench.md and plots")
     p.add_argument("--quick", action="store_true", help="fewer SNRs, windows and channels (a CI smoke test, < 2 min)")

@@ -7,7 +7,10 @@ from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="train, evaluate (and later export and stream) on the simulator")
+    p = sub.add_parser("demo", help="the whole pipeline on the built-in simulator, offline, in a few minutes",
+                       description="Train a DRSN-CW on simulated bearings under noise, evaluate it, export and verify "
+                                   "ONNX, quantize, compare the formats and stream a recording with alarms.",
+                       epilog="examples:\n  drsn-edge demo\n  drsn-edge demo --out /tmp/demo --epochs 20")
     p.add_argument("--out", default="demo-out", help="folder for the demo's files")
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--quick", action="store_true", help="a much shorter run (for smoke tests)")

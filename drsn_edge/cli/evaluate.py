@@ -56,9 +56,15 @@ def run(args: argparse.Namespace) -> int:
     _writable(args.plot)
     md = read_description(args.model)
     data = data_spec_from_args(args, base=DataSpec.from_dict(md.data), default_split="all") if data_given(args) else None
-    report = evaluate_model(args.model, data, kinds, snrs, seed=args.seed, repeats=args.repeats,
-                            settings=ProviderSettings(provider=args.provider), strict=args.strict,
-                            log=lambda s: print(s))
+    import contextlib
+
+    from drsn_edge.cli.progress import progress_bar
+
+    with contextlib.ExitStack() as stack:
+        report = evaluate_model(args.model, data, kinds, snrs, seed=args.seed, repeats=args.repeats,
+                                settings=ProviderSettings(provider=args.provider), strict=args.strict,
+                                log=lambda s: print(s),
+                                progress=lambda n: stack.enter_context(progress_bar(n, "noise conditions")))
     split = report["split"]["split"]
     print(f"{report['model']} ({report['backend']}, {report['precision']}) on {DataSpec.from_dict(report['data']).describe()}, "
           f"{split['kind']} split, test part")

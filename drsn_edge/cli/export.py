@@ -42,7 +42,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_export)
 
     v = sub.add_parser("verify", help="compare an exported model with its checkpoint or another model",
-                       description="Run both on real windows; report errors; check the graph. Exit 1 on failure.")
+                       description="Run both on real windows; report errors; check the graph. Exit 1 on failure.",
+                       epilog=examples("drsn-edge verify model.onnx --against model.safetensors",
+                                       "drsn-edge verify model.int8.onnx --against model.onnx --min-agreement 0.98",
+                                       "drsn-edge verify model.onnx --against model.safetensors --provider cuda"))
     v.add_argument("model", help=".onnx file to check")
     v.add_argument("--against", required=True, help="reference: checkpoint (.safetensors) or another .onnx")
     v.add_argument("--atol", type=float)

@@ -23,6 +23,7 @@ def evaluate_grid(
     snrs: list[float | None],
     seed: int = 0,
     repeats: int = 1,
+    progress: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Accuracy, balanced accuracy, macro-F1 and confusion per (noise type, SNR); ``None`` SNR is clean (once).
 
@@ -42,6 +43,8 @@ def evaluate_grid(
         p, t = np.concatenate(preds), np.concatenate(truth)
         cm = confusion_matrix(t, p, k)
         cells.append({"noise": kind, "snr_db": snr, "windows": int(len(t)), **summary_metrics(cm), "confusion": cm.tolist()})
+        if progress:
+            progress()
     return {"class_names": class_names, "results": cells}
 
 

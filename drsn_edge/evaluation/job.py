@@ -33,7 +33,9 @@ def evaluate_model(
     settings: ProviderSettings | None = None,
     strict: bool = False,
     log: Callable[[str], None] = lambda s: None,
+    progress: Callable[[int], Callable[[], None]] | None = None,
 ) -> dict[str, Any]:
+    """``progress(n)`` returns a callback called once per noise condition (n of them)."""
     """Evaluate ``model`` on the test part of ``data`` (default: the data and split it was trained with)."""
     from drsn_edge.runtime.loader import open_model
 
@@ -60,8 +62,10 @@ def evaluate_model(
         logits = predict(x)
         clean = classification_report(y, logits.argmax(1), md.class_names, rec, [r.rid for r in ds.recordings],
                                       md.normal_label)
-        grid = evaluate_grid(predict, x, y, md.class_names, noise_types, [s for s in (snrs or []) if s is not None],
-                             seed=seed, repeats=repeats) if noise_types and snrs else {"results": []}
+        noisy = [s for s in (snrs or []) if s is not None]
+        tick = progress(len(noise_types) * len(noisy)) if progress and noise_types and noisy else None
+        grid = evaluate_grid(predict, x, y, md.class_names, noise_types, noisy, seed=seed, repeats=repeats,
+                             progress=tick) if noise_types and noisy else {"results": []}
     finally:
         backend.close()
     fallback = set(ds.plan.fallback)

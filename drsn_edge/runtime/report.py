@@ -1,0 +1,211 @@
+"""The stream report: one self-contained HTML page (inline SVG, no script, no network) with, per input and channel,
+a timeline of class probabilities, the smoothed decision, alarm spans, rejected windows, the noise level where the
+model reports it, and the verdict table; and the same timeline as a PNG for people who want files."""
+
+from __future__ import annotations
+
+import datetime
+import html
+from typing import Any
+
+import numpy as np
+
+PALETTE = ["#1f77b4", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+           "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
+NORMAL_COLOR = "#2ca02c"
+W, PLOT_H, STRIP_H, NOISE_H, LEFT, RIGHT = 960, 170, 14, 60, 56, 16
+
+
+def class_colors(names: list[str], normal: str | None) -> dict[str, str]:
+    out, k = {}, 0
+    for n in names:
+        if n == normal:
+            out[n] = NORMAL_COLOR
+        else:
+            out[n] = PALETTE[k % len(PALETTE)]
+            k += 1
+    return out
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def _svg_unit(tl, spans: list, gaps: list, md, colors: dict[str, str], t_max: float) -> str:
+    a = tl.arrays()
+    t, prob = a["t"], a["prob"]
+    has_noise = bool(np.isfinite(a["noise"]).any())
+    top = 8
+    strip_y = top + PLOT_H + 6
+    rej_y = strip_y + STRIP_H + 4
+    noise_y = rej_y + 12
+    height = noise_y + (NOISE_H + 18 if has_noise else 4) + 14
+    span_w = W - LEFT - RIGHT
+
+    def x(v: float) -> float:
+        return LEFT + (v / t_max if t_max > 0 else 0) * span_w
+
+    def y(p: float) -> float:
+        return top + (1 - p) * PLOT_H
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}" '
+             f'role="img" aria-label="timeline">',
+             f'<rect x="{LEFT}" y="{top}" width="{span_w}" height="{PLOT_H}" fill="#fafafa" stroke="#ccc"/>']
+    for s in spans:  # alarm spans behind the lines
+        x0, x1 = x(s["start"]), x(s["end"] if s["end"] is not None else t_max)
+        fill = "#7f3fbf" if s.get("kind") == "novelty" else "#d62728"
+        parts.append(f'<rect class="alarm" x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 1.5):.1f}" height="{PLOT_H}" '
+                     f'fill="{fill}" fill-opacity="0.13"><title>alarm: {_e(s["label"])} '
+                     f'{s["start"]:.1f}-{(s["end"] or t_max):.1f} s</title></rect>')
+        parts.append(f'<text x="{x0 + 3:.1f}" y="{top + 12}" font-size="10" fill="{fill}">ALARM {_e(s["label"])}</text>')
+    for g in gaps:
+        parts.append(f'<line x1="{x(g):.1f}" x2="{x(g):.1f}" y1="{top}" y2="{top + PLOT_H}" stroke="#555" '
+                     f'stroke-dasharray="3,3"><title>gap in the input at {g:.2f} s</title></line>')
+    for p in (0.0, 0.5, 1.0):
+        parts.append(f'<text x="{LEFT - 6}" y="{y(p) + 4:.1f}" font-size="10" text-anchor="end">{p:g}</text>')
+    parts.append(f'<text x="12" y="{top + PLOT_H / 2}" font-size="10" transform="rotate(-90 12 {top + PLOT_H / 2})" '
+                 'text-anchor="middle">P(class), smoothed</text>')
+    for k, name in enumerate(md.class_names):
+        for seg in _segments(t, prob[:, k]):
+            pts = " ".join(f"{x(tt):.1f},{y(pp):.1f}" for tt, pp in seg)
+            parts.append(f'<polyline points="{pts}" fill="none" stroke="{colors[name]}" stroke-width="1.4">'
+                         f'<title>{_e(name)}</title></polyline>')
+    # the smoothed decision, a colour per class
+    edges = np.concatenate([[0.0], (t[1:] + t[:-1]) / 2, [t_max]]) if len(t) else np.array([])
+    for i in range(len(t)):
+        if not np.isfinite(prob[i]).all():
+            continue
+        name = md.class_names[int(np.argmax(prob[i]))]
+        parts.append(f'<rect x="{x(edges[i]):.1f}" y="{strip_y}" width="{max(x(edges[i + 1]) - x(edges[i]), 0.6):.1f}" '
+                     f'height="{STRIP_H}" fill="{colors[name]}"><title>{_e(name)} at {t[i]:.1f} s</title></rect>')
+    parts.append(f'<text x="{LEFT - 6}" y="{strip_y + 11}" font-size="10" text-anchor="end">decision</text>')
+    for i in np.nonzero(a["rejected"])[0]:
+        parts.append(f'<rect x="{x(t[i]) - 1:.1f}" y="{rej_y}" width="2.5" height="8" fill="#000">'
+                     f'<title>{int(a["rejected"][i])} rejected window(s) near {t[i]:.1f} s</title></rect>')
+    parts.append(f'<text x="{LEFT - 6}" y="{rej_y + 8}" font-size="10" text-anchor="end">rejected</text>')
+    if has_noise:
+        nz = a["noise"]
+        ok = np.isfinite(nz)
+        lo, hi = float(np.nanmin(nz)), float(np.nanmax(nz))
+        hi = hi if hi > lo else lo + 1e-9
+        yn = lambda v: noise_y + (1 - (v - lo) / (hi - lo)) * NOISE_H  # noqa: E731
+        pts = " ".join(f"{x(tt):.1f},{yn(v):.1f}" for tt, v in zip(t[ok], nz[ok]))
+        parts += [f'<rect x="{LEFT}" y="{noise_y}" width="{span_w}" height="{NOISE_H}" fill="#fafafa" stroke="#ccc"/>',
+                  f'<polyline points="{pts}" fill="none" stroke="#444" stroke-width="1.2"><title>noise level</title>'
+                  '</polyline>',
+                  f'<text x="{LEFT - 6}" y="{noise_y + 10}" font-size="10" text-anchor="end">{hi:.3g}</text>',
+                  f'<text x="{LEFT - 6}" y="{noise_y + NOISE_H}" font-size="10" text-anchor="end">{lo:.3g}</text>',
+                  f'<text x="{LEFT + 4}" y="{noise_y + 11}" font-size="10">noise level (the model\'s own thresholds)</text>']
+    for v in np.linspace(0, t_max, 6):
+        parts.append(f'<text x="{x(v):.1f}" y="{height - 2}" font-size="10" text-anchor="middle">{v:.0f} s</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _segments(t: np.ndarray, v: np.ndarray) -> list[list[tuple[float, float]]]:
+    """Runs of finite points (a line is broken where there is no decision)."""
+    segs, cur = [], []
+    for tt, vv in zip(t, v):
+        if np.isfinite(vv):
+            cur.append((float(tt), float(vv)))
+        elif cur:
+            segs.append(cur)
+            cur = []
+    return segs + ([cur] if cur else [])
+
+
+def render_report(histories: list, md, run: dict[str, Any] | None) -> str:
+    colors = class_colors(md.class_names, md.normal_label)
+    legend = " ".join(f'<span class="key"><i style="background:{c}"></i>{_e(n)}</span>' for n, c in colors.items())
+    rows = []
+    for h in histories:
+        for v in (h.summary or {}).get("verdicts", []):
+            active = " (active at the end)" if v["alarm_active"] else ""
+            cls = ' class="bad"' if v["alarms_raised"] else ""
+            rows.append(f'<tr{cls}><td><a href="#s-{_e(h.stream)}">{_e(h.stream)}</a></td><td>{v["unit"]}</td>'
+                        f'<td>{_e(v["dominant"] or "-")}</td><td>{100 * v["share"]:.0f} %</td>'
+                        f'<td>{v["alarms_raised"]}{active}</td><td>{v["rejected"]}</td><td>{v["unknown"]}</td>'
+                        f'<td>{v["duration_s"]:.1f} s</td></tr>')
+    sections = []
+    for h in histories:
+        t_max = max([float(tl.t1[: tl.n].max()) for tl in h.units.values() if tl.n] + [h.duration_s or 0.0, 1e-6])
+        s = h.summary or {}
+        head = (f'<p>{_e(s.get("input", ""))}: {s.get("stream_seconds", 0):.1f} s, {s.get("processed", 0)} windows, '
+                f'{s.get("alarms", 0)} alarm changes, {s.get("rejected", 0)} rejected, {s.get("dropped", 0)} dropped.</p>')
+        units = []
+        for u, tl in sorted(h.units.items()):
+            spans = [sp for sp in h.spans if sp["unit"] == u]
+            units.append(f'<h3>channel {u}</h3>\n' + _svg_unit(tl, spans, h.gaps, md, colors, t_max))
+        if h.events_dropped:
+            head += f"<p>{h.events_dropped} older alarm spans / gaps are not drawn (memory bound).</p>"
+        sections.append(f'<section class="stream" id="s-{_e(h.stream)}" data-stream="{_e(h.stream)}">'
+                        f'<h2>{_e(h.stream)}</h2>{head}{"".join(units)}</section>')
+    r = run or {}
+    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    model = md.model or {}
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>drsn-edge stream report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1000px; }}
+table {{ border-collapse: collapse; margin: 8px 0 20px; }}
+td, th {{ border: 1px solid #ddd; padding: 3px 8px; text-align: right; }}
+td:first-child, th:first-child, td:nth-child(3) {{ text-align: left; }}
+tr.bad td {{ background: #fdecea; }}
+.key {{ margin-right: 14px; font-size: 13px; white-space: nowrap; }}
+.key i {{ display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; }}
+section.stream {{ border-top: 1px solid #ccc; margin-top: 18px; }}
+</style></head><body>
+<h1>drsn-edge stream report</h1>
+<p>Model {_e(model.get("arch"))}/{_e(model.get("preset"))} ({_e(md.precision)}), {md.sample_rate:g} Hz, window {md.window},
+classes: {_e(", ".join(md.class_names))}; healthy class: {_e(md.normal_label or "none")}. Generated {when}.
+Run: {r.get("processed", 0)} windows from {len(histories)} input(s), {r.get("alarms", 0)} alarm changes,
+{r.get("rejected", 0)} rejected, {r.get("dropped", 0)} dropped, {r.get("real_time_factor", 0):.0f}x real time.</p>
+<h2>Verdicts</h2>
+<table><tr><th>input</th><th>channel</th><th>dominant class</th><th>share</th><th>alarms</th><th>rejected</th>
+<th>unknown</th><th>duration</th></tr>
+{"".join(rows)}
+</table>
+<p>{legend}</p>
+<p>Each timeline: the smoothed probability of every class (lines), the smoothed decision (colour strip), alarm spans
+(shaded), rejected windows (black ticks), gaps in the input (dashed lines) and, where the model reports it, the noise
+level it estimates.</p>
+{"".join(sections)}
+</body></html>
+"""
+
+
+def plot_stream(h, md, path) -> None:
+    """The timeline of one input as a PNG (matplotlib)."""
+    try:
+        import matplotlib
+    except ImportError:
+        from drsn_edge.errors import DrsnEdgeError
+
+        raise DrsnEdgeError("--plot needs matplotlib: pip install matplotlib") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = class_colors(md.class_names, md.normal_label)
+    units = sorted(h.units)
+    fig, axes = plt.subplots(max(1, len(units)), 1, figsize=(11, 2.6 * max(1, len(units))), squeeze=False)
+    for ax, u in zip(axes[:, 0], units):
+        a = h.units[u].arrays()
+        for k, name in enumerate(md.class_names):
+            ax.plot(a["t"], a["prob"][:, k], color=colors[name], lw=1.2, label=name)
+        for s in h.spans:
+            if s["unit"] == u:
+                ax.axvspan(s["start"], s["end"], color="#d62728", alpha=0.13)
+                ax.text(s["start"], 1.02, f"ALARM {s['label']}", color="#d62728", fontsize=7)
+        for g in h.gaps:
+            ax.axvline(g, color="#555", ls="--", lw=0.8)
+        rej = a["rejected"] > 0
+        ax.plot(a["t"][rej], np.full(rej.sum(), -0.06), "k|", ms=6)
+        ax.set_ylim(-0.1, 1.1)
+        ax.set_ylabel(f"channel {u}\nP(class)")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_title(f"{h.stream}: smoothed class probabilities, alarms (shaded), rejected windows (ticks)")
+    axes[0, 0].legend(fontsize=7, ncol=min(5, len(md.class_names)), loc="upper right")
+    axes[-1, 0].set_xlabel("stream time (s)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

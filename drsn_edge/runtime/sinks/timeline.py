@@ -1,0 +1,118 @@
+"""Keeps every input's history in fixed memory (:class:`~drsn_edge.runtime.timeline.Timeline`, alarm spans, gaps)
+and, at the end, writes the HTML report (``--report``) and a PNG per input (``--plot DIR``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.timeline import Timeline
+
+#: alarm spans and gaps kept per input (the oldest go first beyond this; counted)
+MAX_EVENTS = 2000
+
+
+@dataclass
+class StreamHistory:
+    stream: str
+    duration_s: float | None
+    units: dict[int, Timeline] = field(default_factory=dict)
+    spans: list[dict[str, Any]] = field(default_factory=list)  # {unit, start, end, label, kind}
+    gaps: list[float] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    events_dropped: int = 0
+
+
+class TimelineSink:
+    name = "report"
+    windows = False
+
+    def __init__(self, report: str | None, plot_dir: str | None) -> None:
+        self.report, self.plot_dir = report, plot_dir
+        for target in filter(None, (report, plot_dir)):
+            parent = Path(target).resolve().parent if target == report else Path(target).resolve()
+            if target == plot_dir:
+                try:
+                    parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise DrsnEdgeError(f"cannot create {plot_dir}: {exc.strerror}") from None
+            elif not parent.is_dir():
+                raise DrsnEdgeError(f"cannot write {report}: folder {parent} does not exist")
+        self.streams: dict[str, StreamHistory] = {}
+        self.current: StreamHistory | None = None
+        self.md = None
+        self.run_summary: dict[str, Any] | None = None
+
+    def start(self, stream: str, duration_s: float | None) -> None:
+        self.current = self.streams.setdefault(stream, StreamHistory(stream, duration_s))
+
+    def _history(self, stream: str) -> StreamHistory:
+        if stream not in self.streams:
+            self.start(stream, None)
+        return self.streams[stream]
+
+    def on_batch(self, r, md) -> None:
+        self.md = md
+        h = self._history(r.stream)
+        noise = r.extra.get("noise_level")
+        for u in set(r.units.tolist()):
+            idx = r.units == u
+            tl = h.units.setdefault(u, Timeline(len(md.class_names)))
+            tl.add(r.t[idx], r.smoothed[idx], r.p_fault[idx], None if noise is None else noise[idx])
+
+    def emit(self, record: dict[str, Any]) -> None:
+        kind = record["type"]
+        if kind == "summary":
+            self.run_summary = record
+            return
+        stream = str(record.get("stream", ""))
+        if not stream:
+            return
+        h = self._history(stream)
+        if kind == "alarm":
+            if record["state"] == "alarm":
+                self._keep(h, h.spans, {"unit": record["unit"], "start": record["stream_time"], "end": None,
+                                        "label": record["label"], "kind": record.get("kind", "fault")})
+            else:
+                for s in reversed(h.spans):
+                    if s["unit"] == record["unit"] and s["end"] is None:
+                        s["end"] = record["stream_time"]
+                        break
+        elif kind == "rejected" and self.md is not None:
+            h.units.setdefault(record["unit"], Timeline(len(self.md.class_names))).reject(record["stream_time"])
+        elif kind == "gap":
+            self._keep(h, h.gaps, record["stream_time"])
+        elif kind == "stream_end":
+            h.summary = record
+
+    @staticmethod
+    def _keep(h: StreamHistory, items: list, item: Any) -> None:
+        items.append(item)
+        if len(items) > MAX_EVENTS:
+            del items[0]
+            h.events_dropped += 1
+
+    def close(self) -> None:
+        if self.md is None and not self.streams:
+            return
+        for h in self.streams.values():  # an alarm still active at the end spans to the last window
+            end = h.summary["stream_seconds"] if h.summary else None
+            for s in h.spans:
+                if s["end"] is None:
+                    s["end"], s["open"] = end if end is not None else s["start"], True
+        if self.report:
+            from drsn_edge.runtime.report import render_report
+
+            Path(self.report).write_text(render_report(list(self.streams.values()), self.md, self.run_summary),
+                                         encoding="utf-8")
+        if self.plot_dir:
+            from drsn_edge.runtime.report import plot_stream
+
+            for h in self.streams.values():
+                plot_stream(h, self.md, Path(self.plot_dir) / f"{_safe(h.stream)}.png")
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "stream"
