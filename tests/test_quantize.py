@@ -31,23 +31,34 @@ def test_fp16_agreement(sim_checkpoint, fp32, tmp_path, keep_io):
     assert r["top1_agreement"] >= 0.999 and r["passed"]
 
 
-def test_int8_qdq_report_and_budget(fp32, tmp_path):
+@pytest.mark.parametrize("target", ["cpu", "tensorrt"])
+def test_int8_qdq_scheme_per_target_report_and_budget(fp32, tmp_path, target):
     md = read_onnx_metadata(str(fp32))
     ds = calibration_data(md)
     calib = calibration_windows(md, ds, 64)
     vsets = validation_set(md, ds)
     out = tmp_path / "m.int8.onnx"
-    r = quantize_int8(fp32, out, calib, vsets, max_accuracy_drop=0.005, log=lambda s: None)
+    r = quantize_int8(fp32, out, calib, vsets, max_accuracy_drop=0.005, log=lambda s: None, target=target)
     proto = onnx.load(str(out))
     ops = {n.op_type for n in proto.graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
-    # symmetric: every zero point is 0; per-channel weights: some scales are vectors
-    zps = [t for t in proto.graph.initializer if t.name.endswith("_zero_point")]
-    assert zps and all(not np.any(onnx.numpy_helper.to_array(t)) for t in zps)
+    zps = {t.name: onnx.numpy_helper.to_array(t) for t in proto.graph.initializer if t.name.endswith("_zero_point")}
+    act_zps = [v for k, v in zps.items() if "_output_" in k or v.dtype == np.uint8]  # activations; the rest weights
+    weight_zps = [v for k, v in zps.items() if "_output_" not in k and v.dtype == np.int8]
+    assert weight_zps and all(not np.any(v) for v in weight_zps)  # weights symmetric, per channel
+    if target == "cpu":  # U8S8: uint8 activations with zero points
+        assert all(v.dtype == np.uint8 for v in act_zps) and any(np.any(v) for v in act_zps)
+    else:  # TensorRT: symmetric int8 everywhere
+        assert all(v.dtype in (np.int8, np.int32) and not np.any(v) for v in zps.values())  # int32: biases
     assert any(onnx.numpy_helper.to_array(t).size > 1 for t in proto.graph.initializer if t.name.endswith("_scale"))
     assert r["layer_sqnr_db"] and all("qdq_sqnr_db" in s for s in r["layer_sqnr_db"])
     assert r["budget_met"] == (r["max_accuracy_drop"] <= 0.005)
-    assert read_onnx_metadata(str(out)).precision == "int8"
+    got = read_onnx_metadata(str(out))
+    assert got.precision == "int8" and got.quantization["target"] == target
+    from drsn_edge.runtime.backends.onnxruntime_backend import target_notes
+
+    assert target_notes(got, "tensorrt" if target == "cpu" else "cpu")  # the other runtime: said at start
+    assert not target_notes(got, "cpu" if target == "cpu" else "tensorrt")
 
 
 def test_budget_keeps_threshold_subnetwork_in_float(fp32, tmp_path):

@@ -32,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "data options below then describe it")
     p.add_argument("--calib-windows", type=int, default=256, help="calibration windows")
     p.add_argument("--calibrate", choices=["minmax", "percentile", "entropy"], default="minmax")
+    p.add_argument("--int8-target", choices=["cpu", "tensorrt"],
+                   help="INT8 scheme: cpu (uint8 activations, int8 per-channel weights: ONNX Runtime's fast x86 kernels) "
+                        "or tensorrt (symmetric int8); default: tensorrt with --trt int8, else cpu")
     p.add_argument("--max-accuracy-drop", type=float, default=0.5,
                    help="INT8 budget in accuracy points on validation windows; sensitive nodes stay float (-1: none)")
     p.add_argument("--trt", action="append", choices=["fp32", "fp16", "int8"], default=[],
@@ -92,7 +95,8 @@ def run_export(args: argparse.Namespace) -> int:
     opts = ExportOptions(
         opset=args.opset, threshold_mode=args.threshold, optimize=not args.no_optimize, verify=not args.no_verify,
         fp16=args.fp16, fp16_keep_io_types=not args.fp16_io, int8=args.int8, calibration_windows=args.calib_windows,
-        calibrate_method=args.calibrate, max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop / 100,
+        calibrate_method=args.calibrate, int8_target=args.int8_target,
+        max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop / 100,
         trt=tuple(args.trt), trt_batch=batch, data_spec=parity, calib_spec=calib,
     )
     report = export_all(args.checkpoint, args.out, opts)

@@ -28,6 +28,7 @@ class ExportOptions:
     int8: bool = False
     calibration_windows: int = 256
     calibrate_method: str = "minmax"
+    int8_target: str | None = None  # cpu | tensorrt; None: tensorrt when a TensorRT INT8 engine is asked for
     max_accuracy_drop: float | None = 0.005  # fraction; None: quantize everything, no budget
     trt: tuple[str, ...] = ()  # TensorRT engine precisions
     trt_batch: tuple[int, int, int] = (1, 8, 64)
@@ -91,6 +92,8 @@ def export_all(
             raise DrsnEdgeError(f"unknown TensorRT precision {bad[0]!r}; choose from {', '.join(TRT_PRECISIONS)}")
         if "int8" in opts.trt and not opts.int8:
             raise DrsnEdgeError("--trt int8 needs the INT8 QDQ model: add --int8")
+        if "int8" in opts.trt and opts.int8_target == "cpu":
+            raise DrsnEdgeError("--trt int8 needs symmetric int8 (--int8-target tensorrt), not the CPU scheme")
         if gpu_info() is None:  # before any work: say so at once
             raise DrsnEdgeError(f"--trt builds a TensorRT engine: {NO_GPU}")
     stage = Staging()
@@ -186,12 +189,16 @@ def _int8(fp32: Path, out: Path, md, opts: ExportOptions, stage: Staging, report
         return None
     p8 = sibling(out, "int8")
     tmp = stage.path(p8)
+    target = opts.int8_target or ("tensorrt" if "int8" in opts.trt else "cpu")
     q = quantize_int8(fp32, tmp, calibration_windows(md, ds, opts.calibration_windows), validation_set(md, ds),
-                      opts.max_accuracy_drop, opts.calibrate_method, log=log)
+                      opts.max_accuracy_drop, opts.calibrate_method, log=log, target=target)
     report["int8"] = q
     add(p8, "int8", budget_met=q["budget_met"], nodes_kept_float=len(q["nodes_kept_float"]))
     worst = q["layer_sqnr_db"][:3]
-    log(f"wrote {p8} (INT8 QDQ, {len(q['nodes_kept_float'])} nodes kept float); worst layers (cumulative SQNR): "
+    s = q["scheme"]
+    log(f"wrote {p8} (INT8 QDQ for {target}: {s['activations']} activations, {s['weights']} weights"
+        f"{', reduce_range' if s['reduce_range'] else ''}; {len(q['nodes_kept_float'])} nodes kept float); "
+        "worst layers (cumulative SQNR): "
         + ", ".join(f"{w['tensor']} {w['cumulative_sqnr_db']:.1f} dB" for w in worst))
     return tmp
 

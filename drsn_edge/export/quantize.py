@@ -12,6 +12,25 @@ import numpy as np
 from drsn_edge.errors import DrsnEdgeError
 
 CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
+INT8_TARGETS = ("cpu", "tensorrt")
+
+
+def int8_scheme(target: str) -> dict[str, Any]:
+    """What each runtime's INT8 kernels are fast with.
+
+    ``cpu``: ONNX Runtime's x86 kernels (U8S8): uint8 activations with a zero point, int8 per-channel weights;
+    ``reduce_range`` (7-bit weights) where the CPU lacks VNNI, so AVX2's 16-bit accumulation cannot saturate.
+    ``tensorrt``: symmetric int8 everywhere (zero point 0), which TensorRT requires.
+    """
+    from drsn_edge.export.cpu_features import has_vnni
+
+    if target not in INT8_TARGETS:
+        raise DrsnEdgeError(f"unknown INT8 target {target!r}; choose from {', '.join(INT8_TARGETS)}")
+    if target == "cpu":
+        return {"target": "cpu", "activations": "uint8 asymmetric", "weights": "int8 symmetric per channel",
+                "reduce_range": not has_vnni()}
+    return {"target": "tensorrt", "activations": "int8 symmetric", "weights": "int8 symmetric per channel",
+            "reduce_range": False}
 #: Only the compute-heavy ops get INT8; the per-window standardization and the pre-activation BatchNorms
 #: (which cannot fold into a preceding Conv) stay float, where int8 would cost accuracy and save no time.
 QUANTIZED_OP_TYPES = ["Conv", "Gemm", "MatMul"]
@@ -103,8 +122,9 @@ def quantize_int8(
     calibrate_method: str = "minmax",
     max_rounds: int = 8,
     log=print,
+    target: str = "cpu",
 ) -> dict[str, Any]:
-    """Static INT8 QDQ (symmetric, per-channel weights) calibrated on ``calib``.
+    """Static INT8 QDQ for ``target`` (:func:`int8_scheme`), calibrated on ``calib``.
 
     With ``max_accuracy_drop`` (fraction, e.g. 0.005), nodes stay in float until the accuracy drop on every
     validation set is within budget: first the threshold sub-networks, then the layers of worst SQNR.
@@ -118,6 +138,8 @@ def quantize_int8(
         raise DrsnEdgeError(f"unknown calibration method {calibrate_method!r}; choose from {', '.join(CALIBRATION_METHODS)}")
     method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
               "entropy": CalibrationMethod.Entropy}[calibrate_method]
+    scheme = int8_scheme(target)
+    cpu = scheme["target"] == "cpu"
     md = read_metadata(onnx.load(str(src)))
     if not val_sets and max_accuracy_drop is not None:
         log("note: no labelled windows to check the INT8 accuracy budget against; quantizing without one")
@@ -137,9 +159,10 @@ def quantize_int8(
         for r in range(max_rounds + 1):
             qpath = str(Path(tmp) / f"q{r}.onnx")
             quantize_static(pre, qpath, _Reader(md.input_name, calib), quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=method,
+                            activation_type=QuantType.QUInt8 if cpu else QuantType.QInt8, weight_type=QuantType.QInt8,
+                            reduce_range=scheme["reduce_range"], calibrate_method=method,
                             nodes_to_exclude=list(excluded), op_types_to_quantize=QUANTIZED_OP_TYPES,
-                            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
+                            extra_options={"ActivationSymmetric": not cpu, "WeightSymmetric": True})
             acc = accuracy(qpath, val_sets)
             drop = max((float_acc[k] - acc[k] for k in acc), default=0.0)
             rounds.append({"round": r, "excluded_nodes": len(excluded), "accuracy": acc, "max_drop": drop})
@@ -158,12 +181,13 @@ def quantize_int8(
                 excluded += new
         qproto = onnx.load(qpath)
     md.precision = "int8"
+    md.quantization = {**scheme, "calibration": calibrate_method, "calibration_windows": int(len(calib))}
     write_metadata(qproto, md)
     onnx.save(qproto, str(out))
     final = rounds[-1]
     if max_accuracy_drop is not None and final["max_drop"] > max_accuracy_drop:
         log(f"warning: accuracy budget {100 * max_accuracy_drop:.2f} points not met ({100 * final['max_drop']:.2f})")
-    return {"precision": "int8", "calibration": {"method": calibrate_method, "windows": int(len(calib))},
+    return {"precision": "int8", "scheme": scheme, "calibration": {"method": calibrate_method, "windows": int(len(calib))},
             "float_accuracy": float_acc, "int8_accuracy": final["accuracy"], "max_accuracy_drop": final["max_drop"],
             "budget": max_accuracy_drop, "budget_met": max_accuracy_drop is None or final["max_drop"] <= max_accuracy_drop,
             "nodes_kept_float": excluded, "rounds": rounds, "layer_sqnr_db": sqnr}

@@ -204,6 +204,8 @@ def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, fa
     if stop.is_set():
         return
     backend.activate()
+    for note in getattr(backend, "notes", []):
+        warn(note)
     for spec, sid in inputs:
         if stop.is_set():
             break

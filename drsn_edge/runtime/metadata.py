@@ -38,6 +38,7 @@ class ModelMetadata:
     data: dict[str, Any] = field(default_factory=dict)  # the DataSpec: source, options, fs, split, seed
     metrics: dict[str, Any] = field(default_factory=dict)  # test metrics measured at training time
     precision: str = "fp32"
+    quantization: dict[str, Any] = field(default_factory=dict)  # INT8: target runtime, scheme, calibration
     opset: int | None = None
     source_checkpoint_sha256: str | None = None
     drsn_edge_version: str = ""

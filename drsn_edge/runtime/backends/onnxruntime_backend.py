@@ -19,6 +19,7 @@ class OnnxRuntimeBackend:
         self.warmup = warmup
         self.md = md
         self.session = None
+        self.notes: list[str] = []  # things the user should know about this model on this provider
 
     def activate(self) -> None:
         self.session = make_session(self.path, self.settings)
@@ -27,6 +28,7 @@ class OnnxRuntimeBackend:
         self._float16 = inp.type == "tensor(float16)"
         if self.md is not None:
             check_io(self.path, self.md, inp.shape, self.session.get_outputs()[0].shape)
+            self.notes = target_notes(self.md, self.settings.provider)
         spec = self.input_spec()
         if self.warmup and isinstance(spec.shape[1], int) and isinstance(spec.shape[2], int):
             dummy = np.zeros((1, spec.shape[1], spec.shape[2]), np.float32)
@@ -54,6 +56,18 @@ class OnnxRuntimeBackend:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def target_notes(md: ModelMetadata, provider: str) -> list[str]:
+    """An INT8 model quantized for one runtime and run on another works, but not as it should."""
+    target = (md.quantization or {}).get("target")
+    if target == "cpu" and provider == "tensorrt":
+        return ["this INT8 model was quantized for the CPU (uint8 activations with zero points); TensorRT needs "
+                "symmetric int8: export it again with --int8-target tensorrt"]
+    if target == "tensorrt" and provider == "cpu":
+        return ["this INT8 model was quantized for TensorRT (symmetric int8); ONNX Runtime's CPU kernels are faster "
+                "with the CPU scheme: export it again with --int8-target cpu"]
+    return []
 
 
 def check_io(path: str, md: ModelMetadata, in_shape, out_shape) -> None:
