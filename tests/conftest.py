@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# optimized ONNX graphs cached by streaming sessions: not in the user's ~/.cache during tests
+os.environ.setdefault("DRSN_EDGE_CACHE", tempfile.mkdtemp(prefix="drsn-edge-cache-"))
 
 CWRU_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cwru" / "12k_drive_end"
 

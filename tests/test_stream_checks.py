@@ -103,3 +103,20 @@ def test_a_model_that_returns_nan_never_labels(stream_model, rec, tmp_path, caps
     assert code == 3 and "every window was rejected (model_output" in err
     assert not any(r["type"] == "window" for r in recs) and "NaN" not in text
     assert recs[-1]["rejected_by_reason"] == {"model_output": recs[-1]["windows_in"]}
+
+
+def test_streaming_sessions_cache_the_optimized_graph(stream_model, rec, tmp_path, monkeypatch, capsys):
+    """The graph is optimized once; later starts load the optimized copy (one thread, no spinning)."""
+    _, onnx_path = stream_model
+    monkeypatch.setenv("DRSN_EDGE_CACHE", str(tmp_path / "cache"))
+    outs = []
+    for _ in range(2):
+        code, out, _ = run_cli(capsys, ["stream", str(onnx_path), str(rec), "--fs", "12000"])
+        outs.append([json.loads(line)["label"] for line in out.splitlines() if '"window"' in line])
+    cached = list((tmp_path / "cache" / "ort").glob("*.onnx"))
+    assert len(cached) == 1 and outs[0] == outs[1] and outs[0]
+    from drsn_edge.runtime.providers import ProviderSettings, make_session
+
+    s = make_session(str(onnx_path), ProviderSettings(streaming=True))
+    assert s.get_session_options().intra_op_num_threads == 1
+    assert s.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"

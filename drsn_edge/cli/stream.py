@@ -80,7 +80,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--trt-cache", help="TensorRT EP engine cache folder")
     b.add_argument("--trt-fp16", action="store_true")
     b.add_argument("--trt-int8", action="store_true")
-    b.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: default)")
+    b.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (default 1: one core per "
+                                                          "stream, idle threads do not spin)")
+    b.add_argument("--cuda-graph", action="store_true", help="CUDA provider: capture and replay a CUDA graph")
+    b.add_argument("--tf32", action="store_true", help="CUDA provider: allow TF32 convolutions (faster, ~1e-3 error)")
     p.set_defaults(func=run)
 
 
@@ -124,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
                             smoothing_mode=args.smooth_mode, alarm=alarm, normal_label=args.normal_label,
                             clip_level=args.clip_level),
         provider=ProviderSettings(provider=args.provider, trt_engine_cache=args.trt_cache, trt_fp16=args.trt_fp16,
-                                  trt_int8=args.trt_int8, intra_op_threads=args.threads),
+                                  trt_int8=args.trt_int8, intra_op_threads=args.threads, streaming=True,
+                                  cuda_graph=args.cuda_graph, tf32=args.tf32),
     )
     s = run_stream(job)
     if human:

@@ -1,8 +1,18 @@
-"""ONNX Runtime execution providers and their settings (CPU, CUDA, TensorRT EP)."""
+"""ONNX Runtime execution providers and their settings (CPU, CUDA, TensorRT EP), and sessions made for streaming.
+
+A provider counts as available only when a session with it actually loads: ONNX Runtime lists the CUDA and TensorRT
+providers whenever onnxruntime-gpu is installed, and silently falls back to the CPU when their libraries (cuDNN,
+libnvinfer) are missing. Here that is an error with ONNX Runtime's own reason.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
@@ -12,7 +22,7 @@ PROVIDER_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"
 
 @dataclass
 class ProviderSettings:
-    """Which provider runs the model, with the TensorRT EP's engine cache and precision switches."""
+    """Which provider runs the model, and how."""
 
     provider: str = "cpu"  # cpu | cuda | tensorrt
     device_id: int = 0
@@ -20,7 +30,11 @@ class ProviderSettings:
     trt_fp16: bool = False
     trt_int8: bool = False
     trt_max_workspace: int = 1 << 30
-    intra_op_threads: int = 0  # 0: onnxruntime's default
+    intra_op_threads: int = 0  # 0: onnxruntime's default (all cores), or 1 when streaming
+    streaming: bool = False  # one intra-op thread that does not spin while idle; the optimized graph cached
+    cache_dir: str | None = None  # where streaming sessions keep optimized graphs (default: ~/.cache/drsn-edge)
+    cuda_graph: bool = False  # CUDA EP: capture the graph once, replay it (fixed shapes)
+    tf32: bool = False  # CUDA EP: TF32 convolutions (faster on Ampere+, ~1e-3 relative error); off by default
 
     def providers(self) -> list[tuple[str, dict[str, Any]] | str]:
         import onnxruntime as ort
@@ -31,9 +45,8 @@ class ProviderSettings:
         available = ort.get_available_providers()
         if name not in available:
             raise DrsnEdgeError(
-                f"{self.provider} execution provider is not available in this onnxruntime "
-                f"(available: {', '.join(available)}); it needs an NVIDIA GPU and onnxruntime-gpu"
-            )
+                f"{self.provider} execution provider is not in this onnxruntime (it has {', '.join(available)}); "
+                "it needs an NVIDIA GPU and onnxruntime-gpu")
         chain: list[tuple[str, dict[str, Any]] | str] = []
         if self.provider == "tensorrt":
             opts: dict[str, Any] = {"device_id": self.device_id, "trt_fp16_enable": self.trt_fp16,
@@ -42,22 +55,121 @@ class ProviderSettings:
                 opts.update(trt_engine_cache_enable=True, trt_engine_cache_path=self.trt_engine_cache)
             chain.append((name, opts))
         if self.provider in ("tensorrt", "cuda"):
-            chain.append(("CUDAExecutionProvider", {"device_id": self.device_id}))
+            cuda: dict[str, Any] = {"device_id": self.device_id, "use_tf32": int(self.tf32)}
+            if self.cuda_graph and self.provider == "cuda":
+                cuda["enable_cuda_graph"] = "1"
+            chain.append(("CUDAExecutionProvider", cuda))
         chain.append("CPUExecutionProvider")
         return chain
 
 
+@contextlib.contextmanager
+def captured_stderr():
+    """ONNX Runtime's C++ log goes to file descriptor 2; keep it for an error message instead of the terminal."""
+    box = {"text": ""}
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield box
+        return
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield box
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            box["text"] = tmp.read().decode(errors="replace")
+
+
+def _reason(log: str, provider: str) -> str:
+    """The line of ONNX Runtime's log that says why a provider did not load."""
+    keys = ("libnvinfer", "libcudnn", "libcublas", "libcudart", "cannot open shared object", "driver", "CUDA failure",
+            "Failed to", "failed")
+    for line in log.splitlines():
+        if any(k in line for k in keys):
+            return line.split("]")[-1].strip()[:240]
+    return f"see ONNX Runtime's log; the {provider} libraries did not load"
+
+
+def _cache_path(path: str, settings: ProviderSettings) -> Path | None:
+    import onnxruntime as ort
+
+    from drsn_edge.export.cpu_features import cpu_description
+
+    base = Path(settings.cache_dir or os.environ.get("DRSN_EDGE_CACHE") or
+                Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "drsn-edge") / "ort"
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    h.update(f"{ort.__version__}|{settings.provider}|{cpu_description()}".encode())
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return base / f"{h.hexdigest()[:24]}.onnx" if os.access(base, os.W_OK) else None
+
+
 def make_session(path: str, settings: ProviderSettings | None = None):
-    """An ``onnxruntime.InferenceSession`` with the chosen provider; a clear error if it cannot load."""
+    """An ``onnxruntime.InferenceSession`` with the chosen provider; a clear error if it cannot load or if ONNX
+    Runtime fell back to another provider."""
     import onnxruntime as ort
 
     settings = settings or ProviderSettings()
     opts = ort.SessionOptions()
-    if settings.intra_op_threads:
-        opts.intra_op_num_threads = settings.intra_op_threads
+    opts.log_severity_level = 2
+    threads = settings.intra_op_threads or (1 if settings.streaming else 0)
+    if threads:
+        opts.intra_op_num_threads = threads
+    model = str(path)
+    if settings.streaming:
+        opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle between windows: sleep
+        cached = _cache_path(model, settings) if settings.provider == "cpu" else None
+        if cached is not None and cached.is_file():
+            model = str(cached)
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # optimized once, kept
+        elif cached is not None:
+            opts.optimized_model_filepath = str(cached.with_suffix(f".{os.getpid()}.tmp"))
+    chain = settings.providers()
     try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=settings.providers())
+        with captured_stderr() as log:
+            sess = ort.InferenceSession(model, sess_options=opts, providers=chain)
     except DrsnEdgeError:
         raise
     except Exception as exc:
         raise DrsnEdgeError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0][:300]})") from None
+    finally:
+        tmp = opts.optimized_model_filepath
+        if tmp and os.path.exists(tmp):
+            os.replace(tmp, tmp.rsplit(".", 2)[0] + ".onnx")
+    wanted = PROVIDER_NAMES[settings.provider]
+    if wanted not in sess.get_providers():
+        raise DrsnEdgeError(f"the {settings.provider} execution provider did not load ({_reason(log['text'], settings.provider)}); "
+                            f"ONNX Runtime would have run on {sess.get_providers()[0]} instead")
+    return sess
+
+
+def provider_status(provider: str) -> tuple[bool, str]:
+    """(usable, reason): whether a session with ``provider`` actually loads here, tried on a one-node model."""
+    import onnxruntime as ort
+
+    name = PROVIDER_NAMES.get(provider)
+    if name is None:
+        return False, f"unknown provider {provider!r}"
+    if name not in ort.get_available_providers():
+        return False, f"onnxruntime {ort.__version__} here has no {name} (install onnxruntime-gpu on an NVIDIA machine)"
+    if provider == "cpu":
+        return True, "ok"
+    from drsn_edge.runtime.tiny_model import identity_model_bytes
+
+    with tempfile.NamedTemporaryFile(suffix=".onnx") as f:
+        f.write(identity_model_bytes())
+        f.flush()
+        try:
+            make_session(f.name, ProviderSettings(provider=provider))
+        except DrsnEdgeError as exc:
+            return False, str(exc).split(": ", 1)[-1]
+    return True, "ok"
