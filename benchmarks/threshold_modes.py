@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from drsn_edge.bench.timing import time_calls
+from drsn_edge.bench.timing import interleaved
 from drsn_edge.export.onnx_export import export_onnx
 from drsn_edge.export.optimize import optimize_onnx
 
@@ -47,8 +47,8 @@ def main() -> None:
                 outs = {m: s.run(None, {"x": x})[0] for m, s in sessions.items()}
                 assert all(np.allclose(outs["sign"], o, atol=1e-5) for o in outs.values())
                 key = f"{Path(ckpt).stem} batch {b}"
-                results[key] = time_calls({m: (lambda s=s, x=x: s.run(None, {"x": x})) for m, s in sessions.items()},
-                                          calls=200 if b == 1 else 10)
+                results[key] = interleaved({m: (lambda s=s, x=x: s.run(None, {"x": x})) for m, s in sessions.items()},
+                                           calls=200 if b == 1 else 10, batch=b)
     fastest = {k: min(v, key=lambda m: v[m]["median_ms"]) for k, v in results.items()}
     out = {"checkpoints": args.checkpoints, "threads": args.threads, "onnxruntime": ort.__version__,
            "cpu": platform.processor() or platform.machine(), "results": results, "fastest": fastest}
@@ -56,10 +56,10 @@ def main() -> None:
     (res / "threshold_modes.json").write_text(json.dumps(out, indent=1))
     lines = [f"# Soft-threshold decompositions, ONNX Runtime {ort.__version__} CPU, {args.threads} thread(s)", "",
              "Models exported three ways from the same weights, optimized with onnxslim. "
-             "Median (p90) ms per call, interleaved rounds.", "",
+             "Median ms per call over interleaved rounds (spread of the round medians in %).", "",
              "| model, batch | " + " | ".join(modes) + " | fastest |", "|---|" + "---|" * (len(modes) + 1)]
     for k, v in results.items():
-        lines.append(f"| {k} | " + " | ".join(f"{v[m]['median_ms']:.3f} ({v[m]['p90_ms']:.3f})" for m in modes)
+        lines.append(f"| {k} | " + " | ".join(f"{v[m]['median_ms']:.3f} ({v[m]['spread_pct']:.0f} %)" for m in modes)
                      + f" | {fastest[k]} |")
     (res / "threshold_modes.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -170,3 +170,20 @@ def test_smoother_mean_and_vote():
     for p in ([0.6, 0.4, 0], [0.1, 0.9, 0], [0.2, 0.8, 0], [0.3, 0.3, 0.4]):
         out = v.update(np.array(p))
     np.testing.assert_allclose(out, [0.25, 0.5, 0.25])
+
+
+def test_unit_smoothers_equal_one_smoother_per_unit():
+    from drsn_edge.runtime.decisions import UnitSmoothers
+
+    rng = np.random.default_rng(5)
+    for mode in ("mean", "vote"):
+        for n in (1, 3, 5):
+            many, single = UnitSmoothers(6, 4, n, mode), [Smoother(4, n, mode) for _ in range(6)]
+            for _ in range(30):
+                k = int(rng.integers(1, 40))
+                units, probs = rng.integers(0, 6, k), rng.dirichlet([1, 1, 1, 1], k)
+                got = many.update(units, probs)
+                for u in range(6):
+                    idx = np.flatnonzero(units == u)
+                    if len(idx):
+                        np.testing.assert_allclose(got[idx], single[u].update(probs[idx]))

@@ -1,4 +1,4 @@
-"""Benchmark outputs: Markdown table, JSON, plots (accuracy vs SNR; latency CDF)."""
+"""Benchmark outputs: Markdown, JSON, plots (accuracy vs SNR; latency per interleaved round)."""
 
 from __future__ import annotations
 
@@ -6,28 +6,29 @@ import json
 from pathlib import Path
 from typing import Any
 
+from drsn_edge.bench.machine import describe
+
 
 def _f(v: float | None, fmt: str = "{:.3f}") -> str:
     return "-" if v is None else fmt.format(v)
 
 
+def _r(r: dict[str, float] | None) -> str:
+    return "-" if r is None else f"{r['median']:.2f}x [{r['min']:.2f}-{r['max']:.2f}]"
+
+
 def to_markdown(r: dict[str, Any], command: str = "") -> str:
-    m = r["machine"]
     lines = [f"# drsn-edge bench: {r['model']['arch']} / {r['model']['preset']}", "",
-             f"Machine: {m['cpu']}, {m['cores']} cores; onnxruntime {m['onnxruntime']}, torch {m.get('torch', '-')}, "
-             f"numpy {m['numpy']}, Python {m['python']}; GPU: {m['gpu']['name'] if m['gpu'] else 'none'}.",
-             f"Threads per inference: {r['threads']}. Test windows: {r['test_windows']}. Batch N = {r['batch']}. "
-             f"FLOPs per window (Conv/Gemm): {_f(r['flops_per_window'] and r['flops_per_window'] / 1e6, '{:.2f}')} M; "
-             f"single-core sgemm peak {r['single_core_sgemm_gflops']:.1f} GFLOP/s. Run time {r['seconds']:.0f} s.", ""]
+             f"Machine: {describe(r['machine'])}.",
+             f"Test windows: {r['test_windows']} ({r['data']}). Batch N = {r['batch']}. Timing: {r['rounds']} interleaved "
+             "rounds (every format in turn, each round's median; figures are the median over rounds, spread = "
+             "(max - min) / median of the round medians). FLOPs per window (Conv/Gemm): "
+             f"{_f(r['flops_per_window'] and r['flops_per_window'] / 1e6, '{:.2f}')} M; single-core sgemm peak "
+             f"{r['single_core_sgemm_gflops']:.1f} GFLOP/s. Run time {r['seconds']:.0f} s.", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
-    acc_keys = []
-    for row in r["formats"]:
-        for k in row.get("accuracy", {}):
-            if k not in acc_keys:
-                acc_keys.append(k)
-    head = ["format", "status", "size KiB", "b1 median ms", "b1 p99 ms", f"b{r['batch']} median ms", "windows/s",
-            "GFLOP/s", "% 1-core peak", "cold start s", "peak RSS MiB", "acc clean %", "acc mean %"]
+    head = ["format", "status", "size KiB", "b1 median ms (spread)", "b1 p99 ms", f"b{r['batch']} median ms (spread)",
+            "windows/s", "GFLOP/s", "% 1-core peak", "cold start s", "peak RSS MiB", "acc clean %", "bal. acc clean %"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in r["formats"]:
         if row["status"] != "ok":
@@ -35,35 +36,50 @@ def to_markdown(r: dict[str, Any], command: str = "") -> str:
             continue
         b1, bn = row["latency_b1"], row["latency_bN"]
         lines.append("| " + " | ".join([
-            row["format"], "ok", _f(row["size_kib"], "{:.0f}"), _f(b1["median_ms"]), _f(b1["p99_ms"]),
-            _f(bn["median_ms"]), _f(bn["windows_per_s"], "{:.0f}"), _f(row.get("gflops_achieved_bN"), "{:.2f}"),
+            row["format"], "ok", _f(row["size_kib"], "{:.0f}"), f"{b1['median_ms']:.3f} ({b1['spread_pct']:.0f} %)",
+            _f(b1["p99_ms"]), f"{bn['median_ms']:.3f} ({bn['spread_pct']:.0f} %)", _f(bn["windows_per_s"], "{:.0f}"),
+            _f(row.get("gflops_achieved_bN"), "{:.2f}"),
             _f(row.get("fraction_of_single_core_peak") and 100 * row["fraction_of_single_core_peak"], "{:.1f}"),
             _f(row.get("cold_start_s"), "{:.2f}"), _f(row.get("peak_rss_mib"), "{:.0f}"),
-            _f(100 * row["accuracy"].get("clean", float("nan")), "{:.2f}"), _f(100 * row["accuracy_overall"], "{:.2f}"),
+            _f(row.get("accuracy", {}).get("clean") and 100 * row["accuracy"]["clean"], "{:.2f}"),
+            _f(row.get("balanced_accuracy_clean") and 100 * row["balanced_accuracy_clean"], "{:.2f}"),
         ]) + " |")
-    lines += ["", "Accuracy (%) per noise and SNR:", "", "| format | " + " | ".join(acc_keys) + " |",
-              "|" + "---|" * (len(acc_keys) + 1)]
+    acc_keys: list[str] = []
     for row in r["formats"]:
-        if row["status"] == "ok":
-            lines.append(f"| {row['format']} | " + " | ".join(_f(100 * row["accuracy"][k], "{:.2f}") for k in acc_keys) + " |")
+        for k in row.get("accuracy", {}):
+            if k not in acc_keys:
+                acc_keys.append(k)
+    if acc_keys:
+        lines += ["", "Accuracy (%) per noise and SNR:", "", "| format | " + " | ".join(acc_keys) + " |",
+                  "|" + "---|" * (len(acc_keys) + 1)]
+        for row in r["formats"]:
+            if row["status"] == "ok" and "accuracy" in row:
+                lines.append(f"| {row['format']} | " + " | ".join(_f(100 * row["accuracy"][k], "{:.2f}") for k in acc_keys)
+                             + " |")
     ra = r["ratios"]
-    lines += ["", "Side-by-side ratios (same run):", "",
-              f"- PyTorch eager / ONNX FP32 latency at batch 1: {_f(ra['pytorch_over_onnx_fp32_latency_b1'], '{:.2f}')}x "
-              f"(optimized ONNX: {_f(ra['pytorch_over_onnx_optimized_latency_b1'], '{:.2f}')}x)",
-              f"- INT8 / FP32 (optimized) latency: batch {r['batch']} {_f(ra['int8_over_fp32_latency_bN'], '{:.2f}')}x, "
-              f"batch 1 {_f(ra['int8_over_fp32_latency_b1'], '{:.2f}')}x (below 1 = INT8 faster)",
-              f"- streaming runtime per-window cost / bare InferenceSession.run: "
-              f"{_f(ra.get('runtime_over_bare_session_per_window'), '{:.2f}')}x"]
+    lines += ["", "Side-by-side ratios, median [min-max] over the rounds (above 1 = the second is faster):", "",
+              f"- PyTorch eager / ONNX FP32, batch 1: {_r(ra['pytorch_over_onnx_fp32_b1'])}",
+              f"- ONNX FP32 / INT8, batch {r['batch']}: {_r(ra['fp32_over_int8_bN'])}; batch 1: {_r(ra['fp32_over_int8_b1'])}",
+              f"- ONNX FP32 / FP16 (CPU), batch {r['batch']}: {_r(ra['fp32_over_fp16_bN'])}",
+              f"- CPU / CUDA graph, batch 1: {_r(ra['cpu_over_cuda_graph_b1'])}; batch {r['batch']}: "
+              f"{_r(ra['cpu_over_cuda_graph_bN'])}",
+              f"- INT8: {r['int8_note']}" + (f" (scheme: {r['int8_scheme']['activations']} activations, "
+                                             f"{r['int8_scheme']['weights']} weights, reduce_range "
+                                             f"{r['int8_scheme']['reduce_range']})" if r.get("int8_scheme") else "")]
     s = r.get("streaming")
     if s:
-        pw, live = s["per_window"], s["live_replay_4ch"]["latency_ms"]
-        rtf = ", ".join(f"{c} ch {v:.0f}x" for c, v in s["real_time_factor"].items())
-        lines += ["", f"Streaming at {s['input_rate_hz'] / 1000:g} kHz input on {s['threads']} thread(s): "
-                  f"real-time factor {rtf}; "
-                  f"about {s['channels_sustained_estimate']} channels sustainable in real time (linear estimate). "
-                  f"Per window: runtime {pw['runtime_ms']:.3f} ms vs bare session.run {pw['bare_session_run_ms']:.3f} ms "
-                  f"(overhead {pw['overhead_ms']:.3f} ms). Live replay, 4 channels: decision latency p50 {live['p50']:.2f} ms, "
-                  f"p90 {live['p90']:.2f}, p99 {live['p99']:.2f}, max {live['max']:.2f} ms."]
+        o = s["overhead"]
+        lines += ["", "Streaming runtime (one inference thread):", "",
+                  f"- Per window, batch {o['batch']}, {o['channels']} channels at the model rate: runtime "
+                  f"{o['runtime_ms_per_window']:.4f} ms vs bare session.run {o['bare_ms_per_window']:.4f} ms: "
+                  f"**{o['ratio']['median']:.2f}x** [{o['ratio']['min']:.2f}-{o['ratio']['max']:.2f}] over {o['rounds']} rounds."]
+        c = s.get("stream_command", {})
+        if "real_time_factor" in c:
+            lines.append(f"- `drsn-edge stream`, {c['channels']} channels at {c['input_rate_hz'] / 1000:g} kHz from a file: "
+                         f"**{c['real_time_factor']:.1f}x real time** ({c['processed']} windows, {c['dropped']} dropped).")
+        for fs, cap in (s.get("capacity") or {}).items():
+            lines.append(f"- Channels sustained in real time on one core at {float(fs) / 1000:g} kHz (paced input, "
+                         f"bisected, {cap['seconds_per_trial']:g} s per trial): **{cap['channels']}**.")
     fl = r["floors"]
     if fl["accuracy"] is not None or fl["latency_ms"] is not None:
         lines += ["", "Floors: " + ("passed" if fl["passed"] else "FAILED: " + "; ".join(fl["failures"]))]
@@ -75,43 +91,41 @@ def plot(r: dict[str, Any], out: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
-    import numpy as np
 
     ok = [row for row in r["formats"] if row["status"] == "ok"]
-    noises = sorted({k.split()[0] for row in ok for k in row["accuracy"] if k != "clean"})
-    fig, axes = plt.subplots(1, max(1, len(noises)), figsize=(5.2 * max(1, len(noises)), 4.2), squeeze=False)
-    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."), ("v", "-"), ("P", "--"), ("X", ":"), ("*", "-.")]
-    for ax, noise in zip(axes[0], noises):
-        for i, row in enumerate(ok):  # identical results overlap: distinct markers and dashes keep each visible
-            pts = sorted((float(k.split()[1]), 100 * v) for k, v in row["accuracy"].items() if k.startswith(noise + " "))
-            marker, dash = styles[i % len(styles)]
-            ax.plot(*zip(*pts), marker=marker, linestyle=dash, markersize=9 - i, label=row["format"], alpha=0.85)
-        ax.set_title(f"{noise} noise")
-        ax.set_xlabel("SNR (dB)")
-        ax.set_ylabel("test accuracy (%)")
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    styles = ["-o", "--s", "-.^", ":D", "-v", "--x", "-.P", ":*"]
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for i, row in enumerate(ok):
+        acc = row.get("accuracy", {})
+        pts = sorted((float(k.split()[-2]), 100 * v) for k, v in acc.items() if k.startswith("gaussian"))
+        if pts:
+            ax.plot(*zip(*pts), styles[i % len(styles)], label=row["format"], alpha=0.85, ms=5)
+    ax.set_xlabel("SNR (dB), Gaussian noise")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Accuracy vs noise, every format")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     p1 = out / "accuracy_vs_snr.png"
     fig.savefig(p1, dpi=110)
     plt.close(fig)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, key, title in ((axes[0], "latency_b1", "batch 1"), (axes[1], "latency_bN", f"batch {r['batch']}")):
-        for row in ok:
-            a = np.sort(np.array(row[key]["samples_ms"]))
-            ax.plot(a, np.arange(1, len(a) + 1) / len(a), label=row["format"])
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.set_xlabel("latency per call (ms, log scale)")
-        ax.set_ylabel("fraction of calls")
-        ax.set_title(f"Latency CDF, {title}")
-        ax.grid(alpha=0.3, which="both")
-    axes[0].legend(fontsize=8)
+        names = [row["format"] for row in ok]
+        for i, row in enumerate(ok):
+            v = row[key]["rounds_ms"]
+            ax.plot([i] * len(v), v, "o", alpha=0.6, ms=4)
+            ax.plot([i - 0.25, i + 0.25], [row[key]["median_ms"]] * 2, "k-", lw=1.5)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("ms per call (median of each round; bar: median)")
+        ax.set_title(f"Latency per interleaved round, {title}")
+        ax.grid(alpha=0.3, which="both", axis="y")
     fig.tight_layout()
-    p2 = out / "latency_cdf.png"
+    p2 = out / "latency_rounds.png"
     fig.savefig(p2, dpi=110)
     plt.close(fig)
     return [p1, p2]
@@ -119,12 +133,7 @@ def plot(r: dict[str, Any], out: Path) -> list[Path]:
 
 def write_report(r: dict[str, Any], out: Path, command: str = "") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    slim = json.loads(json.dumps(r))
-    for row in slim["formats"]:
-        for key in ("latency_b1", "latency_bN"):
-            if key in row:
-                row[key].pop("samples_ms", None)
-    slim["command"] = command
-    (out / "bench.json").write_text(json.dumps(slim, indent=1))
+    r = dict(r, command=command)
+    (out / "bench.json").write_text(json.dumps(r, indent=1))
     (out / "bench.md").write_text(to_markdown(r, command))
     return [out / "bench.json", out / "bench.md", *plot(r, out)]

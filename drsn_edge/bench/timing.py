@@ -1,4 +1,5 @@
-"""Latency of a callable after warm-up: min / median / p90 / p99 / max, throughput."""
+"""Timing that survives a noisy machine: every candidate timed in interleaved rounds (A B C A B C ...), a median per
+round, and the median and spread over rounds; ratios are taken round by round, so drift hits both sides alike."""
 
 from __future__ import annotations
 
@@ -8,7 +9,49 @@ from collections.abc import Callable
 import numpy as np
 
 
+def _stats(per_round: list[float]) -> dict[str, float]:
+    a = np.asarray(per_round)
+    return {"median": float(np.median(a)), "min": float(a.min()), "max": float(a.max()),
+            "spread_pct": float(100 * (a.max() - a.min()) / np.median(a)) if np.median(a) > 0 else 0.0}
+
+
+def interleaved(fns: dict[str, Callable[[], object]], rounds: int = 7, calls: int = 30, warmup: int = 5,
+                batch: int = 1) -> dict[str, dict]:
+    """``rounds`` x (``calls`` calls of each function in turn); per function: per-round medians (ms), their median
+    and spread, p99 over all calls, windows per second."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    rounds_ms: dict[str, list[float]] = {k: [] for k in fns}
+    every: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            s = []
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                fn()
+                s.append((time.perf_counter() - t0) * 1e3)
+            rounds_ms[name].append(float(np.median(s)))
+            every[name] += s
+    out = {}
+    for name in fns:
+        st = _stats(rounds_ms[name])
+        out[name] = {"batch": batch, "median_ms": st["median"], "round_min_ms": st["min"], "round_max_ms": st["max"],
+                     "spread_pct": st["spread_pct"], "p99_ms": float(np.percentile(every[name], 99)),
+                     "windows_per_s": batch / (st["median"] / 1e3), "rounds_ms": rounds_ms[name]}
+    return out
+
+
+def ratio(timings: dict[str, dict], a: str, b: str) -> dict[str, float] | None:
+    """a / b per round: median and spread over rounds (None if either is missing)."""
+    if a not in timings or b not in timings:
+        return None
+    r = [x / y for x, y in zip(timings[a]["rounds_ms"], timings[b]["rounds_ms"])]
+    return _stats(r)
+
+
 def measure(fn: Callable[[], object], batch: int, min_calls: int = 20, min_seconds: float = 1.0, warmup: int = 5) -> dict:
+    """One callable on its own (the demo and single measurements)."""
     for _ in range(warmup):
         fn()
     samples = []
@@ -22,27 +65,7 @@ def measure(fn: Callable[[], object], batch: int, min_calls: int = 20, min_secon
     a = np.array(samples) * 1e3
     return {"batch": batch, "calls": int(a.size), "min_ms": float(a.min()), "median_ms": float(np.median(a)),
             "p90_ms": float(np.percentile(a, 90)), "p99_ms": float(np.percentile(a, 99)), "max_ms": float(a.max()),
-            "windows_per_s": batch / float(np.median(a) / 1e3), "samples_ms": a.tolist()}
-
-
-def time_calls(fns: dict[str, Callable[[], object]], rounds: int = 7, calls: int = 30, warmup: int = 5) -> dict[str, dict]:
-    """Time several functions ``rounds x calls`` times each, interleaved round by round so drift hits all alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    samples: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            for _ in range(calls):
-                t0 = time.perf_counter()
-                fn()
-                samples[name].append(time.perf_counter() - t0)
-    out = {}
-    for name, s in samples.items():
-        a = np.array(s) * 1e3
-        out[name] = {"median_ms": float(np.median(a)), "p90_ms": float(np.percentile(a, 90)),
-                     "min_ms": float(a.min()), "max_ms": float(a.max()), "n": int(a.size)}
-    return out
+            "windows_per_s": batch / float(np.median(a) / 1e3)}
 
 
 def sgemm_peak_gflops(n: int = 1024, seconds: float = 1.0) -> float:

@@ -23,7 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1, help="inference threads (1: single-core numbers)")
     p.add_argument("--snr", default=None, help="SNRs for accuracy, e.g. -4,0,clean (default -6..4 and clean)")
     p.add_argument("--noise", default=None, help="noise types (default all three)")
-    p.add_argument("--stream-fs", type=float, default=48000.0, help="input rate for the streaming measurement")
+    p.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (each format in turn, every round)")
+    p.add_argument("--no-capacity", action="store_true", help="skip the bisection of channels sustained per core")
+    p.add_argument("--stream-channels", type=int, default=64, help="channels for the drsn-edge stream measurement")
     p.add_argument("--floor-accuracy", type=float, help="minimum clean accuracy %% of every format; exit 1 below")
     p.add_argument("--floor-latency-ms", type=float, help="maximum batch-1 median latency; exit 1 above")
     add_data_options(p)
@@ -39,8 +41,13 @@ def run(args: argparse.Namespace) -> int:
 
     md, _ = read_checkpoint(args.checkpoint)
     data = data_spec_from_args(args, base=DataSpec.from_dict(md.data)) if data_given(args) else None
+    from drsn_edge.errors import DrsnEdgeError
+
+    if min(args.batch, args.threads, args.rounds, args.stream_channels) < 1:
+        raise DrsnEdgeError("--batch, --threads, --rounds and --stream-channels must be at least 1")
     opts = BenchOptions(checkpoint=args.checkpoint, out_dir=args.out, quick=args.quick, batch=args.batch,
-                        threads=args.threads, stream_fs=args.stream_fs, data_spec=data,
+                        threads=args.threads, rounds=args.rounds, capacity=not args.no_capacity,
+                        stream_channels=args.stream_channels, data_spec=data,
                         floor_accuracy=None if args.floor_accuracy is None else args.floor_accuracy / 100,
                         floor_latency_ms=args.floor_latency_ms)
     if args.snr:

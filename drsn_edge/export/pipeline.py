@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.export.formats import get_format
 
 
 @dataclass
@@ -34,10 +35,6 @@ class ExportOptions:
     trt_batch: tuple[int, int, int] = (1, 8, 64)
     data_spec: Any = None  # DataSpec overriding the checkpoint's, for parity windows
     calib_spec: Any = None  # DataSpec for INT8 calibration (default: the checkpoint's own data)
-
-
-def sibling(out: Path, tag: str, suffix: str = ".onnx") -> Path:
-    return out.with_name(f"{out.stem}.{tag}{suffix}")
 
 
 class Staging:
@@ -115,9 +112,10 @@ def _export(checkpoint: str | Path, out: Path, opts: ExportOptions, stage: Stagi
     mode = opts.threshold_mode or DEFAULT_THRESHOLD_MODE
     report: dict[str, Any] = {"checkpoint": str(checkpoint), "files": []}
 
-    def add(final: Path, precision: str, **extra: Any) -> None:
+    def add(final: Path, fmt: str, **extra: Any) -> None:
         tmp = stage.files[final]
-        entry = {"path": str(final), "precision": precision, "bytes": os.path.getsize(tmp), **extra}
+        entry = {"format": fmt, "path": str(final), "precision": get_format(fmt).precision,
+                 "bytes": os.path.getsize(tmp), **extra}
         if final.suffix == ".onnx":
             entry["nodes"] = len(onnx.load(str(tmp)).graph.node)
         report["files"].append(entry)
@@ -135,7 +133,7 @@ def _export(checkpoint: str | Path, out: Path, opts: ExportOptions, stage: Stagi
         md = export_onnx(checkpoint, fp32, opset=opts.opset, threshold_mode=mode, final=out)
         report["optimize"] = {"ops": op_histogram(onnx.load(str(fp32)))}
         log(f"exported {out} (opset {opts.opset}, soft threshold '{mode}')")
-    add(out, "fp32")
+    add(out, "onnx-fp32")
 
     if opts.verify:
         from drsn_edge.export.verify import verify
@@ -151,9 +149,9 @@ def _export(checkpoint: str | Path, out: Path, opts: ExportOptions, stage: Stagi
     if opts.fp16:
         from drsn_edge.export.quantize import quantize_fp16
 
-        p16 = sibling(out, "fp16")
+        p16 = get_format("onnx-fp16").path(out)
         quantize_fp16(fp32, stage.path(p16), keep_io_types=opts.fp16_keep_io_types)
-        add(p16, "fp16")
+        add(p16, "onnx-fp16")
         log(f"wrote {p16} (FP16{', fp32 inputs/outputs' if opts.fp16_keep_io_types else ''})")
 
     int8_src = None
@@ -166,9 +164,9 @@ def _export(checkpoint: str | Path, out: Path, opts: ExportOptions, stage: Stagi
         src = int8_src if precision == "int8" else fp32
         if src is None:
             raise DrsnEdgeError("--trt int8 needs the INT8 QDQ model, which was not written (see above)")
-        eng = out.with_name(f"{out.stem}.{precision}.engine")
+        eng = get_format(f"tensorrt-{precision}").path(out)
         build = build_engine(src, stage.path(eng), precision, opts.trt_batch)
-        add(eng, f"trt-{precision}", tensorrt=build["tensorrt_version"], gpu=build["gpu"]["name"])
+        add(eng, f"tensorrt-{precision}", tensorrt=build["tensorrt_version"], gpu=build["gpu"]["name"])
         log(f"wrote {eng} (TensorRT {build['tensorrt_version']}, {build['gpu']['name']})")
     return report
 
@@ -184,16 +182,17 @@ def _int8(fp32: Path, out: Path, md, opts: ExportOptions, stage: Staging, report
         if opts.calib_spec is not None:
             raise
         report["int8"] = {"skipped": str(exc)}
+        report.setdefault("skipped", {})["onnx-int8"] = f"no calibration data here ({exc})"
         log(f"INT8 skipped: calibration needs representative data and the model's own is not here ({exc}); "
             "give it with --calib PATH")
         return None
-    p8 = sibling(out, "int8")
+    p8 = get_format("onnx-int8").path(out)
     tmp = stage.path(p8)
     target = opts.int8_target or ("tensorrt" if "int8" in opts.trt else "cpu")
     q = quantize_int8(fp32, tmp, calibration_windows(md, ds, opts.calibration_windows), validation_set(md, ds),
                       opts.max_accuracy_drop, opts.calibrate_method, log=log, target=target)
     report["int8"] = q
-    add(p8, "int8", budget_met=q["budget_met"], nodes_kept_float=len(q["nodes_kept_float"]))
+    add(p8, "onnx-int8", budget_met=q["budget_met"], nodes_kept_float=len(q["nodes_kept_float"]))
     worst = q["layer_sqnr_db"][:3]
     s = q["scheme"]
     log(f"wrote {p8} (INT8 QDQ for {target}: {s['activations']} activations, {s['weights']} weights"

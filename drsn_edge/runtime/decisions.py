@@ -42,6 +42,54 @@ class Smoother:
         return out[0] if single else out
 
 
+class UnitSmoothers:
+    """:class:`Smoother` for many units at once: a batch holds windows of several units, each in stream order."""
+
+    def __init__(self, units: int, num_classes: int, n: int = 5, mode: str = "mean") -> None:
+        if mode not in ("mean", "vote"):
+            raise ValueError(f"unknown smoothing {mode!r}; choose 'mean' or 'vote'")
+        if n < 1:
+            raise ValueError("smoothing needs at least one window")
+        self.n, self.mode, self.k = n, mode, num_classes
+        self.hist = np.zeros((units, max(n - 1, 0), num_classes))  # newest last
+        self.count = np.zeros(units, np.int64)
+
+    def reset(self) -> None:
+        self.count[:] = 0
+
+    def update(self, units: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        """Smoothed rows for a batch: each unit's history and its windows laid end to end, one cumulative sum."""
+        k, n, K = len(units), self.n, self.k
+        rows = np.eye(K)[probs.argmax(axis=1)] if self.mode == "vote" else probs.astype(np.float64)
+        order = np.argsort(units, kind="stable")
+        u = units[order]
+        starts = np.concatenate(([0], np.flatnonzero(u[1:] != u[:-1]) + 1))
+        lengths = np.diff(np.concatenate((starts, [k])))
+        seg_u = u[starts]
+        c = self.count[seg_u]  # history rows of each unit
+        tot = c + lengths
+        begin = np.concatenate(([0], np.cumsum(tot)[:-1]))  # where each unit's run starts in the combined rows
+        comb = np.empty((int(tot.sum()), K))
+        if c.any():
+            hs = np.repeat(np.arange(len(starts)), c)
+            within = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+            comb[begin[hs] + within] = self.hist[seg_u[hs], n - 1 - c[hs] + within]
+        seg_of = np.repeat(np.arange(len(starts)), lengths)
+        q = begin[seg_of] + c[seg_of] + (np.arange(k) - starts[seg_of])
+        comb[q] = rows[order]
+        cs = np.concatenate((np.zeros((1, K)), np.cumsum(comb, axis=0)))
+        lo = np.maximum(begin[seg_of], q - n + 1)
+        out = np.empty((k, K))
+        out[order] = (cs[q + 1] - cs[lo]) / (q + 1 - lo)[:, None]
+        if n > 1:  # keep each unit's last n-1 rows, newest last
+            m = np.minimum(tot, n - 1)
+            hs = np.repeat(np.arange(len(starts)), m)
+            within = np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m)
+            self.hist[seg_u[hs], n - 1 - m[hs] + within] = comb[(begin + tot)[hs] - m[hs] + within]
+            self.count[seg_u] = m
+        return out
+
+
 @dataclass
 class AlarmConfig:
     """Raise when P(fault) >= ``raise_at`` for ``min_raise_s``; clear when < ``clear_at`` for ``min_clear_s``.
@@ -127,4 +175,27 @@ class AlarmStateMachine:
                 self.label = ""
                 events.append(AlarmEvent(self.unit, "clear", self.names[self.normal_idx] if self.normal_idx is not None
                                          else "", ti, float(p[i])))
+        return events
+
+
+class UnitAlarms:
+    """:class:`AlarmStateMachine` for many units: P(fault) for a whole batch at once, and per-window work only for
+    the units whose state could change."""
+
+    def __init__(self, units: int, cfg: AlarmConfig, class_names: list[str], normal: str | None = "normal") -> None:
+        self.machines = [AlarmStateMachine(u, cfg, class_names, normal) for u in range(units)]
+        self.cfg = cfg
+        self.normal_idx = self.machines[0].normal_idx if self.machines else None
+
+    def p_fault(self, smoothed: np.ndarray) -> np.ndarray:
+        return 1.0 - smoothed[:, self.normal_idx] if self.normal_idx is not None else smoothed.max(axis=1)
+
+    def update(self, units: np.ndarray, smoothed: np.ndarray, p: np.ndarray, t: np.ndarray) -> list[AlarmEvent]:
+        active = np.array([m.active for m in self.machines])
+        pending = np.array([m.pending_since is not None for m in self.machines])
+        change = np.where(active[units], p < self.cfg.clear_at, p >= self.cfg.raise_at) | pending[units]
+        events: list[AlarmEvent] = []
+        for u in np.unique(units[change]):
+            idx = np.flatnonzero(units == u)
+            events += self.machines[u].update_many(smoothed[idx], t[idx])
         return events

@@ -147,7 +147,8 @@ def make_session(path: str, settings: ProviderSettings | None = None):
             os.replace(tmp, tmp.rsplit(".", 2)[0] + ".onnx")
     wanted = PROVIDER_NAMES[settings.provider]
     if wanted not in sess.get_providers():
-        raise DrsnEdgeError(f"the {settings.provider} execution provider did not load ({_reason(log['text'], settings.provider)}); "
+        why = _reason(log["text"], settings.provider)
+        raise DrsnEdgeError(f"the {settings.provider} execution provider did not load ({why}); "
                             f"ONNX Runtime would have run on {sess.get_providers()[0]} instead")
     return sess
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.config import StreamConfig, check_config, default_channel_map
-from drsn_edge.runtime.decisions import AlarmEvent, AlarmStateMachine, Smoother, softmax
+from drsn_edge.runtime.decisions import UnitAlarms, UnitSmoothers, softmax
 from drsn_edge.runtime.metadata import ModelMetadata
 from drsn_edge.runtime.quality import MODEL_OUTPUT, OK, REASONS, window_problems
 from drsn_edge.runtime.resampler import StreamResampler
@@ -67,11 +67,11 @@ class StreamRunner:
         self._select = [slice(u[0], u[0] + len(u)) if u == list(range(u[0], u[0] + len(u))) else u for u in self.map]
         self.resampler = StreamResampler(source.fs, md.sample_rate, source.channels)
         self.windowers = [RingWindower(u, md.in_channels, self.window, self.hop) for u in range(len(self.map))]
-        self.smoothers = [Smoother(len(md.class_names), cfg.smoothing, cfg.smoothing_mode) for _ in self.map]
-        self.alarms = [AlarmStateMachine(u, cfg.alarm, md.class_names, self.normal) for u in range(len(self.map))]
+        self.smoothers = UnitSmoothers(len(self.map), len(md.class_names), cfg.smoothing, cfg.smoothing_mode)
+        self.alarms = UnitAlarms(len(self.map), cfg.alarm, md.class_names, self.normal)
         self.q = WindowQueue(cfg.queue_size, cfg.policy)
         self.stop = stop or threading.Event()
-        self.stats = StreamStats(stream_id, list(md.class_names), getattr(source, "name", ""))
+        self.stats = StreamStats(stream_id, list(md.class_names), getattr(source, "name", ""), len(self.map))
         self.model_samples = 0
         self.reader_error: BaseException | None = None
         self._gap_pending = False
@@ -91,11 +91,16 @@ class StreamRunner:
                         w.reset(self.model_samples)
                     self.q.mark(Marker("gap", self.model_samples))
                 arrival = time.perf_counter()
-                for u, sel in enumerate(self._select):
-                    data, ends = self.windowers[u].push(y[sel])
-                    if len(data):
-                        self.stats.windows_in += len(data)
-                        self.q.put(u, data, ends, arrival)
+                blocks = [(u, *self.windowers[u].push(y[sel])) for u, sel in enumerate(self._select)]
+                blocks = [b for b in blocks if len(b[1])]
+                if blocks:  # one queue item per chunk, every unit's windows in it
+                    units = np.concatenate([np.full(len(d), u, np.int64) for u, d, _ in blocks])
+                    data = blocks[0][1] if len(blocks) == 1 else np.concatenate([d for _, d, _ in blocks])
+                    ends = blocks[0][2] if len(blocks) == 1 else np.concatenate([e for _, _, e in blocks])
+                    self.stats.windows_in += len(data)
+                    # input checks here, on the reader's core, beside the inference
+                    codes = window_problems(data, self.cfg.clip_level, self.cfg.max_abs)
+                    self.q.put(units, data, ends, arrival, codes)
                 self.model_samples += y.shape[1]
         except BaseException as exc:  # reported by the consumer, never lost silently
             self.reader_error = exc
@@ -108,8 +113,7 @@ class StreamRunner:
 
     def _gap(self, at: int) -> None:
         self.stats.gaps += 1
-        for s in self.smoothers:
-            s.reset()
+        self.smoothers.reset()
         self._emit(event_record("gap", stream=self.stream_id, stream_time=at / self.md.sample_rate))
 
     def _reject(self, codes: np.ndarray, units: np.ndarray, ends: np.ndarray) -> None:
@@ -119,7 +123,7 @@ class StreamRunner:
                                     stream_time=round(float(e) / self.md.sample_rate, 6)))
 
     def _decide(self, b: Batch) -> None:
-        codes = window_problems(b.data, self.cfg.clip_level, self.cfg.max_abs)
+        codes = b.codes.copy()
         good = codes == OK
         extra: dict[str, np.ndarray] = {}
         if good.any():
@@ -142,29 +146,16 @@ class StreamRunner:
         now_pc, now = time.perf_counter(), time.time()
         latency = (now_pc - arrival) * 1e3
         t = ends / self.md.sample_rate
-        smoothed = np.empty_like(probs)
-        p_fault = np.empty(len(probs))
-        events: list[AlarmEvent] = []
-        for u in np.unique(units):
-            idx = np.nonzero(units == u)[0]
-            smoothed[idx] = self.smoothers[u].update(probs[idx])
-            alarm = self.alarms[u]
-            p_fault[idx] = alarm.p_fault(smoothed[idx])
-            events += alarm.update_many(smoothed[idx], t[idx])
-            us = self.stats.unit(int(u))
-            us.label_counts += np.bincount(probs[idx].argmax(axis=1), minlength=len(self.md.class_names))
-            us.processed += len(idx)
-            us.p_fault = float(p_fault[idx[-1]])
-            us.first_t = float(t[idx[0]]) if us.first_t is None else us.first_t
-            us.last_t = float(t[idx[-1]])
-        self.stats.processed += len(probs)
+        smoothed = self.smoothers.update(units, probs)
+        p_fault = self.alarms.p_fault(smoothed)
+        events = self.alarms.update(units, smoothed, p_fault, t)
+        self.stats.add_decisions(units, probs.argmax(axis=1), p_fault, t)
         self.stats.latency.add(latency)
         self.sinks.batch(BatchResult(self.stream_id, units, t, probs, smoothed, p_fault, latency, now, extra), self.md)
         for e in sorted(events, key=lambda e: e.stream_time):
             self.stats.alarms += 1
-            us = self.stats.unit(e.unit)
-            us.alarms_raised += e.state == "alarm"
-            us.alarm = e.label if e.state == "alarm" else None
+            self.stats.alarms_raised[e.unit] += e.state == "alarm"
+            self.stats.alarm[e.unit] = e.label if e.state == "alarm" else None
             self._emit(alarm_record(e, self.stream_id))
 
     def _count_drops(self) -> None:

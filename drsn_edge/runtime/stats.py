@@ -12,23 +12,11 @@ from drsn_edge.runtime.quality import REASONS
 
 
 @dataclass
-class UnitStats:
-    label_counts: np.ndarray  # windows per (unsmoothed) class
-    processed: int = 0
-    rejected: int = 0
-    unknown: int = 0  # windows labelled unknown (novelty)
-    alarms_raised: int = 0
-    alarm: str | None = None  # the active alarm's label
-    p_fault: float = 0.0  # the latest smoothed P(fault)
-    first_t: float | None = None
-    last_t: float = 0.0
-
-
-@dataclass
 class StreamStats:
     stream: str
     class_names: list[str]
     source: str = ""
+    n_units: int = 0
     windows_in: int = 0
     processed: int = 0
     gaps: int = 0
@@ -36,7 +24,6 @@ class StreamStats:
     rejected: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)  # cause -> windows or messages lost
     latency: LatencyStats = field(default_factory=LatencyStats)
-    units: dict[int, UnitStats] = field(default_factory=dict)
     stream_seconds: float = 0.0
     wall_seconds: float = 0.0
     samples: int = 0
@@ -44,16 +31,35 @@ class StreamStats:
     notes: list[str] = field(default_factory=list)
     stopped: bool = False  # ended by a signal, not by the end of its input
 
-    def unit(self, u: int) -> UnitStats:
-        if u not in self.units:
-            self.units[u] = UnitStats(np.zeros(len(self.class_names), np.int64))
-        return self.units[u]
+    def __post_init__(self) -> None:
+        """Per unit, as arrays (a batch updates them all at once)."""
+        u, k = self.n_units, len(self.class_names)
+        self.label_counts = np.zeros((u, k), np.int64)  # windows per (unsmoothed) class
+        self.unit_processed = np.zeros(u, np.int64)
+        self.unit_rejected = np.zeros(u, np.int64)
+        self.unit_unknown = np.zeros(u, np.int64)  # windows labelled unknown (novelty)
+        self.alarms_raised = np.zeros(u, np.int64)
+        self.p_fault = np.zeros(u)  # the latest smoothed P(fault)
+        self.first_t = np.full(u, np.nan)
+        self.last_t = np.zeros(u)
+        self.alarm: list[str | None] = [None] * u  # the active alarm's label
+        self.seen = np.zeros(u, bool)
+
+    def add_decisions(self, units: np.ndarray, labels: np.ndarray, p_fault: np.ndarray, t: np.ndarray) -> None:
+        np.add.at(self.label_counts, (units, labels), 1)
+        self.unit_processed += np.bincount(units, minlength=self.n_units)
+        uniq, rev_idx = np.unique(units[::-1], return_index=True)
+        last = len(units) - 1 - rev_idx  # each unit's latest window in this batch
+        self.p_fault[uniq], self.last_t[uniq] = p_fault[last], t[last]
+        np.fmin.at(self.first_t, units, t)
+        self.seen[units] = True
+        self.processed += len(units)
 
     def add_rejected(self, codes: np.ndarray, units: np.ndarray) -> None:
         for c, n in zip(*np.unique(codes, return_counts=True)):
             self.rejected[REASONS[c]] = self.rejected.get(REASONS[c], 0) + int(n)
-        for u, n in zip(*np.unique(units, return_counts=True)):
-            self.unit(int(u)).rejected += int(n)
+        np.add.at(self.unit_rejected, units, 1)
+        self.seen[units] = True
 
     def add_dropped(self, cause: str, n: int) -> None:
         if n:
@@ -65,7 +71,7 @@ class StreamStats:
             "stream": self.stream, "input": self.source, "windows_in": self.windows_in, "processed": self.processed,
             "rejected": sum(self.rejected.values()), "rejected_by_reason": dict(self.rejected),
             "dropped": sum(self.dropped.values()), "dropped_by_cause": dict(self.dropped), "gaps": self.gaps,
-            "alarms": self.alarms, "units": len(self.units), "latency_ms": self.latency.summary(),
+            "alarms": self.alarms, "units": int(self.seen.sum()), "latency_ms": self.latency.summary(),
             "stream_seconds": self.stream_seconds, "wall_seconds": self.wall_seconds, "real_time_factor": rtf,
             "stopped": self.stopped,
             "source": {"samples": self.samples, "rejected_bytes": self.rejected_bytes, "notes": list(self.notes)},
@@ -75,14 +81,15 @@ class StreamStats:
     def verdicts(self) -> list[dict[str, Any]]:
         """Per unit: the dominant class and its share of windows, alarms raised, rejected / unknown windows."""
         out = []
-        for u, s in sorted(self.units.items()):
-            total = int(s.label_counts.sum())
-            top = int(np.argmax(s.label_counts)) if total else None
-            out.append({"unit": u, "dominant": self.class_names[top] if top is not None else None,
-                        "share": float(s.label_counts[top] / total) if total else 0.0, "windows": total,
-                        "alarms_raised": s.alarms_raised, "alarm_active": s.alarm, "rejected": s.rejected,
-                        "unknown": s.unknown,
-                        "duration_s": (s.last_t - s.first_t) if s.first_t is not None else 0.0})
+        for u in np.flatnonzero(self.seen):
+            counts = self.label_counts[u]
+            total = int(counts.sum())
+            top = int(np.argmax(counts)) if total else None
+            out.append({"unit": int(u), "dominant": self.class_names[top] if top is not None else None,
+                        "share": float(counts[top] / total) if total else 0.0, "windows": total,
+                        "alarms_raised": int(self.alarms_raised[u]), "alarm_active": self.alarm[u],
+                        "rejected": int(self.unit_rejected[u]), "unknown": int(self.unit_unknown[u]),
+                        "duration_s": float(self.last_t[u] - self.first_t[u]) if np.isfinite(self.first_t[u]) else 0.0})
         return out
 
 
@@ -103,7 +110,7 @@ def combine(stats: list[StreamStats]) -> dict[str, Any]:
         "windows_in": sum(s.windows_in for s in stats), "processed": sum(s.processed for s in stats),
         "rejected": sum(rejected.values()), "rejected_by_reason": rejected, "dropped": sum(dropped.values()),
         "dropped_by_cause": dropped, "gaps": sum(s.gaps for s in stats), "alarms": sum(s.alarms for s in stats),
-        "units": sum(len(s.units) for s in stats), "latency_ms": lat.summary(), "stream_seconds": stream_s,
+        "units": sum(int(s.seen.sum()) for s in stats), "latency_ms": lat.summary(), "stream_seconds": stream_s,
         "wall_seconds": wall, "real_time_factor": stream_s / wall if wall > 0 else float("inf"),
         "streams": [s.summary() for s in stats],
     }

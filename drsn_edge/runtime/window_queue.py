@@ -17,6 +17,7 @@ class Batch:
     data: np.ndarray  # (k, C, T) float32
     ends: np.ndarray  # (k,) stream index (model rate) one past each window's end
     arrival: np.ndarray  # (k,) perf_counter() when each window's last samples arrived
+    codes: np.ndarray  # (k,) input check result per window (drsn_edge.runtime.quality), found by the reader
 
     def __len__(self) -> int:
         return len(self.units)
@@ -38,8 +39,12 @@ class WindowQueue:
         self.closed = False
         self.stop = threading.Event()
 
-    def put(self, unit: int, data: np.ndarray, ends: np.ndarray, arrival: float) -> None:
+    def put(self, units: np.ndarray | int, data: np.ndarray, ends: np.ndarray, arrival: float,
+            codes: np.ndarray | None = None) -> None:
+        """A block of windows (``units``: one per window, or one for all) that arrived together."""
         k = len(data)
+        units = np.full(k, units, np.int64) if np.ndim(units) == 0 else np.asarray(units, np.int64)
+        codes = np.zeros(k, np.int8) if codes is None else codes
         if not k:
             return
         with self.cond:
@@ -49,7 +54,7 @@ class WindowQueue:
             else:
                 while self.windows and self.windows + k > self.capacity:
                     self._drop_oldest(self.windows + k - self.capacity)
-            self.items.append([unit, data, ends, arrival, 0])
+            self.items.append([units, data, ends, arrival, 0, codes])
             self.windows += k
             self.cond.notify_all()
 
@@ -111,19 +116,20 @@ class WindowQueue:
         return n
 
     def _pop(self, n: int) -> Batch:
-        units, data, ends, arrival = [], [], [], []
+        units, data, ends, arrival, codes = [], [], [], [], []
         while n > 0:
             item = self.items[0]
-            unit, d, e, a, first = item
+            u, d, e, a, first, c = item
             take = min(n, len(d) - first)
             data.append(d[first : first + take])
             ends.append(e[first : first + take])
-            units.append(np.full(take, unit, np.int64))
+            units.append(u[first : first + take])
+            codes.append(c[first : first + take])
             arrival.append(np.full(take, a))
             item[4] += take
             self.windows -= take
             n -= take
             if item[4] >= len(d):
                 self.items.popleft()
-        return Batch(np.concatenate(units), np.concatenate(data) if len(data) > 1 else data[0],
-                     np.concatenate(ends), np.concatenate(arrival))
+        cat = (lambda parts: parts[0]) if len(data) == 1 else np.concatenate
+        return Batch(cat(units), cat(data), cat(ends), cat(arrival), cat(codes))

@@ -78,12 +78,12 @@ class PrometheusSink:
                 c_rej.add_metric([s, reason], n)
             for cause, n in st.dropped.items():
                 c_drop.add_metric([s, cause], n)
-            for u, us in sorted(st.units.items()):
-                c_proc.add_metric([s, str(u)], us.processed)
-                c_alarm.add_metric([s, str(u)], us.alarms_raised)
-                g_pf.add_metric([s, str(u)], us.p_fault)
-                if us.alarm:
-                    g_alarm.add_metric([s, str(u), us.alarm], 1)
+            for u in np.flatnonzero(st.seen):
+                c_proc.add_metric([s, str(u)], int(st.unit_processed[u]))
+                c_alarm.add_metric([s, str(u)], int(st.alarms_raised[u]))
+                g_pf.add_metric([s, str(u)], float(st.p_fault[u]))
+                if st.alarm[u]:
+                    g_alarm.add_metric([s, str(u), st.alarm[u]], 1)
             cum = np.cumsum(st.latency.counts)
             buckets = [(f"{b:g}", float(cum[np.searchsorted(EDGES_MS, b * 1e3, side="right")])) for b in BUCKETS_S]
             buckets.append(("+Inf", float(st.latency.n)))
