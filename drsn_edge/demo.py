@@ -14,49 +14,19 @@ DEMO_SEQUENCE = [("normal", 8.0), ("outer_race", 8.0), ("normal", 8.0)]
 DEMO_SEQUENCE_SEED = 101
 
 
-def _format_table(rows: list[dict]) -> str:
-    head = ["format", "size KiB", "acc clean %", "acc -4 dB %", "batch-1 median ms", "agree %"]
-    lines = [[r["format"], f"{r['kib']:.0f}", f"{r['clean']:.2f}", f"{r['m4']:.2f}", f"{r['ms']:.3f}", f"{r['agree']:.2f}"]
-             for r in rows]
+def formats_table(report: dict) -> str:
+    """The demo's view of a benchmark report: size, accuracy clean and at -4 dB, batch-1 latency."""
+    head = ["format", "size KiB", "acc clean %", "acc -4 dB %", "batch-1 ms"]
+    lines = [[r["format"], f"{r['size_kib']:.0f}", f"{100 * r['accuracy']['clean']:.2f}",
+              f"{100 * r['accuracy'].get('gaussian -4 dB', float('nan')):.2f}", f"{r['latency_b1']['median_ms']:.3f}"]
+             for r in report["formats"] if r["status"] == "ok"]
     w = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
     fmt = lambda r: "  ".join(v.rjust(k) for v, k in zip(r, w))  # noqa: E731
     return "\n".join([fmt(head), fmt(["-" * k for k in w]), *map(fmt, lines)])
 
 
-def compare_formats(checkpoint: Path, files: dict[str, Path], seed: int = 0) -> list[dict]:
-    """Size, accuracy (clean and -4 dB Gaussian) and batch-1 latency of each format on the test windows."""
-    from drsn_edge.bench.timing import measure
-    from drsn_edge.data.dataset import DataSpec, load_dataset
-    from drsn_edge.data.noise import add_noise
-    from drsn_edge.export.torch_backend import TorchBackend
-    from drsn_edge.runtime.backends import OnnxRuntimeBackend
-    from drsn_edge.training.checkpoint import read_checkpoint
-
-    md, _ = read_checkpoint(checkpoint)
-    ds = load_dataset(DataSpec.from_dict(md.data), min_samples=md.window)
-    x, y = ds.windows("test", md.window, md.hop)
-    xn = add_noise(x, -4.0, "gaussian", np.random.default_rng(seed))
-    backends = {"pytorch": TorchBackend(str(checkpoint))}
-    for name, path in files.items():
-        backends[name] = OnnxRuntimeBackend(str(path))
-    rows, ref = [], None
-    for name, be in backends.items():
-        be.activate()
-        def pred(a: np.ndarray, be=be) -> np.ndarray:
-            return np.concatenate([be.infer(a[i : i + 64]) for i in range(0, len(a), 64)])
-
-        logits = pred(x)
-        ref = logits if ref is None else ref
-        latency = measure(lambda be=be: be.infer(x[:1]), 1, min_calls=50, min_seconds=0.0)
-        size = checkpoint.stat().st_size if name == "pytorch" else files[name].stat().st_size
-        rows.append({"format": name, "kib": size / 1024, "clean": 100 * float((logits.argmax(1) == y).mean()),
-                     "m4": 100 * float((pred(xn).argmax(1) == y).mean()), "ms": latency["median_ms"],
-                     "agree": 100 * float((logits.argmax(1) == ref.argmax(1)).mean())})
-        be.close()
-    return rows
-
-
 def run_demo(out: Path, epochs: int = 12, quick: bool = False) -> dict:
+    from drsn_edge.bench.suite import BenchOptions, run_bench
     from drsn_edge.data.dataset import DataSpec
     from drsn_edge.data.simulator import simulate_sequence
     from drsn_edge.evaluation.grid import format_table
@@ -88,12 +58,12 @@ def run_demo(out: Path, epochs: int = 12, quick: bool = False) -> dict:
 
     print("\n== 3/5 export: standard-op ONNX, parity vs PyTorch, onnxslim, FP16, INT8 QDQ (budget 0.5 points)")
     onnx_path = out / "drsn-cw.onnx"
-    export_all(ckpt, onnx_path, ExportOptions(fp16=True, int8=True, calibration_windows=128 if quick else 256))
+    exported = export_all(ckpt, onnx_path, ExportOptions(fp16=True, int8=True, calibration_windows=128 if quick else 256))
 
-    print("\n== 4/5 side by side on the test windows (ONNX Runtime CPU)")
-    files = {"onnx-fp32": onnx_path, "onnx-fp16": out / "drsn-cw.fp16.onnx", "onnx-int8": out / "drsn-cw.int8.onnx"}
-    rows = compare_formats(ckpt, files)
-    print(_format_table(rows))
+    print("\n== 4/5 side by side on the test windows (drsn-edge bench, quick: every format from the export job)")
+    bench = run_bench(BenchOptions(str(ckpt), out_dir=str(out / "bench"), quick=True, streaming=False, probes=False,
+                                   export_report=exported), log=lambda s: None)
+    print(formats_table(bench))
 
     print("\n== 5/5 stream: a recording turning healthy -> outer-race fault -> healthy; alarm events below")
     rec = out / "demo-recording.npy"
@@ -109,4 +79,4 @@ def run_demo(out: Path, epochs: int = 12, quick: bool = False) -> dict:
     print(f"   {summary['processed']} windows, latency p50 {lat['p50']:.1f} ms, real-time factor "
           f"{summary['real_time_factor']:.0f}x; all records in {out / 'stream.jsonl'}")
     print(f"\ndone in {time.perf_counter() - t0:.0f} s; files in {out}/")
-    return {"eval": report, "formats": rows, "stream": summary}
+    return {"eval": report, "formats": bench["formats"], "stream": summary}

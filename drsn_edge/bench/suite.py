@@ -31,10 +31,13 @@ class BenchOptions:
     rounds: int = 7
     stream_rates: tuple[float, ...] = (12000.0, 48000.0)
     capacity: bool = True
+    streaming: bool = True  # the streaming section (runtime overhead, drsn-edge stream, capacity)
+    probes: bool = True  # cold start and peak memory, each in a fresh process
     stream_channels: int = 64
     floor_accuracy: float | None = None  # clean test accuracy, fraction, every ok format
     floor_latency_ms: float | None = None  # batch-1 median, every ok CPU format
     data_spec: Any = None
+    export_report: dict[str, Any] | None = None  # files an export job already wrote (default: export here)
 
     def apply_quick(self) -> None:
         self.snrs, self.noise_types, self.max_windows = [-4.0, 0.0, None], ("gaussian",), 256
@@ -93,8 +96,10 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
             import tensorrt  # noqa: F401
         except ImportError:
             trt_reason = "the tensorrt Python package is not installed"
-    log(f"exporting every format from {opts.checkpoint} (the export job) ...")
-    report_export = _export(opts, out / "models", trt_reason is None, log)
+    report_export = opts.export_report
+    if report_export is None:
+        log(f"exporting every format from {opts.checkpoint} (the export job) ...")
+        report_export = _export(opts, out / "models", trt_reason is None, log)
     targets = plan_targets(opts.checkpoint, report_export, out / "models", trt_reason, providers)
     spec = opts.data_spec or DataSpec.from_dict(md.data)
     try:
@@ -150,7 +155,7 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
         rows[n]["fraction_of_single_core_peak"] = rows[n]["gflops_achieved_bN"] / peak / max(1, opts.threads)
         be.close()
     for t in targets:
-        if rows[t.name]["status"] == "ok":
+        if rows[t.name]["status"] == "ok" and opts.probes:
             rows[t.name].update(_probe(t, 1, opts.threads))
     ratios = {
         "pytorch_over_onnx_fp32_b1": ratio(b1, "pytorch-eager", "onnx-fp32"),
@@ -161,7 +166,8 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
         "cpu_over_cuda_graph_bN": ratio(bn, "onnx-fp32", "ort-cuda-graph-fp32"),
     }
     int8 = next((t for t in targets if t.name == "onnx-int8" and t.ok), None)
-    stream = streaming_section(next(t.path for t in targets if t.name == "onnx-fp32"), md, opts, log)
+    stream = streaming_section(next(t.path for t in targets if t.name == "onnx-fp32"), md, opts, log) \
+        if opts.streaming else None
     report = {
         "checkpoint": opts.checkpoint, "model": md.model, "data": data_note, "test_windows": int(len(x)),
         "batch": opts.batch, "threads": opts.threads, "rounds": opts.rounds, "quick": opts.quick,
