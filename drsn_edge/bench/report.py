@@ -28,7 +28,8 @@ def to_markdown(r: dict[str, Any], command: str = "") -> str:
     if command:
         lines += [f"Command: `{command}`", ""]
     head = ["format", "status", "size KiB", "b1 median ms (spread)", "b1 p99 ms", f"b{r['batch']} median ms (spread)",
-            "windows/s", "GFLOP/s", "% 1-core peak", "cold start s", "peak RSS MiB", "acc clean %", "bal. acc clean %"]
+            "GPU ms b1 / bN", "windows/s", "GFLOP/s", "% 1-core peak", "cold start s", "peak RSS MiB", "acc clean %",
+            "bal. acc clean %"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in r["formats"]:
         if row["status"] != "ok":
@@ -37,7 +38,9 @@ def to_markdown(r: dict[str, Any], command: str = "") -> str:
         b1, bn = row["latency_b1"], row["latency_bN"]
         lines.append("| " + " | ".join([
             row["format"], "ok", _f(row["size_kib"], "{:.0f}"), f"{b1['median_ms']:.3f} ({b1['spread_pct']:.0f} %)",
-            _f(b1["p99_ms"]), f"{bn['median_ms']:.3f} ({bn['spread_pct']:.0f} %)", _f(bn["windows_per_s"], "{:.0f}"),
+            _f(b1["p99_ms"]), f"{bn['median_ms']:.3f} ({bn['spread_pct']:.0f} %)",
+            f"{_f(row.get('gpu_ms_b1'))} / {_f(row.get('gpu_ms_bN'))}" if "gpu_ms_b1" in row else "-",
+            _f(bn["windows_per_s"], "{:.0f}"),
             _f(row.get("gflops_achieved_bN"), "{:.2f}"),
             _f(row.get("fraction_of_single_core_peak") and 100 * row["fraction_of_single_core_peak"], "{:.1f}"),
             _f(row.get("cold_start_s"), "{:.2f}"), _f(row.get("peak_rss_mib"), "{:.0f}"),

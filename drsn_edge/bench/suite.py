@@ -79,7 +79,7 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
     from drsn_edge.data.dataset import DataSpec, load_dataset
     from drsn_edge.errors import DrsnEdgeError
     from drsn_edge.evaluation.grid import evaluate_grid
-    from drsn_edge.runtime.gpu import NO_GPU, gpu_info
+    from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
     from drsn_edge.runtime.providers import provider_status
     from drsn_edge.training.checkpoint import read_checkpoint
 
@@ -89,8 +89,9 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
     out = Path(opts.out_dir)
     md, _ = read_checkpoint(opts.checkpoint)
     gpu = gpu_info()
-    providers = {p: provider_status(p)[1] for p in ("cuda", "tensorrt")} if gpu else {p: NO_GPU for p in ("cuda", "tensorrt")}
-    trt_reason = None if gpu else NO_GPU
+    providers = {p: provider_status(p)[1] for p in ("cuda", "tensorrt")} if gpu else \
+        {p: no_gpu_reason() for p in ("cuda", "tensorrt")}
+    trt_reason = None if gpu else no_gpu_reason()
     if gpu:
         try:
             import tensorrt  # noqa: F401
@@ -145,12 +146,22 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
             row["status"] = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             log(f"{t.name}: {row['status']}")
     log(f"timing {len(backends)} formats in {opts.rounds} interleaved rounds ...")
-    b1 = interleaved({n: (lambda be=be: be.infer(x[:1])) for n, be in backends.items()}, rounds=opts.rounds,
+    gpu_ms: dict[tuple[str, int], list[float]] = {}
+
+    def call(n: str, be, xb: np.ndarray) -> None:
+        be.infer(xb)
+        if getattr(be, "last_gpu_ms", None) is not None:  # GPU time (CUDA events) beside host latency
+            gpu_ms.setdefault((n, len(xb)), []).append(be.last_gpu_ms)
+
+    b1 = interleaved({n: (lambda n=n, be=be: call(n, be, x[:1])) for n, be in backends.items()}, rounds=opts.rounds,
                      calls=50 if opts.quick else 100, batch=1)
-    bn = interleaved({n: (lambda be=be: be.infer(x[: opts.batch])) for n, be in backends.items()}, rounds=opts.rounds,
-                     calls=5 if opts.quick else 10, batch=opts.batch)
+    bn = interleaved({n: (lambda n=n, be=be: call(n, be, x[: opts.batch])) for n, be in backends.items()},
+                     rounds=opts.rounds, calls=5 if opts.quick else 10, batch=opts.batch)
     for n, be in backends.items():
         rows[n]["latency_b1"], rows[n]["latency_bN"] = b1[n], bn[n]
+        for key, size in (("gpu_ms_b1", 1), ("gpu_ms_bN", opts.batch)):
+            if (n, size) in gpu_ms:
+                rows[n][key] = float(np.median(gpu_ms[(n, size)]))
         rows[n]["gflops_achieved_bN"] = flops * opts.batch / (bn[n]["median_ms"] / 1e3) / 1e9
         rows[n]["fraction_of_single_core_peak"] = rows[n]["gflops_achieved_bN"] / peak / max(1, opts.threads)
         be.close()

@@ -11,12 +11,12 @@ from drsn_edge.errors import DrsnEdgeError
 
 
 def build_parser() -> Parser:
-    from drsn_edge.cli import bench, data, demo, evaluate, export, stream, train
+    from drsn_edge.cli import adapt, bench, data, demo, evaluate, export, stream, train
 
     parser = Parser(prog="drsn-edge", description="Deep Residual Shrinkage Networks from training to the edge.")
     parser.add_argument("--version", action="version", version=f"drsn-edge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in (data, train, evaluate, export, stream, bench, demo):
+    for module in (data, train, evaluate, adapt, export, stream, bench, demo):
         module.add_parser(sub)
     return parser
 

@@ -115,7 +115,8 @@ class VibrationDataset:
         return ws.x, ws.y
 
     def sample(self, split: str, window: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``count`` windows at random offsets (random crops); classes drawn uniformly (class-balanced)."""
+        """``count`` crops of ``window`` samples at random offsets; classes drawn uniformly (class-balanced), then a
+        recording of the class, then an offset."""
         by_class: dict[int, list[tuple[int, int, int]]] = {}
         for i, rec in enumerate(self.recordings):
             for start, stop in self.plan.spans[i].get(split, []):

@@ -12,6 +12,8 @@ ALLOWED_OPS = frozenset({
     "Conv", "BatchNormalization", "Relu", "Add", "Sub", "Mul", "Div", "Gemm", "MatMul", "Sigmoid",
     "ReduceMean", "GlobalAveragePool", "AveragePool", "Sqrt", "Concat", "Slice", "Unsqueeze", "Squeeze",
     "Reshape", "Flatten", "Identity", "Constant",
+    # novelty (Mahalanobis distance) and noise-level heads
+    "ReduceSum", "ReduceMin", "Log", "Transpose",
     # soft-threshold decompositions
     "Abs", "Sign", "Neg", "Max", "Min",
     # precision changes (FP16 / INT8 QDQ)

@@ -76,11 +76,13 @@ def export_onnx(
     model.set_threshold_mode(threshold_mode)
     md = export_description(ckpt_md, sha256_file(checkpoint), opset, threshold_mode)
     dummy = torch.zeros(1, md.in_channels, md.window)
-    axes = {md.input_name: {0: "batch"}, md.output_name: {0: "batch"}} if dynamic_batch else None
+    outputs = [md.output_name, *md.extra_outputs]
+    axes = {name: {0: "batch"} for name in [md.input_name, *outputs]} if dynamic_batch else None
+    module = _WithOutputs(model, outputs) if md.extra_outputs else model
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (dummy,), str(out), dynamo=False, opset_version=opset,
-                          input_names=[md.input_name], output_names=[md.output_name], dynamic_axes=axes,
+        torch.onnx.export(module, (dummy,), str(out), dynamo=False, opset_version=opset,
+                          input_names=[md.input_name], output_names=outputs, dynamic_axes=axes,
                           do_constant_folding=True)
     proto = onnx.load(str(out))
     check_allowed_ops(proto)
@@ -88,6 +90,24 @@ def export_onnx(
     write_metadata(proto, stored)
     onnx.save(proto, str(out))
     return md
+
+
+class _WithOutputs:
+    """The network with its heads' outputs beside the logits (a torch module built on use: torch is imported lazily)."""
+
+    def __new__(cls, model, outputs: list[str]):
+        import torch
+
+        class Wrapper(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, x):
+                out = self.model.forward_all(x)
+                return tuple(out[name] for name in outputs)
+
+        return Wrapper().eval()
 
 
 def write_metadata(proto, md: ModelMetadata) -> None:

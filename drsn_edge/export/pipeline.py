@@ -82,7 +82,7 @@ def export_all(
     prepare_output_path(out)
     if opts.trt:
         from drsn_edge.export.tensorrt_build import TRT_PRECISIONS
-        from drsn_edge.runtime.gpu import NO_GPU, gpu_info
+        from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
 
         bad = [p for p in opts.trt if p not in TRT_PRECISIONS]
         if bad:
@@ -92,7 +92,7 @@ def export_all(
         if "int8" in opts.trt and opts.int8_target == "cpu":
             raise DrsnEdgeError("--trt int8 needs symmetric int8 (--int8-target tensorrt), not the CPU scheme")
         if gpu_info() is None:  # before any work: say so at once
-            raise DrsnEdgeError(f"--trt builds a TensorRT engine: {NO_GPU}")
+            raise DrsnEdgeError(f"--trt builds a TensorRT engine: {no_gpu_reason()}")
     stage = Staging()
     try:
         report = _export(checkpoint, out, opts, stage, log)

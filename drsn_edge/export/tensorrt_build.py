@@ -7,7 +7,7 @@ from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.engine_meta import write_sidecar
-from drsn_edge.runtime.gpu import NO_GPU, gpu_info
+from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
 
 TRT_PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -16,8 +16,9 @@ def import_tensorrt():
     try:
         import tensorrt as trt
     except ImportError:
+        hint = no_gpu_reason() if gpu_info() is None else "pip install tensorrt"
         raise DrsnEdgeError(f"TensorRT engines need the tensorrt Python package and an NVIDIA GPU; "
-                            f"tensorrt is not installed ({NO_GPU if gpu_info() is None else 'pip install tensorrt'})") from None
+                            f"tensorrt is not installed ({hint})") from None
     return trt
 
 
@@ -28,7 +29,7 @@ def build_engine(onnx_path: str | Path, out: str | Path, precision: str = "fp16"
         raise DrsnEdgeError(f"unknown TensorRT precision {precision!r}; choose from {', '.join(TRT_PRECISIONS)}")
     gpu = gpu_info()
     if gpu is None:
-        raise DrsnEdgeError(f"TensorRT engine build: {NO_GPU}")
+        raise DrsnEdgeError(f"TensorRT engine build: {no_gpu_reason()}")
     trt = import_tensorrt()
     import onnx
 

@@ -30,6 +30,14 @@ class TorchBackend:
         with torch.no_grad():
             return self.model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
 
+    def infer_all(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Logits and the heads' outputs (as the ONNX backend)."""
+        import torch
+
+        with torch.no_grad():
+            out = self.model.forward_all(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
+        return out["logits"].numpy(), {k: out[k].numpy() for k in self.md.extra_outputs if k in out}
+
     def close(self) -> None:
         self.model = None
 

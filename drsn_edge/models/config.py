@@ -30,6 +30,8 @@ class ModelConfig:
     normalize: bool = True
     threshold_mode: str = "sign"
     dropout: float = 0.0
+    #: extra outputs fitted after training: "novelty" (distance to the known classes), "noise" (noise level, dB)
+    heads: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from drsn_edge.models.config import ARCHITECTURES, ModelConfig
+from drsn_edge.models.heads import NoiseHead, NoveltyHead
 from drsn_edge.models.normalization import WindowStandardize
 from drsn_edge.models.residual_unit import ResidualUnit
 
@@ -50,14 +51,41 @@ class ResidualShrinkageNet1d(nn.Module):
         self.bn = nn.BatchNorm1d(channels)
         self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
         self.fc = nn.Linear(channels, config.num_classes)
+        heads = set(config.heads)
+        if heads - {"novelty", "noise"}:
+            raise ValueError(f"unknown heads {sorted(heads - {'novelty', 'noise'})}")
+        self.novelty = NoveltyHead(config.num_classes, channels) if "novelty" in heads else None
+        alpha_features = sum(u.shrink.threshold.fc2.out_features for u in self.units if hasattr(u.shrink, "threshold"))
+        if "noise" in heads and not alpha_features:
+            raise ValueError("a noise head needs shrinkage units (drsn-cw or drsn-cs)")
+        self.noise = NoiseHead(alpha_features) if "noise" in heads else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled feature vector before the classifier, ``(N, C)``."""
-        x = self.units(self.stem(self.norm(x)))
-        return torch.mean(torch.relu(self.bn(x)), dim=-1)
+        return self.features_and_alphas(x)[0]
+
+    def features_and_alphas(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Pooled features ``(N, C)`` and every shrinkage unit's alpha = tau / mean|x|."""
+        h = self.stem(self.norm(x))
+        alphas = []
+        for unit in self.units:
+            h, alpha = unit.forward_with_alpha(h)
+            if alpha is not None:
+                alphas.append(alpha)
+        return torch.mean(torch.relu(self.bn(h)), dim=-1), alphas
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.features(x)))
+
+    def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Logits and every fitted head's output: ``novelty`` (N,), ``noise_level`` (N,) in dB."""
+        f, alphas = self.features_and_alphas(x)
+        out = {"logits": self.fc(self.dropout(f))}
+        if self.novelty is not None:
+            out["novelty"] = self.novelty(f)
+        if self.noise is not None:
+            out["noise_level"] = self.noise(NoiseHead.features(alphas))
+        return out
 
     def set_threshold_mode(self, mode: str) -> None:
         """Switch every shrinkage layer to another (numerically identical) decomposition."""

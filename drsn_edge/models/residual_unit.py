@@ -65,7 +65,12 @@ class ResidualUnit(nn.Module):
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv1(torch.relu(self.bn1(x)))
-        out = self.conv2(torch.relu(self.bn2(out)))
-        out = self.shrink(out)
-        return out + self._identity(x)
+        return self.forward_with_alpha(x)[0]
+
+    def forward_with_alpha(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The unit's output and its shrinkage ratios alpha = tau / mean|x| (None for a plain ResNet unit)."""
+        out = self.conv2(torch.relu(self.bn2(self.conv1(torch.relu(self.bn1(x))))))
+        alpha = None
+        if isinstance(self.shrink, Shrinkage):
+            out, alpha = self.shrink.forward_with_alpha(out)
+        return out + self._identity(x), alpha

@@ -47,11 +47,15 @@ class ThresholdNet(nn.Module):
         self.fc2 = nn.Linear(channels, channels if channel_wise else 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tau_and_alpha(x)[0]
+
+    def tau_and_alpha(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """tau ``(N, C or 1, 1)`` and the learned ratio alpha = tau / mean|x| ``(N, C or 1)``."""
         a = torch.mean(torch.abs(x), dim=-1)
         alpha = torch.sigmoid(self.fc2(torch.relu(self.bn(self.fc1(a)))))
         if not self.channel_wise:
             a = torch.mean(a, dim=1, keepdim=True)
-        return (alpha * a).unsqueeze(-1)
+        return (alpha * a).unsqueeze(-1), alpha
 
 
 class Shrinkage(nn.Module):
@@ -66,3 +70,7 @@ class Shrinkage(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return soft_threshold(x, self.threshold(x), self.mode)
+
+    def forward_with_alpha(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        tau, alpha = self.threshold.tau_and_alpha(x)
+        return soft_threshold(x, tau, self.mode), alpha

@@ -31,6 +31,7 @@ class ModelMetadata:
     channels: list[str]
     input_name: str = "x"
     output_name: str = "logits"
+    extra_outputs: list[str] = field(default_factory=list)  # "novelty", "noise_level": per-window outputs beside logits
     normal_label: str | None = "normal"  # the healthy class (None: the model has none; alarms then mean any class)
     normalization: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)  # arch, preset, sizes, threshold_mode
@@ -39,6 +40,9 @@ class ModelMetadata:
     metrics: dict[str, Any] = field(default_factory=dict)  # test metrics measured at training time
     precision: str = "fp32"
     quantization: dict[str, Any] = field(default_factory=dict)  # INT8: target runtime, scheme, calibration
+    novelty: dict[str, Any] = field(default_factory=dict)  # the novelty score's threshold and how it was calibrated
+    noise: dict[str, Any] = field(default_factory=dict)  # what the noise_level output means
+    adaptation: dict[str, Any] = field(default_factory=dict)  # drsn-edge adapt: method, target data, windows
     opset: int | None = None
     source_checkpoint_sha256: str | None = None
     drsn_edge_version: str = ""

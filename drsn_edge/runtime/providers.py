@@ -58,9 +58,28 @@ class ProviderSettings:
             cuda: dict[str, Any] = {"device_id": self.device_id, "use_tf32": int(self.tf32)}
             if self.cuda_graph and self.provider == "cuda":
                 cuda["enable_cuda_graph"] = "1"
+            stream = _compute_stream() if self.provider == "cuda" else None
+            if stream:  # our own stream, so that CUDA events can time the GPU work on it
+                cuda.update(has_user_compute_stream="1", user_compute_stream=str(stream))
             chain.append(("CUDAExecutionProvider", cuda))
         chain.append("CPUExecutionProvider")
         return chain
+
+
+def _compute_stream() -> int | None:
+    """A CUDA stream for ONNX Runtime's CUDA provider (kept for the process), or None without cuda-python."""
+    global _STREAM
+    if _STREAM is None:
+        try:
+            from drsn_edge.runtime.cuda import Stream
+
+            _STREAM = Stream()
+        except Exception:  # noqa: BLE001 - no cuda-python or no device: ONNX Runtime makes its own stream
+            return None
+    return _STREAM.ptr
+
+
+_STREAM = None
 
 
 @contextlib.contextmanager

@@ -40,7 +40,8 @@ class BatchResult:
     p_fault: np.ndarray  # (k,)
     latency_ms: np.ndarray  # (k,)
     wall_time: float
-    extra: dict[str, np.ndarray]  # optional per-window outputs of the model (e.g. noise_level)
+    extra: dict[str, np.ndarray]  # optional per-window outputs of the model (novelty, noise_level)
+    labels: np.ndarray | None = None  # (k,) class index per window, -1 for "unknown" (None: the argmax of probs)
 
     def __len__(self) -> int:
         return len(self.units)
@@ -69,6 +70,10 @@ class StreamRunner:
         self.windowers = [RingWindower(u, md.in_channels, self.window, self.hop) for u in range(len(self.map))]
         self.smoothers = UnitSmoothers(len(self.map), len(md.class_names), cfg.smoothing, cfg.smoothing_mode)
         self.alarms = UnitAlarms(len(self.map), cfg.alarm, md.class_names, self.normal)
+        # "unknown": a window farther from every known class than the threshold calibrated at training
+        self.novelty_threshold = md.novelty.get("threshold") if "novelty" in md.extra_outputs else None
+        self.novelty_smoothers = UnitSmoothers(len(self.map), 2, cfg.smoothing, "mean")
+        self.novelty_alarms = UnitAlarms(len(self.map), cfg.alarm, ["known", "unknown"], "known")
         self.q = WindowQueue(cfg.queue_size, cfg.policy)
         self.stop = stop or threading.Event()
         self.stats = StreamStats(stream_id, list(md.class_names), getattr(source, "name", ""), len(self.map))
@@ -114,6 +119,7 @@ class StreamRunner:
     def _gap(self, at: int) -> None:
         self.stats.gaps += 1
         self.smoothers.reset()
+        self.novelty_smoothers.reset()
         self._emit(event_record("gap", stream=self.stream_id, stream_time=at / self.md.sample_rate))
 
     def _reject(self, codes: np.ndarray, units: np.ndarray, ends: np.ndarray) -> None:
@@ -128,8 +134,7 @@ class StreamRunner:
         extra: dict[str, np.ndarray] = {}
         if good.any():
             x = b.data if good.all() else b.data[good]
-            out = self.backend.infer(x)
-            logits, extra = (out[0], out[1]) if isinstance(out, tuple) else (out, {})
+            logits, extra = self.backend.infer_all(x) if hasattr(self.backend, "infer_all") else (self.backend.infer(x), {})
             finite = np.isfinite(logits).all(axis=1)
             if not finite.all():  # a model that returns NaN must never produce a label
                 idx = np.nonzero(good)[0]
@@ -146,12 +151,27 @@ class StreamRunner:
         now_pc, now = time.perf_counter(), time.time()
         latency = (now_pc - arrival) * 1e3
         t = ends / self.md.sample_rate
-        smoothed = self.smoothers.update(units, probs)
-        p_fault = self.alarms.p_fault(smoothed)
-        events = self.alarms.update(units, smoothed, p_fault, t)
-        self.stats.add_decisions(units, probs.argmax(axis=1), p_fault, t)
+        unknown = extra["novelty"] > self.novelty_threshold if self.novelty_threshold is not None else None
+        known = ~unknown if unknown is not None else slice(None)
+        smoothed, p_fault, events = probs, self.alarms.p_fault(probs), []
+        if unknown is None or known.any():  # unknown windows never feed a fault alarm
+            sm = self.smoothers.update(units[known], probs[known])
+            smoothed = probs.copy()
+            smoothed[known] = sm
+            p_fault[known] = self.alarms.p_fault(sm)
+            events = self.alarms.update(units[known], sm, p_fault[known], t[known])
+        if unknown is not None:  # a run of unknown windows is its own alarm
+            share = self.novelty_smoothers.update(units, np.eye(2)[unknown.astype(np.int64)])
+            for e in self.novelty_alarms.update(units, share, share[:, 1], t):
+                e.kind = "novelty"
+                events.append(e)
+        labels = probs.argmax(axis=1)
+        if unknown is not None:
+            labels = np.where(unknown, -1, labels)
+        self.stats.add_decisions(units, labels, p_fault, t, extra.get("noise_level"))
         self.stats.latency.add(latency)
-        self.sinks.batch(BatchResult(self.stream_id, units, t, probs, smoothed, p_fault, latency, now, extra), self.md)
+        self.sinks.batch(BatchResult(self.stream_id, units, t, probs, smoothed, p_fault, latency, now, extra, labels),
+                         self.md)
         for e in sorted(events, key=lambda e: e.stream_time):
             self.stats.alarms += 1
             self.stats.alarms_raised[e.unit] += e.state == "alarm"

@@ -43,14 +43,22 @@ class StreamStats:
         self.first_t = np.full(u, np.nan)
         self.last_t = np.zeros(u)
         self.alarm: list[str | None] = [None] * u  # the active alarm's label
+        self.noise_level = np.full(u, np.nan)  # the latest window's noise level (dB), where the model reports it
         self.seen = np.zeros(u, bool)
 
-    def add_decisions(self, units: np.ndarray, labels: np.ndarray, p_fault: np.ndarray, t: np.ndarray) -> None:
-        np.add.at(self.label_counts, (units, labels), 1)
+    def add_decisions(self, units: np.ndarray, labels: np.ndarray, p_fault: np.ndarray, t: np.ndarray,
+                      noise: np.ndarray | None = None) -> None:
+        """``labels``: class per window, -1 for unknown."""
+        known = labels >= 0
+        np.add.at(self.label_counts, (units[known], labels[known]), 1)
+        if not known.all():
+            np.add.at(self.unit_unknown, units[~known], 1)
         self.unit_processed += np.bincount(units, minlength=self.n_units)
         uniq, rev_idx = np.unique(units[::-1], return_index=True)
         last = len(units) - 1 - rev_idx  # each unit's latest window in this batch
         self.p_fault[uniq], self.last_t[uniq] = p_fault[last], t[last]
+        if noise is not None:
+            self.noise_level[uniq] = noise[last]
         np.fmin.at(self.first_t, units, t)
         self.seen[units] = True
         self.processed += len(units)

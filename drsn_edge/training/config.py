@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from drsn_edge.data.augment import Augment
 from drsn_edge.training.noise_schedule import NoiseSchedule
 
 
@@ -20,8 +21,12 @@ class TrainConfig:
     noise: NoiseSchedule = field(default_factory=NoiseSchedule)
     device: str = "auto"
     label_smoothing: float = 0.0
+    augment: Augment = field(default_factory=Augment)
+    #: stop after this many epochs without a better validation balanced accuracy (None: run every epoch)
+    patience: int | None = None
 
     def describe(self) -> dict[str, Any]:
         d = asdict(self)
         d["noise"] = self.noise.describe()
+        d["augment"] = self.augment.describe()
         return d

@@ -18,6 +18,7 @@ from drsn_edge.models.factory import model_from_config
 from drsn_edge.runtime.metadata import ModelMetadata
 from drsn_edge.training.checkpoint import save_checkpoint
 from drsn_edge.training.config import TrainConfig
+from drsn_edge.training.heads import fit_heads
 from drsn_edge.training.trainer import predict_logits, train
 
 NORMALIZATION = {
@@ -58,6 +59,13 @@ def test_report(model: torch.nn.Module, dataset: VibrationDataset, md: ModelMeta
             "time_split_fallback_recordings": sorted(fallback)}
 
 
+def default_heads(arch: str) -> list[str]:
+    """Novelty for every model; the noise level where there are shrinkage thresholds to read it from."""
+    from drsn_edge.models.config import ARCHITECTURES
+
+    return ["novelty", "noise"] if ARCHITECTURES.get(arch) else ["novelty"]
+
+
 def train_checkpoint(
     data: DataSpec,
     arch: str,
@@ -74,7 +82,9 @@ def train_checkpoint(
     out = Path(out)
     if out.is_dir():
         raise DrsnEdgeError(f"--out {out} is a folder; give a file name such as model.safetensors")
-    config = resolve_config(arch, preset, **(model_overrides or {}))
+    overrides = dict(model_overrides or {})
+    overrides.setdefault("heads", default_heads(arch))
+    config = resolve_config(arch, preset, **overrides)
     dataset = dataset or load_dataset(data, min_samples=config.window, strict=strict)
     for p in dataset.problems:
         log(f"warning: {p.line()}")
@@ -89,11 +99,14 @@ def train_checkpoint(
         log(line)
     result = train(model, dataset, train_cfg, progress=progress, log=log)
     history = result.pop("history")
+    heads = fit_heads(model.cpu(), dataset, train_cfg) if config.heads else {}
     md = ModelMetadata(
         class_names=list(dataset.class_names), sample_rate=dataset.fs, window=config.window, hop=config.window // 2,
         in_channels=dataset.in_channels, channels=list(dataset.channel_names), normal_label=dataset.normal_label,
         normalization=NORMALIZATION, model=config.to_dict(), training={**train_cfg.describe(), **result},
         data=dataset.spec.to_dict(), drsn_edge_version=__version__,
+        extra_outputs=[name for name, head in (("novelty", "novelty"), ("noise_level", "noise")) if head in heads],
+        novelty=heads.get("novelty", {}), noise=heads.get("noise", {}),
     )
     md.metrics = test_report(model, dataset, md)
     save_checkpoint(out, model.cpu(), md, history)

@@ -65,6 +65,8 @@ def train(
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     history: list[dict[str, float]] = []
     best = (-1.0, 0, copy.deepcopy(model.state_dict()))
+    augment = cfg.augment.enabled
+    crop = cfg.augment.crop_length(window) if augment else window
     t0 = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -72,7 +74,11 @@ def train(
         quiet = None if progress else True  # None: bars only on a terminal
         bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=quiet)
         for _ in bar:
-            xb, yb = dataset.sample("train", window, cfg.batch_size, rng)
+            if augment:
+                xb, yb = dataset.sample("train", crop, cfg.batch_size, rng)
+                xb = cfg.augment.apply(xb, window, rng)
+            else:
+                xb, yb = dataset.sample("train", window, cfg.batch_size, rng)
             xb = cfg.noise.apply(xb, rng)
             xt, yt = torch.from_numpy(xb).to(device), torch.from_numpy(yb).to(device)
             logits = model(xt)
@@ -96,6 +102,9 @@ def train(
             best = (score, epoch, copy.deepcopy(model.state_dict()))
         log(f"epoch {epoch:3d}  loss {row['loss']:.4f}  train acc {row['train_acc']:.4f}" + (
             f"  val acc {row['val_acc']:.4f}  val balanced {row['val_balanced_acc']:.4f}" if x_val is not None else ""))
+        if cfg.patience is not None and x_val is not None and epoch - best[1] >= cfg.patience:
+            log(f"early stop: no better validation balanced accuracy for {cfg.patience} epochs (best: epoch {best[1]})")
+            break
     model.load_state_dict(best[2])
     model.eval()
     return {

@@ -41,6 +41,7 @@ class FileDataOptions:
     scale: float | None = None  # raw value x scale = g
     sensitivity: float | None = None  # mV/g, for files in volts (scale = 1000 / sensitivity)
     normal: str = "normal"  # the healthy class, for alarms and false-alarm rates
+    unlabelled: bool = False  # every recording under the folder, labels ignored (adaptation to a new machine)
 
     def read_options(self, **row: Any) -> ReadOptions:
         scale, sens = row.get("scale", self.scale), row.get("sensitivity", self.sensitivity)
@@ -83,7 +84,7 @@ def common_rate(entries: list[FileEntry]) -> float:
 
 def _finish(entries: list[FileEntry], names: list[str], opts: FileDataOptions, fs: float | None,
             min_samples: int | None, where: Path) -> SourceData:
-    if len(names) < 2:
+    if len(names) < 2 and not opts.unlabelled:
         raise DrsnEdgeError(f"{where}: {len(names)} class(es) found ({', '.join(names) or 'none'}); a classifier needs two")
     fs = fs or common_rate(entries)
     recs, problems, channels = read_entries(entries, names, fs, min_samples)
@@ -104,6 +105,12 @@ class FolderSource(DataSource):
         root = Path(opts.root or ".")
         if not root.is_dir():
             raise DrsnEdgeError(f"data folder not found: {root}")
+        if opts.unlabelled:
+            files = sorted(f for f in root.rglob("*") if f.is_file() and not f.name.startswith(".") and is_readable(f))
+            if not files:
+                raise DrsnEdgeError(f"{root}: no recordings found (known suffixes: wav, flac, ogg, npy, csv, mat)")
+            return ([FileEntry(f, "unlabelled", f.relative_to(root).as_posix(), None, opts.read_options()) for f in files],
+                    ["unlabelled"], root)
         entries = []
         for label_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
             for f in sorted(label_dir.rglob("*")):

@@ -28,4 +28,7 @@ class Backend(Protocol):
 
     def infer(self, x: np.ndarray) -> np.ndarray: ...
 
+    def infer_all(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Logits and the model's extra per-window outputs (novelty, noise_level) by name."""
+
     def close(self) -> None: ...

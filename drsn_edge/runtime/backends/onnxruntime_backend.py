@@ -20,12 +20,22 @@ class OnnxRuntimeBackend:
         self.md = md
         self.session = None
         self.notes: list[str] = []  # things the user should know about this model on this provider
+        self.last_gpu_ms: float | None = None  # GPU time of the last call (CUDA events), where measured
+        self._bound = None
 
     def activate(self) -> None:
         self.session = make_session(self.path, self.settings)
         inp = self.session.get_inputs()[0]
         self._input = inp.name
         self._float16 = inp.type == "tensor(float16)"
+        names = [o.name for o in self.session.get_outputs()]
+        extra = [n for n in (self.md.extra_outputs if self.md else []) if n in names]
+        self._outputs = [names[0], *extra]
+        self._bound = None
+        if self.settings.provider == "cuda" and self.md is not None:
+            from drsn_edge.runtime.backends.cuda_binding import CudaBinding
+
+            self._bound = CudaBinding(self.session, self.md, self._outputs, self.settings)
         if self.md is not None:
             check_io(self.path, self.md, inp.shape, self.session.get_outputs()[0].shape)
             self.notes = target_notes(self.md, self.settings.provider)
@@ -42,10 +52,22 @@ class OnnxRuntimeBackend:
         return InputSpec(inp.name, tuple(inp.shape), inp.type)
 
     def infer(self, x: np.ndarray) -> np.ndarray:
+        """Logits ``(N, K)``."""
+        return self.infer_all(x, extras=False)[0]
+
+    def infer_all(self, x: np.ndarray, extras: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Logits and the model's extra outputs (novelty, noise_level) by name."""
         if self.session is None:
             raise DrsnEdgeError("backend not activated")
         x = np.ascontiguousarray(x, dtype=np.float16 if self._float16 else np.float32)
-        return np.asarray(self.session.run(None, {self._input: x})[0], dtype=np.float32)
+        if self._bound is not None:
+            out = self._bound.run(x)
+            self.last_gpu_ms = self._bound.last_gpu_ms
+            return out[0], ({n: out[i + 1] for i, n in enumerate(self._outputs[1:])} if extras else {})
+        names = self._outputs if extras else self._outputs[:1]
+        out = self.session.run(names, {self._input: x})
+        return (np.asarray(out[0], dtype=np.float32),
+                {n: np.asarray(v, dtype=np.float32) for n, v in zip(names[1:], out[1:])})
 
     def close(self) -> None:
         self.session = None

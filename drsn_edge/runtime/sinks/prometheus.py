@@ -68,6 +68,9 @@ class PrometheusSink:
         c_alarm = CounterMetricFamily("drsn_alarms_raised", "Alarms raised", labels=["stream", "unit"])
         g_alarm = GaugeMetricFamily("drsn_alarm_active", "1 while a unit is in alarm", labels=["stream", "unit", "label"])
         g_pf = GaugeMetricFamily("drsn_fault_probability", "Smoothed probability of a fault", labels=["stream", "unit"])
+        g_noise = GaugeMetricFamily("drsn_noise_level_db", "Noise level of the latest window, dB relative to the "
+                                    "vibration (from the model's soft thresholds)", labels=["stream", "unit"])
+        c_unk = CounterMetricFamily("drsn_windows_unknown", "Windows unlike every known class", labels=["stream", "unit"])
         h_lat = HistogramMetricFamily("drsn_decision_latency_seconds", "Last sample of a window in -> decision out",
                                       labels=["stream"])
         for st in self.streams():
@@ -82,13 +85,16 @@ class PrometheusSink:
                 c_proc.add_metric([s, str(u)], int(st.unit_processed[u]))
                 c_alarm.add_metric([s, str(u)], int(st.alarms_raised[u]))
                 g_pf.add_metric([s, str(u)], float(st.p_fault[u]))
+                c_unk.add_metric([s, str(u)], int(st.unit_unknown[u]))
+                if np.isfinite(st.noise_level[u]):
+                    g_noise.add_metric([s, str(u)], float(st.noise_level[u]))
                 if st.alarm[u]:
                     g_alarm.add_metric([s, str(u), st.alarm[u]], 1)
             cum = np.cumsum(st.latency.counts)
             buckets = [(f"{b:g}", float(cum[np.searchsorted(EDGES_MS, b * 1e3, side="right")])) for b in BUCKETS_S]
             buckets.append(("+Inf", float(st.latency.n)))
             h_lat.add_metric([s], buckets, st.latency.total / 1e3)
-        yield from (c_in, c_proc, c_rej, c_drop, c_gap, c_alarm, g_alarm, g_pf, h_lat)
+        yield from (c_in, c_proc, c_rej, c_drop, c_gap, c_alarm, g_alarm, g_pf, g_noise, c_unk, h_lat)
         out = CounterMetricFamily("drsn_output_dropped", "Records an output lost (MQTT buffer overflow, failed output)",
                                   labels=["output"])
         waiting = GaugeMetricFamily("drsn_output_waiting", "Records waiting for an output (MQTT while the broker is away)",

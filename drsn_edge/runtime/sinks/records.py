@@ -13,8 +13,10 @@ from drsn_edge.runtime.decisions import AlarmEvent
 def window_records(r, class_names: list[str]) -> list[dict[str, Any]]:
     """One record per window of a :class:`~drsn_edge.runtime.runner.BatchResult`, built only when a sink wants them."""
     probs = np.round(r.probs, 6).tolist()
-    labels = r.probs.argmax(axis=1).tolist()
-    smoothed = r.smoothed.argmax(axis=1).tolist()
+    labels = (r.probs.argmax(axis=1) if r.labels is None else r.labels).tolist()
+    smoothed = np.where(r.labels < 0, -1, r.smoothed.argmax(axis=1)).tolist() if r.labels is not None else \
+        r.smoothed.argmax(axis=1).tolist()
+    names = [*class_names, "unknown"]  # index -1 reads "unknown"
     t = np.round(r.t, 6).tolist()
     pf = np.round(r.p_fault, 6).tolist()
     lat = np.round(r.latency_ms, 3).tolist()
@@ -24,7 +26,7 @@ def window_records(r, class_names: list[str]) -> list[dict[str, Any]]:
     out = []
     for i in range(len(units)):
         rec = {"type": "window", "stream": r.stream, "unit": units[i], "stream_time": t[i], "wall_time": wall,
-               "label": class_names[labels[i]], "smoothed_label": class_names[smoothed[i]], "p_fault": pf[i],
+               "label": names[labels[i]], "smoothed_label": names[smoothed[i]], "p_fault": pf[i],
                "probabilities": dict(zip(class_names, probs[i])), "latency_ms": lat[i]}
         for k, v in extra.items():
             rec[k] = v[i]

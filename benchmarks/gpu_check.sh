@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Validate drsn-edge on this machine's NVIDIA GPU (a workstation, a server or a Jetson):
+#   1. which providers load (ONNX Runtime CUDA, TensorRT EP) and why not;
+#   2. the GPU tests (tests/test_gpu.py: CUDA parity with TF32 off, IO binding and CUDA graphs, cuda-python memory,
+#      TensorRT EP, native TensorRT engines);
+#   3. TensorRT engines (FP32 / FP16 / INT8) built from the committed model, where TensorRT is installed;
+#   4. the GPU rows of `drsn-edge bench` (ORT CUDA, CUDA graph, TensorRT EP, native TensorRT; GPU time from CUDA
+#      events beside host latency).
+# Everything lands in one folder: summary.md, bench.json / bench.md, pytest.log, export.log.
+# Usage: benchmarks/gpu_check.sh [OUT_DIR] [MODEL]      (PYTHON=... to choose the interpreter)
+# On a machine without a usable GPU it says why in one line and exits 2, within seconds.
+set -u
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
+OUT=${1:-gpu-check-$(hostname)-$(date +%Y%m%d-%H%M%S)}
+MODEL=${2:-benchmarks/models/cwru-wide-cw.safetensors}
+
+why=$("$PY" -c "from drsn_edge.runtime.gpu import gpu_status; g, w = gpu_status(); print(g['name'] if g else 'NO: ' + w)" 2>&1)
+case "$why" in
+  NO:*) echo "gpu_check: no usable NVIDIA GPU here (${why#NO: }); nothing to check"; exit 2 ;;
+  *Error*|*Traceback*) echo "gpu_check: drsn-edge is not importable with $PY: $(echo "$why" | tail -1)"; exit 2 ;;
+esac
+mkdir -p "$OUT"
+{
+  echo "# drsn-edge GPU check: $why"
+  echo
+  echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ). Host: $(hostname). $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true)"
+  echo
+  echo "## Providers"
+  "$PY" - <<'PY'
+import onnxruntime as ort
+from drsn_edge.runtime.providers import provider_status
+print(f"onnxruntime {ort.__version__}: " + ", ".join(ort.get_available_providers()))
+for p in ("cuda", "tensorrt"):
+    ok, why = provider_status(p)
+    print(f"- {p}: {'loads' if ok else 'does not load: ' + why}")
+try:
+    import tensorrt
+    print(f"- tensorrt Python package {tensorrt.__version__}")
+except ImportError:
+    print("- tensorrt Python package: not installed (native engines are skipped)")
+PY
+} > "$OUT/summary.md" 2>&1
+echo "gpu_check: $why; results in $OUT/"
+
+"$PY" -m pytest -q tests/test_gpu.py -rs > "$OUT/pytest.log" 2>&1
+echo "- tests/test_gpu.py: $(tail -1 "$OUT/pytest.log")" >> "$OUT/summary.md"
+
+if "$PY" -c "import tensorrt" 2>/dev/null; then
+  "$PY" -m drsn_edge export "$MODEL" -o "$OUT/engines/model.onnx" --fp16 --int8 --int8-target tensorrt \
+      --trt fp32 --trt fp16 --trt int8 > "$OUT/export.log" 2>&1
+  echo "- TensorRT engines: $(tail -1 "$OUT/export.log")" >> "$OUT/summary.md"
+fi
+
+"$PY" -m drsn_edge bench "$MODEL" --out "$OUT" --no-capacity --rounds 7 > "$OUT/bench.log" 2>&1
+echo "- bench: $(grep -c '| ok |' "$OUT/bench.md" 2>/dev/null || echo 0) formats measured (bench.md)" >> "$OUT/summary.md"
+cat "$OUT/summary.md"

@@ -1,0 +1,39 @@
+"""``drsn-edge adapt``."""
+
+from __future__ import annotations
+
+import argparse
+
+from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("adapt", help="adapt a model to a new machine from its unlabelled recordings",
+                       description="Unsupervised adaptation: AdaBN re-estimates every BatchNorm's statistics on the "
+                                   "target machine's windows; tent then makes the BatchNorm scales confident on them, "
+                                   "with a guard against collapse. Labels in the target data are ignored. Writes a new "
+                                   "checkpoint that records what it was adapted on; export works on it unchanged.",
+                       epilog=examples("drsn-edge adapt model.safetensors --data new-pump-recordings/ -o adapted.safetensors",
+                                       "drsn-edge adapt model.safetensors --data cwru --data-dir ../shared/data/cwru/"
+                                       "12k_drive_end --loads 3 -o adapted.safetensors --method tent"))
+    p.add_argument("model", help="the checkpoint to adapt")
+    p.add_argument("-o", "--out", required=True, help="where to write the adapted checkpoint")
+    p.add_argument("--method", choices=["adabn", "tent"], default="adabn")
+    p.add_argument("--windows", type=int, default=4096, help="at most this many target windows (spread over the files)")
+    add_data_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from drsn_edge.errors import DrsnEdgeError
+    from drsn_edge.training.adapt import adapt_checkpoint
+
+    if not args.data:
+        raise DrsnEdgeError("give the target machine's recordings with --data (a folder, a manifest, or cwru)")
+    if args.windows < 16:
+        raise DrsnEdgeError("--windows: adaptation needs at least 16 windows")
+    spec = data_spec_from_args(args, default_split="all")
+    if spec.source == "folder":  # a new machine's recordings need no label folders
+        spec.options["unlabelled"] = True
+    adapt_checkpoint(args.model, spec, args.out, args.method, args.windows)
+    return 0

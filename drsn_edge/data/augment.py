@@ -1,0 +1,77 @@
+"""On-the-fly changes to training windows that mimic what differs between machines (numpy only).
+
+- speed: the window is resampled by a factor near 1, because fault frequencies scale with shaft speed (CWRU's loads
+  run at 1730-1797 rpm, a 4 % spread; other machines differ more);
+- band and tilt: a random low-pass and a spectral slope, because sensors, their mounting and anti-alias filters
+  shape the spectrum differently;
+- gain per channel and polarity: different sensitivities and mounting directions.
+
+Noise is mixed afterwards, by the training's noise schedule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass
+class Augment:
+    speed: float = 0.08  # resampling factor drawn from [1 - speed, 1 + speed]
+    band: float = 0.5  # share of windows low-passed at a cutoff drawn from [band_low, 1) x Nyquist
+    band_low: float = 0.35
+    tilt_db_per_octave: float = 3.0  # spectral slope drawn from +-this
+    gain_db: float = 6.0  # per-channel gain drawn from +-this (matters for multi-channel models)
+    polarity: bool = True  # random sign flip
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.speed or self.band or self.tilt_db_per_octave or self.gain_db or self.polarity)
+
+    def crop_length(self, window: int) -> int:
+        """Samples to crop so that resampling by up to 1 + speed still fills a window."""
+        return int(np.ceil(window * (1 + self.speed))) + 2
+
+    def apply(self, x: np.ndarray, window: int, rng: np.random.Generator) -> np.ndarray:
+        """Windows ``(N, C, window)`` from crops ``(N, C, L >= crop_length(window))``."""
+        n, c, length = x.shape
+        if self.speed:
+            f = rng.uniform(1 - self.speed, 1 + self.speed, size=n)
+            span = (window - 1) * f
+            start = rng.uniform(0, np.maximum(length - 1 - span, 0))
+            pos = start[:, None] + np.arange(window)[None, :] * f[:, None]  # (N, W)
+            i0 = np.minimum(pos.astype(np.int64), length - 2)
+            frac = (pos - i0)[:, None, :]
+            idx = np.broadcast_to(i0[:, None, :], (n, c, window))
+            lo = np.take_along_axis(x, idx, axis=2)
+            hi = np.take_along_axis(x, idx + 1, axis=2)
+            y = (lo * (1 - frac) + hi * frac).astype(np.float32)
+        else:
+            y = np.ascontiguousarray(x[:, :, :window], dtype=np.float32)
+        if self.band or self.tilt_db_per_octave:
+            spec = np.fft.rfft(y, axis=2)
+            freqs = np.linspace(0, 1, spec.shape[2])  # relative to Nyquist
+            gain = np.ones((n, 1, spec.shape[2]))
+            if self.tilt_db_per_octave:
+                slope = rng.uniform(-self.tilt_db_per_octave, self.tilt_db_per_octave, size=n)
+                octaves = np.log2(np.maximum(freqs, freqs[1]) / 0.25)  # 0 dB at a quarter of Nyquist
+                gain *= 10 ** (slope[:, None, None] * octaves[None, None, :] / 20)
+            if self.band:
+                cut = rng.uniform(self.band_low, 1.0, size=n)
+                on = rng.random(n) < self.band
+                width = 0.05
+                edge = np.clip((cut[:, None] + width - freqs[None, :]) / (2 * width), 0, 1)  # a linear roll-off
+                gain *= np.where(on[:, None], edge, 1.0)[:, None, :]
+            y = np.fft.irfft(spec * gain, n=window, axis=2).astype(np.float32)
+        if self.gain_db and c > 1:
+            y *= (10 ** (rng.uniform(-self.gain_db, self.gain_db, size=(n, c, 1)) / 20)).astype(np.float32)
+        if self.polarity:
+            y *= rng.choice(np.array([-1.0, 1.0], np.float32), size=(n, 1, 1))
+        return y
+
+    def describe(self) -> dict:
+        return asdict(self)
+
+
+NO_AUGMENT = Augment(speed=0.0, band=0.0, tilt_db_per_octave=0.0, gain_db=0.0, polarity=False)

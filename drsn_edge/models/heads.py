@@ -1,0 +1,66 @@
+"""Two extra outputs of a trained network, fitted after training and exported with standard ops.
+
+- :class:`NoveltyHead`: how unlike every known class a window is: the Mahalanobis distance of its pooled features to
+  the nearest class mean under a shared covariance (Lee et al., "A simple unified framework for detecting
+  out-of-distribution samples and adversarial attacks", NeurIPS 2018).
+- :class:`NoiseHead`: the noise level of a window in dB (noise power relative to the vibration, about -SNR), read from
+  the network's own soft thresholds: every shrinkage unit learns tau = alpha * mean|x| to remove noise, so the
+  ratios alpha say how noisy the window looks to it. A ridge regression on log(alpha), fitted on training windows
+  with noise of known level.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+HEADS = ("novelty", "noise")
+
+
+class NoveltyHead(nn.Module):
+    def __init__(self, num_classes: int, features: int) -> None:
+        super().__init__()
+        self.register_buffer("means", torch.zeros(num_classes, features))
+        self.register_buffer("precision", torch.eye(features))
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        d = f.unsqueeze(1) - self.means.unsqueeze(0)  # (N, K, C)
+        q = torch.sum(torch.matmul(d, self.precision) * d, dim=-1)  # (N, K)
+        return torch.min(q, dim=1).values
+
+    @torch.no_grad()
+    def fit(self, f: torch.Tensor, y: torch.Tensor, shrink: float = 1e-3) -> None:
+        k = self.means.shape[0]
+        means = torch.stack([f[y == c].mean(0) if (y == c).any() else torch.zeros(f.shape[1]) for c in range(k)])
+        centred = f - means[y]
+        cov = centred.T @ centred / max(1, len(f) - k)
+        cov += shrink * torch.trace(cov) / cov.shape[0] * torch.eye(cov.shape[0])  # keep it invertible
+        self.means.copy_(means)
+        self.precision.copy_(torch.linalg.inv(cov))
+
+
+class NoiseHead(nn.Module):
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(features))
+        self.register_buffer("scale", torch.ones(features))
+        self.register_buffer("weight", torch.zeros(features))
+        self.register_buffer("bias", torch.zeros(()))
+
+    @staticmethod
+    def features(alphas: list[torch.Tensor]) -> torch.Tensor:
+        return torch.log(torch.cat(alphas, dim=1) + 1e-6)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return torch.matmul((feats - self.mean) / self.scale, self.weight) + self.bias
+
+    @torch.no_grad()
+    def fit(self, feats: torch.Tensor, level_db: torch.Tensor, ridge: float = 1.0) -> None:
+        mean, scale = feats.mean(0), feats.std(0) + 1e-6
+        z = (feats - mean) / scale
+        target = level_db - level_db.mean()
+        w = torch.linalg.solve(z.T @ z + ridge * torch.eye(z.shape[1]), z.T @ target)
+        self.mean.copy_(mean)
+        self.scale.copy_(scale)
+        self.weight.copy_(w)
+        self.bias.copy_(level_db.mean())

@@ -1,0 +1,166 @@
+"""Unsupervised adaptation to a new machine from its unlabelled recordings.
+
+- AdaBN (Li et al., "Revisiting batch normalization for practical domain adaptation", 2016; applied to bearing
+  faults by Zhang et al., WDCNN, Sensors 17(2), 2017): every BatchNorm's running mean and variance re-estimated on
+  the target windows, in one pass, nothing else changed.
+- ``tent`` (Wang et al., "Tent: fully test-time adaptation by entropy minimization", ICLR 2021): after AdaBN, the
+  BatchNorm scales and shifts are trained to make the target predictions confident, with a guard against collapse:
+  the entropy of the mean prediction must stay near the source model's (if the model starts calling everything one
+  class, adaptation stops and keeps the last good state).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+METHODS = ("adabn", "tent")
+
+
+def _bns(model: nn.Module) -> list[nn.BatchNorm1d]:
+    return [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+
+
+@torch.no_grad()
+def adabn(model: nn.Module, x: np.ndarray, batch: int = 256) -> None:
+    """Replace every BatchNorm's statistics by the target's (a cumulative average over all windows)."""
+    bns = _bns(model)
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative moving average: every window weighs the same
+    model.train()
+    for i in range(0, len(x), batch):
+        model(torch.from_numpy(np.ascontiguousarray(x[i : i + batch])))
+    for bn in bns:
+        bn.momentum = 0.1
+    model.eval()
+
+
+def _mean_entropy(p: torch.Tensor) -> torch.Tensor:
+    m = p.mean(0)
+    return -(m * torch.log(m + 1e-12)).sum()
+
+
+def tent(model: nn.Module, x: np.ndarray, steps: int = 50, batch: int = 128, lr: float = 1e-3, seed: int = 0,
+         collapse: float = 0.75, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Entropy minimisation on the BatchNorm affine parameters, statistics frozen at their AdaBN values."""
+    rng = np.random.default_rng(seed)
+    params = [p for bn in _bns(model) for p in (bn.weight, bn.bias)]
+    ids = {id(q) for q in params}
+    for p in model.parameters():
+        p.requires_grad_(id(p) in ids)
+    model.eval()  # BatchNorm uses the (adapted) running statistics
+    with torch.no_grad():
+        start = _mean_entropy(torch.softmax(model(torch.from_numpy(x[: min(len(x), 1024)])), 1)).item()
+    opt = torch.optim.Adam(params, lr=lr)
+    good = copy.deepcopy(model.state_dict())
+    stopped = None
+    for step in range(steps):
+        xb = torch.from_numpy(x[rng.integers(0, len(x), size=min(batch, len(x)))])
+        p = torch.softmax(model(xb), 1)
+        ent = -(p * torch.log(p + 1e-12)).sum(1).mean()
+        div = _mean_entropy(p)
+        if div.item() < collapse * start:  # predictions collapsing onto few classes: stop, keep the last good state
+            stopped = step
+            model.load_state_dict(good)
+            log(f"adapt: stopped at step {step}: the prediction diversity fell below {collapse:.0%} of the start")
+            break
+        good = copy.deepcopy(model.state_dict())
+        opt.zero_grad()
+        (ent - div).backward()  # confident per window, diverse over windows
+        opt.step()
+    for p in model.parameters():
+        p.requires_grad_(True)
+    model.eval()
+    return {"steps": steps if stopped is None else stopped, "stopped_by_guard": stopped is not None,
+            "start_mean_entropy": start}
+
+
+def adapt_model(model: nn.Module, x: np.ndarray, method: str = "adabn", log: Callable[[str], None] = print,
+                **kw: Any) -> dict[str, Any]:
+    if method not in METHODS:
+        from drsn_edge.errors import DrsnEdgeError
+
+        raise DrsnEdgeError(f"unknown adaptation method {method!r}; choose from {', '.join(METHODS)}")
+    torch.manual_seed(kw.get("seed", 0))
+    adabn(model, x)
+    info: dict[str, Any] = {"method": method, "windows": int(len(x))}
+    if method == "tent":
+        info.update(tent(model, x, log=log, **kw))
+    return info
+
+
+def target_windows(md, spec, max_windows: int = 4096, seed: int = 0) -> tuple[np.ndarray, str]:
+    """Windows of the target machine at the model's rate, labels ignored: every window of the data ``spec``
+    describes (split "all"), at most ``max_windows`` of them, spread over the recordings."""
+    from drsn_edge.data.dataset import DataSpec, load_dataset
+    from drsn_edge.data.splits import SplitSpec
+
+    spec = DataSpec(spec.source, spec.options, md.sample_rate, SplitSpec("all"), spec.seed)
+    ds = load_dataset(spec, min_samples=md.window)
+    if ds.in_channels != md.in_channels:
+        from drsn_edge.errors import DrsnEdgeError
+
+        raise DrsnEdgeError(f"the target data has {ds.in_channels} channel(s), the model takes {md.in_channels}")
+    x, _ = ds.windows("test", md.window, md.hop)
+    if len(x) > max_windows:
+        x = x[np.sort(np.random.default_rng(seed).permutation(len(x))[:max_windows])]
+    return x, f"{spec.describe()}: {len(ds.recordings)} recordings, {len(x)} windows"
+
+
+def adapt_checkpoint(checkpoint: str, target, out: str, method: str = "adabn", max_windows: int = 4096,
+                     log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Adapt a checkpoint to the machine ``target`` (a DataSpec) describes and write the adapted checkpoint."""
+    import datetime
+
+    from drsn_edge.export.onnx_export import sha256_file
+    from drsn_edge.training.checkpoint import load_checkpoint, save_checkpoint
+
+    model, md = load_checkpoint(checkpoint)
+    x, described = target_windows(md, target, max_windows)
+    log(f"adapting to {described} ({method})")
+    info = adapt_model(model, x, method, log=log)
+    heads_note = _refit_heads(model, md, log)
+    md.adaptation = {**info, "target": described, "source_checkpoint_sha256": sha256_file(checkpoint),
+                     "source_metrics": md.metrics, "heads": heads_note,
+                     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    md.metrics = {}  # the source's test figures no longer describe this model; evaluate it on labelled target data
+    save_checkpoint(out, model, md)
+    log(f"wrote {out}")
+    return md.adaptation
+
+
+def _refit_heads(model, md, log) -> str:
+    """The heads were fitted to the source's features; refit them on the source data through the adapted network,
+    or drop what cannot be refitted here (saying so)."""
+    if not md.extra_outputs:
+        return "none"
+    from drsn_edge.data.dataset import DataSpec, load_dataset
+    from drsn_edge.errors import DrsnEdgeError
+    from drsn_edge.training.config import TrainConfig
+    from drsn_edge.training.heads import fit_heads
+    from drsn_edge.training.noise_schedule import NoiseSchedule
+
+    try:
+        ds = load_dataset(DataSpec.from_dict(md.data), min_samples=md.window)
+    except DrsnEdgeError as exc:
+        dropped = [o for o in md.extra_outputs if o == "novelty"]
+        md.extra_outputs = [o for o in md.extra_outputs if o != "novelty"]
+        model.novelty = None
+        model.config.heads = [h for h in model.config.heads if h != "novelty"]
+        md.novelty = {}
+        log(f"note: the novelty output is dropped: refitting it needs the source data, which is not here ({exc})")
+        return f"dropped {', '.join(dropped)} (source data not here)" if dropped else "kept"
+    noise = (md.training or {}).get("noise") or {}
+    cfg = TrainConfig(seed=int((md.training or {}).get("seed", 0)),
+                      noise=NoiseSchedule(tuple(noise.get("kinds", ())), noise.get("snr_low", 0.0),
+                                          noise.get("snr_high", 0.0), noise.get("clean_fraction", 0.0)))
+    fitted = fit_heads(model, ds, cfg)
+    md.novelty = fitted.get("novelty", md.novelty)
+    md.noise = fitted.get("noise", md.noise)
+    return "refitted on the source data through the adapted network"
