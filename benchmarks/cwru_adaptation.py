@@ -127,7 +127,8 @@ def to_markdown(out: dict[str, Any]) -> str:
     lines = [f"# CWRU leave-one-load-out, step by step (seeds {out['seeds']})", "", out["protocol"], "",
              "Balanced accuracy %, mean +- std over seeds, on the second half of every held-out recording (9 fault "
              "classes of the held-out load).", "",
-             "| recipe / preset | step | held-out 0 hp | 1 hp | 2 hp | 3 hp | mean | worst fold |", "|---|---|---|---|---|---|---|---|"]
+             "| recipe / preset | step | held-out 0 hp | 1 hp | 2 hp | 3 hp | mean | worst fold |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, s in out["results"].items():
         for ch in ("DE", "FE"):
             for st in STEPS:
