@@ -18,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "12k_drive_end --loads 3 -o adapted.safetensors --method tent"))
     p.add_argument("model", help="the checkpoint to adapt")
     p.add_argument("-o", "--out", required=True, help="where to write the adapted checkpoint")
-    p.add_argument("--method", choices=["adabn", "tent"], default="adabn")
+    p.add_argument("--method", choices=["adabn", "tent"], default="tent",
+                   help="tent (AdaBN, then entropy minimisation on the BatchNorm scales; the default) or adabn alone")
     p.add_argument("--windows", type=int, default=4096, help="at most this many target windows (spread over the files)")
     add_data_options(p)
     p.set_defaults(func=run)

@@ -146,7 +146,7 @@ def data_spec_from_args(args: argparse.Namespace, base=None, default_split: str 
 
     if args.data is None:
         if base is None:
-            base = DataSpec("sim")
+            base = DataSpec("sim", split=SplitSpec(default_split) if default_split else SplitSpec())
         if args.data_dir and base.source != "cwru":
             raise DrsnEdgeError("--data-dir is the CWRU folder: use it with --data cwru; for your own recordings "
                                 "use --data FOLDER or --data MANIFEST.csv")

@@ -23,13 +23,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_data_options(p, training=True)
     p.add_argument("--strict", action="store_true", help="refuse data with warnings too (e.g. clipped files)")
     p.add_argument("--model", default="drsn-cw", help="drsn-cw, drsn-cs or resnet")
-    p.add_argument("--preset", default="paper", help="paper (Zhao et al. Table II) or wide")
+    p.add_argument("--preset", default="wide", help="wide (a WDCNN-style wide first kernel; the default) or paper "
+                                                    "(Zhao et al. Table II)")
     p.add_argument("--window", type=int, help="window length in samples (default: the preset's)")
     p.add_argument("--noise", default=",".join(_NOISE.kinds),
                    help="noise types drawn per window: gaussian,laplacian,pink | all | none")
     p.add_argument("--snr", default=f"{_NOISE.snr_low:g}:{_NOISE.snr_high:g}",
                    help="SNR in dB: a value (-4) or a range drawn per window (-6:10)")
     p.add_argument("--clean-fraction", type=float, default=_NOISE.clean_fraction, help="share of training windows left clean")
+    p.add_argument("--speed", type=float, default=_CFG.augment.speed,
+                   help="speed jitter: windows resampled by up to +-this fraction (0: off)")
+    p.add_argument("--band", type=float, default=_CFG.augment.band,
+                   help="share of windows given a random low-pass and spectral tilt (sensor differences; 0: off)")
+    p.add_argument("--no-augment", action="store_true", help="no augmentation at all (the paper's training)")
+    p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation score")
     p.add_argument("--epochs", type=int, default=_CFG.epochs)
     p.add_argument("--steps-per-epoch", type=int, default=_CFG.steps_per_epoch)
     p.add_argument("--batch-size", type=int, default=_CFG.batch_size)
@@ -53,9 +60,13 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise DrsnEdgeError(f"--{name.replace('_', '-')} must be at least 1")
     resolve_config(args.model, args.preset)  # fail fast on a bad name, before loading data
+    from drsn_edge.data.augment import NO_AUGMENT, Augment
+
+    augment = NO_AUGMENT if args.no_augment else Augment(speed=args.speed, band=args.band,
+                                                         tilt_db_per_octave=3.0 if args.band else 0.0)
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch,
-        seed=args.seed, device=args.device,
+        seed=args.seed, device=args.device, augment=augment, patience=args.patience,
         noise=NoiseSchedule(kinds=kinds, snr_low=low, snr_high=high, clean_fraction=args.clean_fraction),
     )
     overrides = {"window": args.window} if args.window else {}

@@ -18,10 +18,13 @@ import numpy as np
 
 @dataclass
 class Augment:
+    """The defaults are ``drsn-edge train``'s: speed, gain and polarity on; band and tilt off (measured on CWRU's
+    leave-one-load-out, they cost drive-end accuracy; they help a model read another sensor: see the README)."""
+
     speed: float = 0.08  # resampling factor drawn from [1 - speed, 1 + speed]
-    band: float = 0.5  # share of windows low-passed at a cutoff drawn from [band_low, 1) x Nyquist
+    band: float = 0.0  # share of windows low-passed at a cutoff drawn from [band_low, 1) x Nyquist
     band_low: float = 0.35
-    tilt_db_per_octave: float = 3.0  # spectral slope drawn from +-this
+    tilt_db_per_octave: float = 0.0  # spectral slope drawn from +-this
     gain_db: float = 6.0  # per-channel gain drawn from +-this (matters for multi-channel models)
     polarity: bool = True  # random sign flip
 

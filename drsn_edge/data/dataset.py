@@ -46,7 +46,7 @@ class DataSpec:
     def from_dict(cls, d: dict[str, Any]) -> DataSpec:
         d = dict(d)
         if "options" not in d:  # drsn-edge 0.1 checkpoints: flat, source-specific keys
-            return cls._legacy(d)
+            return cls._legacy(d)  # (their split was by time)
         return cls(d.get("source", "sim"), dict(d.get("options") or {}), d.get("fs"), SplitSpec.from_dict(d.get("split")),
                    int(d.get("seed", 0)))
 

@@ -27,7 +27,7 @@ SPLIT_KINDS = ("time", "recording", "group", "all")
 class SplitSpec:
     """How windows are assigned; stored in checkpoints so evaluation rebuilds exactly the same test set."""
 
-    kind: str = "time"  # time | recording | group | all (everything is test: evaluating on new data)
+    kind: str = "recording"  # recording | group | time | all (everything is test: evaluating on new data)
     fractions: tuple[float, float, float] = DEFAULT_SPLIT
     test_groups: tuple[str, ...] = ()  # kind == "group"
 
@@ -50,7 +50,7 @@ class SplitSpec:
             return cls()
         if isinstance(d, (list, tuple)):  # checkpoints before splits had kinds: time-split fractions
             return cls("time", tuple(d))
-        return cls(d.get("kind", "time"), tuple(d.get("fractions", DEFAULT_SPLIT)), tuple(d.get("test_groups", ())))
+        return cls(d.get("kind", "recording"), tuple(d.get("fractions", DEFAULT_SPLIT)), tuple(d.get("test_groups", ())))
 
     def describe(self) -> str:
         if self.kind == "group":
