@@ -46,7 +46,7 @@ DATA_FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "group_by": ("group_by", ("cwru",)),
     "sim_duration": ("duration", ("sim",)),
     "sim_recordings": ("recordings_per_class", ("sim",)),
-    "classes": ("classes", ("folder", "manifest")),
+    "classes": ("classes", ("cwru", "folder", "manifest")),
     "file_fs": ("file_fs", ("folder", "manifest")),
     "layout": ("layout", ("folder", "manifest")),
     "time_column": ("time_column", ("folder", "manifest")),

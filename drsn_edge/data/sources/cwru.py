@@ -76,6 +76,7 @@ class CwruOptions:
     channels: tuple[str, ...] = ("DE",)  # DE, FE, BA
     loads: tuple[int, ...] | None = None  # motor loads (hp) to use; None: all
     group_by: str = "load"  # what a group is, for group splits: load | file | none
+    classes: tuple[str, ...] | None = None  # a subset of the label set, in this order (e.g. to hold a class out)
 
     def __post_init__(self) -> None:
         if not self.root:
@@ -90,6 +91,10 @@ class CwruOptions:
             raise DrsnEdgeError(f"unknown CWRU grouping {self.group_by!r}; choose from {', '.join(GROUP_BY)}")
         if self.loads is not None:
             self.loads = tuple(int(x) for x in self.loads)
+        if self.classes is not None:
+            unknown = [c for c in self.classes if c not in LABEL_SETS[self.label_set]]
+            if unknown:
+                raise DrsnEdgeError(f"no CWRU class {unknown[0]!r} in label set {self.label_set}")
 
 
 class CwruSource(DataSource):
@@ -100,7 +105,7 @@ class CwruSource(DataSource):
         root = Path(opts.root)
         if not root.is_dir():
             raise DrsnEdgeError(f"CWRU data folder not found: {root}")
-        names = LABEL_SETS[opts.label_set]
+        names = list(opts.classes) if opts.classes else LABEL_SETS[opts.label_set]
         entries = []
         for path in sorted(root.glob("*.mat"), key=lambda p: p.name):
             m = re.fullmatch(r"(\d+)\.mat", path.name)
@@ -108,7 +113,7 @@ class CwruSource(DataSource):
             if entry is None or (opts.loads is not None and entry.load_hp not in opts.loads):
                 continue
             name = class_of(entry, opts.label_set)
-            if name is None:
+            if name is None or name not in names:
                 continue
             group = {"load": f"{entry.load_hp}hp", "file": path.stem, "none": None}[opts.group_by]
             entries.append(FileEntry(
