@@ -80,7 +80,8 @@ def main() -> None:
              "| preset | noise | Spearman, mean over models | lowest | median error dB |", "|---|---|---|---|---|"]
     for p, s in summary.items():
         for k, v in s.items():
-            lines.append(f"| {p} | {k} | **{v['spearman_mean']:.3f}** | {v['spearman_min']:.3f} | {v['median_abs_error_db']:.1f} |")
+            lines.append(f"| {p} | {k} | **{v['spearman_mean']:.3f}** | {v['spearman_min']:.3f} | "
+                         f"{v['median_abs_error_db']:.1f} |")
     (RESULTS / "noise_telemetry.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
