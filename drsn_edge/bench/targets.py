@@ -71,11 +71,9 @@ def open_target(t: Target, threads: int):
     from drsn_edge.runtime.providers import ProviderSettings
 
     if t.provider == "pytorch":
-        import torch
+        from drsn_edge.export.torch_backend import TorchBackend
 
-        torch.set_num_threads(threads)
-        be, _ = open_model(t.path, allow_checkpoint=True)
-        return be
+        return TorchBackend(t.path, threads=threads)
     provider = "cpu" if t.provider == "engine" else t.provider
     be, _ = open_model(t.path, ProviderSettings(provider=provider, intra_op_threads=threads, **t.settings))
     return be

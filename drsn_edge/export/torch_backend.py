@@ -8,17 +8,27 @@ from drsn_edge.runtime.backends.base import InputSpec
 
 
 class TorchBackend:
-    def __init__(self, checkpoint: str) -> None:
+    """``threads``: torch's intra-op threads while active; the process's own setting is restored on close (torch's
+    setting is global, and a benchmark must not change how a later training run in the same process computes)."""
+
+    def __init__(self, checkpoint: str, threads: int | None = None) -> None:
         from drsn_edge.training.checkpoint import read_checkpoint
 
         self.checkpoint = str(checkpoint)
         self.name = "pytorch"
         self.md, _ = read_checkpoint(checkpoint)
         self.model = None
+        self.threads = threads
+        self._saved_threads: int | None = None
 
     def activate(self) -> None:
+        import torch
+
         from drsn_edge.training.checkpoint import load_checkpoint
 
+        if self.threads and self._saved_threads is None:
+            self._saved_threads = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
         self.model, _ = load_checkpoint(self.checkpoint)
 
     def input_spec(self) -> InputSpec:
@@ -40,6 +50,11 @@ class TorchBackend:
 
     def close(self) -> None:
         self.model = None
+        if self._saved_threads is not None:
+            import torch
+
+            torch.set_num_threads(self._saved_threads)
+            self._saved_threads = None
 
     def __enter__(self) -> TorchBackend:
         self.activate()

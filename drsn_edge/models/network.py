@@ -69,13 +69,17 @@ class ResidualShrinkageNet1d(nn.Module):
         h = self.stem(self.norm(x))
         alphas = []
         for unit in self.units:
-            h, alpha = unit.forward_with_alpha(h)
+            h, alpha = unit(h, with_alpha=True)
             if alpha is not None:
                 alphas.append(alpha)
         return torch.mean(torch.relu(self.bn(h)), dim=-1), alphas
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.features(x)))
+
+    def head_outputs(self) -> list[str]:
+        """Names of the outputs this network's fitted heads add beside the logits."""
+        return [name for name, head in (("novelty", self.novelty), ("noise_level", self.noise)) if head is not None]
 
     def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Logits and every fitted head's output: ``novelty`` (N,), ``noise_level`` (N,) in dB."""

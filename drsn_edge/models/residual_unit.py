@@ -64,13 +64,14 @@ class ResidualUnit(nn.Module):
             x = F.pad(x, (0, 0, 0, self.extra_channels))
         return x
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_with_alpha(x)[0]
-
-    def forward_with_alpha(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The unit's output and its shrinkage ratios alpha = tau / mean|x| (None for a plain ResNet unit)."""
+    def forward(self, x: torch.Tensor, with_alpha: bool = False):
+        """The unit's output; with ``with_alpha`` also its shrinkage ratios alpha = tau / mean|x| (None for a plain
+        ResNet unit)."""
         out = self.conv2(torch.relu(self.bn2(self.conv1(torch.relu(self.bn1(x))))))
         alpha = None
         if isinstance(self.shrink, Shrinkage):
-            out, alpha = self.shrink.forward_with_alpha(out)
-        return out + self._identity(x), alpha
+            out, alpha = self.shrink(out, with_alpha=True)
+        else:
+            out = self.shrink(out)
+        out = out + self._identity(x)
+        return (out, alpha) if with_alpha else out

@@ -46,16 +46,14 @@ class ThresholdNet(nn.Module):
         self.bn = nn.BatchNorm1d(channels)
         self.fc2 = nn.Linear(channels, channels if channel_wise else 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.tau_and_alpha(x)[0]
-
-    def tau_and_alpha(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """tau ``(N, C or 1, 1)`` and the learned ratio alpha = tau / mean|x| ``(N, C or 1)``."""
+    def forward(self, x: torch.Tensor, with_alpha: bool = False):
+        """tau ``(N, C or 1, 1)``; with ``with_alpha`` also the learned ratio alpha = tau / mean|x| ``(N, C or 1)``."""
         a = torch.mean(torch.abs(x), dim=-1)
         alpha = torch.sigmoid(self.fc2(torch.relu(self.bn(self.fc1(a)))))
         if not self.channel_wise:
             a = torch.mean(a, dim=1, keepdim=True)
-        return (alpha * a).unsqueeze(-1), alpha
+        tau = (alpha * a).unsqueeze(-1)
+        return (tau, alpha) if with_alpha else tau
 
 
 class Shrinkage(nn.Module):
@@ -68,9 +66,11 @@ class Shrinkage(nn.Module):
         self.mode = mode
         self.threshold = ThresholdNet(channels, channel_wise)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return soft_threshold(x, self.threshold(x), self.mode)
+    def forward(self, x: torch.Tensor, with_alpha: bool = False):
+        """The thresholded map; with ``with_alpha`` also the threshold sub-network's alpha.
 
-    def forward_with_alpha(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        tau, alpha = self.threshold.tau_and_alpha(x)
-        return soft_threshold(x, tau, self.mode), alpha
+        Sub-modules are always entered through ``__call__`` so that exported node names keep their module scope
+        (``.../shrink/threshold/...``): INT8 quantization finds the threshold sub-networks by it."""
+        tau, alpha = self.threshold(x, with_alpha=True)
+        y = soft_threshold(x, tau, self.mode)
+        return (y, alpha) if with_alpha else y

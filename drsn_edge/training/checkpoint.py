@@ -36,6 +36,11 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, md: ModelMetadata,
     except OSError as exc:
         raise DrsnEdgeError(f"cannot create folder for {path}: {exc.strerror}") from None
     md.model = model.config.to_dict()
+    md.extra_outputs = model.head_outputs()  # the description follows the weights, never the other way round
+    if "novelty" not in md.extra_outputs:
+        md.novelty = {}
+    if "noise_level" not in md.extra_outputs:
+        md.noise = {}
     d = md.to_dict()
     d["data"] = md.data_relative_to(str(path.resolve().parent))
     header = {"format": FORMAT, "description": d, "history": history or []}

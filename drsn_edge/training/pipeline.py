@@ -105,7 +105,7 @@ def train_checkpoint(
         in_channels=dataset.in_channels, channels=list(dataset.channel_names), normal_label=dataset.normal_label,
         normalization=NORMALIZATION, model=config.to_dict(), training={**train_cfg.describe(), **result},
         data=dataset.spec.to_dict(), drsn_edge_version=__version__,
-        extra_outputs=[name for name, head in (("novelty", "novelty"), ("noise_level", "noise")) if head in heads],
+        extra_outputs=model.head_outputs(),
         novelty=heads.get("novelty", {}), noise=heads.get("noise", {}),
     )
     md.metrics = test_report(model, dataset, md)
