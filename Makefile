@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-quick system clean
+.PHONY: install demo test lint bench bench-quick system triton-server clean
 
 install: $(STAMP)
 
@@ -29,10 +29,23 @@ system:
 	      echo "note: could not install$$missing; their tests will be skipped"; \
 	  else echo "note: not root, missing$$missing; their tests will be skipped"; fi; fi
 
+# A real Triton Inference Server for the Triton tests and benchmark: nvidia-pytriton ships the server binary. Its
+# Python backend stub is built against the distribution's python3.11; a pyenv 3.11 of another patch level breaks it
+# (multiprocessing's resource tracker), so the server side gets its own venv on /usr/bin/python3.11.
+TRITON_PY   ?= /usr/bin/python3.11
+TRITON_VENV := .venv-triton
+triton-server: $(TRITON_VENV)/.installed
+$(TRITON_VENV)/.installed:
+	@if [ ! -x $(TRITON_PY) ]; then echo "note: no $(TRITON_PY); the Triton server tests will be skipped"; exit 0; fi; \
+	$(TRITON_PY) -c 'import ensurepip' 2>/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q python3.11-venv >/dev/null 2>&1; }; \
+	($(TRITON_PY) -m venv $(TRITON_VENV) && \
+	 $(TRITON_VENV)/bin/python -m pip install -q --disable-pip-version-check nvidia-pytriton==0.7.0 onnxruntime 'numpy<2' && touch $@) || \
+	 echo "note: could not build $(TRITON_VENV); the Triton server tests will be skipped"
+
 demo: install
 	$(BIN)/drsn-edge demo --out demo-out
 
-test: install system
+test: install system triton-server
 	$(BIN)/python -m pytest -q
 
 lint: install
@@ -45,4 +58,4 @@ bench-quick: install
 	$(BIN)/drsn-edge bench benchmarks/models/sim-paper-cw.safetensors --quick --out bench-out --floor-accuracy 90
 
 clean:
-	rm -rf $(VENV) demo-out bench-out .pytest_cache
+	rm -rf $(VENV) $(TRITON_VENV) demo-out bench-out .pytest_cache

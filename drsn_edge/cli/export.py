@@ -14,9 +14,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="checkpoint -> ONNX (+ FP16, INT8, TensorRT)",
                        description="Export to standard-op ONNX with metadata; verify parity; optimize; quantize. "
                                    "Files appear only when every requested step succeeded.",
-                       epilog=examples("drsn-edge export model.safetensors -o model.onnx --fp16 --int8",
-                                       "drsn-edge export model.safetensors -o model.onnx --int8 --calib my-recordings/",
-                                       "drsn-edge export model.safetensors -o model.onnx --trt fp16   # on a GPU box"))
+                       epilog=examples("drsn-edge export model.safetensors -o model.onnx --fp16 --int8 --calib my-recordings/",
+                                       "drsn-edge export model.safetensors -o model.onnx --trt fp16   # on a GPU box",
+                                       "drsn-edge export model.safetensors -o model.onnx --triton-repo models/ "
+                                       "--triton-latency-ms 10"))
     p.add_argument("checkpoint", help="the checkpoint train wrote (recognised by content, whatever its name)")
     p.add_argument("-o", "--out", default="model.onnx", help="ONNX path; FP16/INT8/engines are written beside it")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (17: ONNX Runtime, TensorRT 8.6/10; <=13 for TRT 8.2)")
@@ -41,6 +42,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="build a TensorRT engine (needs an NVIDIA GPU); repeatable")
     p.add_argument("--trt-batch", default="1,8,64", help="TensorRT batch profile MIN,OPT,MAX")
     p.add_argument("--report", help="write the export report (JSON) here")
+    t = p.add_argument_group("Triton Inference Server (one server for many sensors)")
+    t.add_argument("--triton-repo", metavar="DIR", help="also write a Triton model repository entry DIR/NAME/ "
+                                                         "(config.pbtxt, labels.txt, 1/model.onnx or 1/model.plan)")
+    t.add_argument("--triton-name", help="model name on the server (default: the output's stem)")
+    t.add_argument("--triton-format", default="onnx-fp32",
+                   help="exported file the server runs: onnx-fp32 (default), onnx-fp16, onnx-int8, tensorrt-fp16, ...")
+    t.add_argument("--triton-max-batch", type=int, default=64, help="max_batch_size (default 64)")
+    t.add_argument("--triton-latency-ms", type=float, default=10.0,
+                   help="latency budget: the dynamic batcher may wait half of it for a fuller batch (default 10; "
+                        "0: no dynamic batching)")
+    t.add_argument("--triton-instances", type=int, default=1, help="model instances (default 1)")
+    t.add_argument("--triton-device", choices=["auto", "cpu", "gpu"], default="auto",
+                   help="instance kind (default auto: the GPU where the server has one)")
     add_data_options(p)
     p.set_defaults(func=run_export)
 
@@ -97,13 +111,29 @@ def run_export(args: argparse.Namespace) -> int:
         fp16=args.fp16, fp16_keep_io_types=not args.fp16_io, int8=args.int8, calibration_windows=args.calib_windows,
         calibrate_method=args.calibrate, int8_target=args.int8_target,
         max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop / 100,
-        trt=tuple(args.trt), trt_batch=batch, data_spec=parity, calib_spec=calib,
+        trt=tuple(args.trt), trt_batch=batch, data_spec=parity, calib_spec=calib, triton=_triton_options(args, batch),
     )
     report = export_all(args.checkpoint, args.out, opts)
     print(format_files(report))
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=1, default=str))
     return 0
+
+
+def _triton_options(args: argparse.Namespace, batch: tuple[int, int, int]):
+    defaults = {"triton_name": None, "triton_max_batch": 64, "triton_latency_ms": 10.0, "triton_instances": 1,
+                "triton_device": "auto", "triton_format": "onnx-fp32"}
+    given = [f for f, d in defaults.items() if getattr(args, f) != d]
+    if not args.triton_repo:
+        if given:
+            raise DrsnEdgeError(f"--{given[0].replace('_', '-')} applies to a Triton repository: add --triton-repo DIR")
+        return None
+    from drsn_edge.export.triton import TritonOptions
+
+    return TritonOptions(repository=args.triton_repo, name=args.triton_name, format=args.triton_format,
+                         max_batch_size=args.triton_max_batch, preferred_batch_sizes=(batch[1], batch[2]),
+                         latency_budget_ms=args.triton_latency_ms or None, instances=args.triton_instances,
+                         device=args.triton_device)
 
 
 def run_verify(args: argparse.Namespace) -> int:

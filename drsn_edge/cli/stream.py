@@ -22,9 +22,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "drsn-edge stream model.onnx a.wav b.csv --time-column time_s --jsonl out.jsonl",
                                        "arecord -f S16_LE -r 48000 -c 2 | drsn-edge stream model.onnx - --fs 48000 "
                                        "--channels 2 --format s16le --sensitivity 100 --mqtt mqtt://broker:1883"))
-    p.add_argument("model", help="exported .onnx (or TensorRT .engine) with drsn-edge metadata")
+    p.add_argument("model", help="exported .onnx (or TensorRT .engine) with drsn-edge metadata, or a model on a Triton "
+                                 "server: triton://HOST:PORT/MODEL")
     p.add_argument("input", nargs="+", help="files, folders, globs, a manifest CSV, '-' for stdin, tcp://HOST:PORT or "
                                             "tcp-listen://HOST:PORT")
+    p.add_argument("--server-wait", type=float, default=None, metavar="S",
+                   help="triton:// models: wait out a server outage this long, resending, before giving up (default 60)")
     i = p.add_argument_group("input")
     i.add_argument("--fs", type=float, help="input sample rate in Hz (files that store one are checked against it)")
     i.add_argument("--force", action="store_true", help="accept an input rate far from the model's (a unit slip otherwise)")
@@ -113,8 +116,15 @@ def run(args: argparse.Namespace) -> int:
                            username=args.mqtt_user, password_env=args.mqtt_password_env,
                            password_file=args.mqtt_password_file, ca_file=args.mqtt_ca, cert_file=args.mqtt_cert,
                            key_file=args.mqtt_key, windows=not args.alarms_only)
+    from drsn_edge.runtime.backends.triton_backend import is_triton_url
+
+    if args.server_wait is not None and not is_triton_url(args.model):
+        raise DrsnEdgeError("--server-wait applies to a model on a Triton server (triton://HOST:PORT/MODEL)")
+    if args.server_wait is not None and not args.server_wait > 0:
+        raise DrsnEdgeError("--server-wait must be a positive number of seconds")
     job = StreamJob(
         model=args.model, input=args.input, stream_id=args.stream_id, force=args.force,
+        server_wait_s=60.0 if args.server_wait is None else args.server_wait,
         inputs=InputOptions(fs=args.fs, channels=args.channels, fmt=args.format, gain=args.gain,
                             sensitivity_mv_per_g=args.sensitivity, time_column=args.time_column,
                             columns=tuple(c.strip() for c in args.columns.split(",")) if args.columns else None,
@@ -145,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
     for name, o in s["outputs"].items():
         if o.get("error") or o.get("dropped") or o.get("waiting") or o.get("refused"):
             print(f"output {name}: {', '.join(f'{k} {v}' for k, v in o.items())}", file=sys.stderr)
+    b = s.get("backend")
+    if b and (b["outages"] or b["retried_requests"]):
+        print(f"server {args.model}: {b['outages']} outage(s), {b['outage_seconds']:.1f} s away, "
+              f"{b['retried_requests']} request(s) resent, {b['reconnects']} reconnect(s); no window lost", file=sys.stderr)
     if s["exit_code"] == EXIT_NO_WINDOWS:
         from drsn_edge.runtime.model_file import read_description
 

@@ -35,6 +35,7 @@ class ExportOptions:
     trt_batch: tuple[int, int, int] = (1, 8, 64)
     data_spec: Any = None  # DataSpec overriding the checkpoint's, for parity windows
     calib_spec: Any = None  # DataSpec for INT8 calibration (default: the checkpoint's own data)
+    triton: Any = None  # TritonOptions: also write a Triton model repository entry
 
 
 class Staging:
@@ -43,13 +44,22 @@ class Staging:
     def __init__(self) -> None:
         self.token = secrets.token_hex(4)
         self.files: dict[Path, Path] = {}
+        self.dirs: dict[Path, Path] = {}
 
     def path(self, final: Path) -> Path:
         tmp = final.with_name(f".{final.name}.{self.token}.partial")
         self.files[final] = tmp
         return tmp
 
+    def dir(self, final: Path) -> Path:
+        """A temporary folder that replaces ``final`` (a folder drsn-edge wrote before, or nothing) on commit."""
+        tmp = final.with_name(f".{final.name}.{self.token}.partial")
+        self.dirs[final] = tmp
+        return tmp
+
     def commit(self) -> None:
+        import shutil
+
         from drsn_edge.runtime.engine_meta import sidecar_path
 
         for final, tmp in self.files.items():
@@ -57,14 +67,24 @@ class Staging:
                 os.replace(tmp, final)
             if sidecar_path(tmp).exists():
                 os.replace(sidecar_path(tmp), sidecar_path(final))
+        for final, tmp in self.dirs.items():
+            old = final.with_name(f".{final.name}.{self.token}.old")
+            if final.exists():
+                os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
 
     def discard(self) -> None:
+        import shutil
+
         from drsn_edge.runtime.engine_meta import sidecar_path
 
         for tmp in self.files.values():
             for p in (tmp, sidecar_path(tmp)):
                 if p.exists():
                     p.unlink()
+        for tmp in self.dirs.values():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def export_all(
@@ -93,6 +113,8 @@ def export_all(
             raise DrsnEdgeError("--trt int8 needs symmetric int8 (--int8-target tensorrt), not the CPU scheme")
         if gpu_info() is None:  # before any work: say so at once
             raise DrsnEdgeError(f"--trt builds a TensorRT engine: {no_gpu_reason()}")
+    if opts.triton is not None:
+        _check_triton(opts, out)
     stage = Staging()
     try:
         report = _export(checkpoint, out, opts, stage, log)
@@ -168,7 +190,62 @@ def _export(checkpoint: str | Path, out: Path, opts: ExportOptions, stage: Stagi
         build = build_engine(src, stage.path(eng), precision, opts.trt_batch)
         add(eng, f"tensorrt-{precision}", tensorrt=build["tensorrt_version"], gpu=build["gpu"]["name"])
         log(f"wrote {eng} (TensorRT {build['tensorrt_version']}, {build['gpu']['name']})")
+
+    if opts.triton is not None:
+        report["triton"] = _triton(out, opts.triton, stage, report, log)
     return report
+
+
+def _check_triton(opts: ExportOptions, out: Path) -> None:
+    """Refuse a Triton request that cannot be met, before any work."""
+    from drsn_edge.export.triton import model_name
+
+    t = opts.triton
+    t.check()
+    try:
+        fmt = get_format(t.format)
+    except KeyError:
+        raise DrsnEdgeError(f"Triton serves an exported file: {t.format!r} is not one (onnx-fp32, onnx-fp16, "
+                            "onnx-int8, tensorrt-fp16...)") from None
+    asked = {"onnx-fp32": True, "onnx-fp16": opts.fp16, "onnx-int8": opts.int8,
+             **{f"tensorrt-{p}": p in opts.trt for p in ("fp32", "fp16", "int8")}}
+    if not asked.get(fmt.name, False):
+        raise DrsnEdgeError(f"Triton would serve {fmt.name}, which this export does not write; ask for it too "
+                            f"({ {'onnx-fp16': '--fp16', 'onnx-int8': '--int8'}.get(fmt.name, '--trt ' + fmt.precision) })")
+    if fmt.name.startswith("tensorrt") and t.max_batch_size > opts.trt_batch[2]:
+        raise DrsnEdgeError(f"Triton max batch {t.max_batch_size} is larger than the engine's profile "
+                            f"(max {opts.trt_batch[2]}): lower it or raise --trt-batch")
+    repo = Path(t.repository)
+    if repo.exists() and not repo.is_dir():
+        raise DrsnEdgeError(f"Triton repository {repo} exists and is not a folder")
+    target = repo / model_name(t, out)
+    if target.exists() and not (target / "config.pbtxt").is_file():
+        raise DrsnEdgeError(f"{target} exists and is not a Triton model folder; choose another name or repository")
+
+
+def _triton(out: Path, t, stage: Staging, report: dict, log: Callable[[str], None]) -> dict[str, Any]:
+    from drsn_edge.export.triton import model_name, onnx_input_dtype, write_repository
+    from drsn_edge.runtime.model_file import read_description
+
+    fmt = get_format(t.format)
+    final = fmt.path(out)
+    src = stage.files.get(final)
+    if src is None or not src.exists():
+        why = report.get("skipped", {}).get(fmt.name, "it was not written")
+        raise DrsnEdgeError(f"Triton would serve {fmt.name}, but {why}; nothing written")
+    kind = "engine" if fmt.runtime == "tensorrt" else "onnx"
+    md = read_description(src)
+    name = model_name(t, out)
+    repo = Path(t.repository)
+    repo.mkdir(parents=True, exist_ok=True)
+    entry = write_repository(src, kind, md, stage.dir(repo / name), name, t,
+                             onnx_input_dtype(src) if kind == "onnx" else "TYPE_FP32")
+    entry.update(repository=str(repo), format=fmt.name, path=str(repo / name))
+    q = entry["dynamic_batching"]
+    log(f"wrote Triton model {repo / name} ({entry['platform']}, {fmt.name}, max batch {entry['max_batch_size']}, "
+        + (f"dynamic batching up to {q['max_queue_delay_microseconds']} us, preferred {q['preferred_batch_size']}"
+           if q else "no dynamic batching") + f", {t.instances} instance(s) on {entry['device']})")
+    return entry
 
 
 def _int8(fp32: Path, out: Path, md, opts: ExportOptions, stage: Staging, report: dict, add, log) -> Path | None:

@@ -57,6 +57,7 @@ class StreamJob:
     provider: ProviderSettings = field(default_factory=ProviderSettings)
     stream_id: str | None = None  # with one input; default: from the input's name
     force: bool = False  # accept implausible input rates
+    server_wait_s: float = 60.0  # triton:// models: how long to wait out a server outage before giving up
 
 
 def _is_manifest(path: Path) -> bool:
@@ -183,7 +184,7 @@ def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     inputs = expand_inputs([job.input] if isinstance(job.input, str) else list(job.input))
     if job.stream_id:
         inputs = [(f, job.stream_id if len(inputs) == 1 else f"{job.stream_id}/{sid}") for f, sid in inputs]
-    backend, md = open_model(job.model, job.provider)
+    backend, md = open_model(job.model, job.provider, server_wait_s=job.server_wait_s)
     if check_config(job.config, md) is None:
         warn(no_normal_warning(md))
     runners: list = []
@@ -193,7 +194,7 @@ def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     try:
         _stream_inputs(job, inputs, backend, md, sinks, runners, failed, stop, warn)
     finally:
-        summary = _finish(runners, sinks, failed, stop.is_set())
+        summary = _finish(runners, sinks, failed, stop.is_set(), backend)
         backend.close()
     return summary
 
@@ -203,6 +204,8 @@ def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, fa
 
     if stop.is_set():
         return
+    if hasattr(backend, "stop_event"):  # a remote backend waiting out an outage stops waiting on a stop
+        backend.stop_event = stop
     backend.activate()
     for note in getattr(backend, "notes", []):
         warn(note)
@@ -225,13 +228,15 @@ def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, fa
         runner.run(handle_signals=False)
 
 
-def _finish(runners: list, sinks, failed: list[str], stopped: bool) -> dict[str, Any]:
+def _finish(runners: list, sinks, failed: list[str], stopped: bool, backend=None) -> dict[str, Any]:
     """The one summary over every stream, sent to every output, then the outputs closed."""
     from drsn_edge.runtime.sinks.records import event_record
     from drsn_edge.runtime.stats import combine
 
     summary = combine([r.stats for r in runners])
     summary.update(stopped=stopped, failed_inputs=failed, outputs=sinks.stats())
+    if getattr(backend, "health", None) is not None:  # a remote server: requests, outages, retries
+        summary["backend"] = {"name": backend.name, **backend.health}
     summary["exit_code"] = exit_code(summary, stopped)
     sinks.emit(event_record("summary", **{k: v for k, v in summary.items() if k != "streams"},
                             streams=[_brief(s) for s in summary["streams"]]))

@@ -1,5 +1,5 @@
-"""Open a model file as a backend plus its description: ONNX (ONNX Runtime), a TensorRT engine (native), or a
-drsn-edge checkpoint (PyTorch eager, where torch is installed: the reference for parity and evaluation)."""
+"""Open a model as a backend plus its description: ONNX (ONNX Runtime), a TensorRT engine (native), a model on a
+Triton server, or a drsn-edge checkpoint (PyTorch eager, where torch is installed: the reference for parity and evaluation)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,17 @@ from drsn_edge.runtime.providers import ProviderSettings
 
 
 def open_model(path: str | Path, settings: ProviderSettings | None = None, warmup: int = 2,
-               allow_checkpoint: bool = False) -> tuple[object, ModelMetadata]:
-    """``(backend, description)``; the format is recognised by content. The backend is not yet activated."""
+               allow_checkpoint: bool = False, server_wait_s: float = 60.0) -> tuple[object, ModelMetadata]:
+    """``(backend, description)``; the format is recognised by content. The backend is not yet activated.
+    ``triton://HOST:PORT/MODEL``: a model on a Triton server (its description read from the server; an outage longer
+    than ``server_wait_s`` ends the run)."""
+    from drsn_edge.runtime.backends.triton_backend import is_triton_url
+
+    if is_triton_url(path):
+        from drsn_edge.runtime.backends.triton_backend import TritonBackend
+
+        be = TritonBackend(str(path), outage_timeout_s=server_wait_s)
+        return be, be.describe()
     path = Path(path)
     kind = detect_format(path)
     if kind == "engine":

@@ -37,9 +37,12 @@ def _safetensors_header(path: Path) -> dict[str, Any] | None:
 
 
 def detect_format(path: str | Path) -> str:
-    """``checkpoint``, ``engine`` or ``onnx``; a one-line error for a missing file."""
+    """``checkpoint``, ``engine``, ``onnx`` or ``triton`` (a triton:// address); a one-line error for a missing file."""
+    from drsn_edge.runtime.backends.triton_backend import is_triton_url
     from drsn_edge.runtime.engine_meta import sidecar_path
 
+    if is_triton_url(path):
+        return "triton"
     path = Path(path)
     if not path.is_file():
         raise DrsnEdgeError(f"model not found: {path}")
@@ -94,8 +97,16 @@ def description_from_checkpoint_header(meta: dict[str, Any], source: str) -> Mod
 
 def read_description(path: str | Path) -> ModelMetadata:
     """The description of any model file, its data path taken against the file's folder."""
-    path = Path(path)
     kind = detect_format(path)
+    if kind == "triton":
+        from drsn_edge.runtime.backends.triton_backend import TritonBackend
+
+        be = TritonBackend(str(path))
+        try:
+            return be.describe()
+        finally:
+            be.close()
+    path = Path(path)
     if kind == "checkpoint":
         md = description_from_checkpoint_header(read_checkpoint_header(path), str(path))
     elif kind == "engine":

@@ -82,6 +82,7 @@ class StreamRunner:
         self._gap_pending = False
         self._dropped_seen = 0
         self.wants_windows = self.sinks.wants_windows
+        self._backend_events = getattr(backend, "drain_events", None)
 
     # ---- reader thread -------------------------------------------------------------------------------------
     def _read(self) -> None:
@@ -135,6 +136,9 @@ class StreamRunner:
         if good.any():
             x = b.data if good.all() else b.data[good]
             logits, extra = self.backend.infer_all(x) if hasattr(self.backend, "infer_all") else (self.backend.infer(x), {})
+            if self._backend_events is not None:  # a remote server went away or came back
+                for ev in self._backend_events():
+                    self._emit(event_record(ev.pop("kind"), stream=self.stream_id, **ev))
             finite = np.isfinite(logits).all(axis=1)
             if not finite.all():  # a model that returns NaN must never produce a label
                 idx = np.nonzero(good)[0]
@@ -151,7 +155,8 @@ class StreamRunner:
         now_pc, now = time.perf_counter(), time.time()
         latency = (now_pc - arrival) * 1e3
         t = ends / self.md.sample_rate
-        unknown = extra["novelty"] > self.novelty_threshold if self.novelty_threshold is not None else None
+        novelty = extra.get("novelty")  # a backend may not return it (a wrapped or older runner): then no "unknown"
+        unknown = novelty > self.novelty_threshold if novelty is not None and self.novelty_threshold is not None else None
         known = ~unknown if unknown is not None else slice(None)
         smoothed, p_fault, events = probs, self.alarms.p_fault(probs), []
         if unknown is None or known.any():  # unknown windows never feed a fault alarm

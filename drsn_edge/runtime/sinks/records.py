@@ -40,5 +40,6 @@ def alarm_record(e: AlarmEvent, stream: str = "0") -> dict[str, Any]:
 
 
 def event_record(kind: str, **info: Any) -> dict[str, Any]:
-    """``rejected`` (a window not fed to the model, with its reason), ``gap``, ``dropped``, ``stream_end``, ``summary``."""
+    """``rejected`` (a window not fed to the model, with its reason), ``gap``, ``dropped``, ``backend_outage`` and
+    ``backend_restored`` (a remote inference server went away, came back), ``stream_end``, ``summary``."""
     return {"type": kind, "wall_time": round(time.time(), 6), **info}
