@@ -1,0 +1,75 @@
+"""Fill README.md's results section from the results files under benchmarks/results (never typed by hand).
+
+    python benchmarks/readme_tables.py          # rewrite the section
+    python benchmarks/readme_tables.py --check  # exit 1 if README.md is out of step (a test runs this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- generated:results -->", "<!-- end:results -->"
+
+#: (heading, results file): shown in this order where the file exists
+SECTIONS = [
+    ("Unseen recordings: CWRU, leave one load out, baseline recipe", "cwru_generalization_baseline.md"),
+    ("Unseen recordings: CWRU, leave one load out, robust recipe (train's default)", "cwru_generalization_robust.md"),
+    ("A new machine without labels: adapt", "cwru_adaptation.md"),
+    ("Saying \"unknown\": a fault class never trained on", "open_set.md"),
+    ("Noise level telemetry", "noise_telemetry.md"),
+    ("Paper protocol (time split inside recordings, -4 dB)", "paper_protocol_cwru.md"),
+    ("Formats side by side, 2-core CPU", "cpu-2core/bench.md"),
+    ("Triton Inference Server, N streaming clients", "triton.md"),
+    ("Bounded memory", "soak.md"),
+]
+
+
+def first_block(md: str) -> list[str]:
+    """The first markdown table of a results file, or else its bold summary lines."""
+    lines = md.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("|")), None)
+    if start is None:
+        return [ln for ln in lines if "**" in ln]
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
+def generate() -> str:
+    out = []
+    for heading, name in SECTIONS:
+        path = RESULTS / name
+        if not path.exists():
+            continue
+        out += [f"**{heading}** ([`{name}`](benchmarks/results/{name}))", "", *first_block(path.read_text()), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render(readme: str) -> str:
+    if BEGIN not in readme or END not in readme:
+        raise SystemExit(f"README.md has no {BEGIN} ... {END} section")
+    head, rest = readme.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{generate()}{END}{tail}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+    now = README.read_text()
+    new = render(now)
+    if args.check:
+        if new != now:
+            sys.exit("README.md's results section is out of step with benchmarks/results: "
+                     "run python benchmarks/readme_tables.py")
+        return
+    README.write_text(new)
+
+
+if __name__ == "__main__":
+    main()
