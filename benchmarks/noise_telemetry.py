@@ -76,7 +76,8 @@ def main() -> None:
     (RESULTS / "noise_telemetry.json").write_text(json.dumps(out, indent=1))
     lines = ["# Noise telemetry: the reported noise level vs the injected noise, CWRU held-out loads", "", out["protocol"], "",
              f"SNRs {', '.join(map(str, SNRS))} dB; {args.windows} windows per model; every fold model of seeds "
-             f"{args.seeds}.", "",
+             f"{args.seeds}.", "", f"Command: `python benchmarks/noise_telemetry.py --data-dir ../shared/data/cwru/12k_drive_end "
+             f"--work {args.work} --recipe {args.recipe} --presets {args.presets} --seeds {args.seeds}`", "",
              "| preset | noise | Spearman, mean over models | lowest | median error dB |", "|---|---|---|---|---|"]
     for p, s in summary.items():
         for k, v in s.items():

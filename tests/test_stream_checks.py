@@ -120,3 +120,23 @@ def test_streaming_sessions_cache_the_optimized_graph(stream_model, rec, tmp_pat
     s = make_session(str(onnx_path), ProviderSettings(streaming=True))
     assert s.get_session_options().intra_op_num_threads == 1
     assert s.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_a_model_without_a_healthy_class_says_what_alarms_mean(tmp_path, capsys):
+    import torch
+
+    from drsn_edge import create_model
+    from drsn_edge.export.onnx_export import export_onnx
+    from drsn_edge.runtime.metadata import ModelMetadata
+    from drsn_edge.training.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    md = ModelMetadata(class_names=["a", "b", "c", "d"], sample_rate=12000.0, window=2048, hop=1024, in_channels=1,
+                       channels=["DE"], normal_label=None, data={"source": "sim", "options": {}})
+    save_checkpoint(tmp_path / "m.safetensors", create_model("drsn-cw", "paper", num_classes=4), md)
+    export_onnx(tmp_path / "m.safetensors", tmp_path / "m.onnx")
+    np.save(tmp_path / "r.npy", simulate_bearing("normal", duration=1.0, seed=1)[None].astype(np.float32))
+    code, _, err = run_cli(capsys, ["stream", str(tmp_path / "m.onnx"), str(tmp_path / "r.npy"), "--fs", "12000",
+                                    "--jsonl", "none"])
+    assert code in (0, 1) and "the model has no healthy class (its classes: a, b, c, d)" in err
+    assert "--normal-label" in err
