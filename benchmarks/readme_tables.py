@@ -13,20 +13,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 README = ROOT / "README.md"
-BEGIN, END = "<!-- generated:results -->", "<!-- end:results -->"
-
-#: (heading, results file): shown in this order where the file exists
-SECTIONS = [
-    ("Unseen recordings: CWRU, leave one load out, baseline recipe", "cwru_generalization_baseline.md"),
-    ("Unseen recordings: CWRU, leave one load out, robust recipe (train's default)", "cwru_generalization_robust.md"),
-    ("A new machine without labels: adapt", "cwru_adaptation.md"),
-    ("Saying \"unknown\": a fault class never trained on", "open_set.md"),
-    ("Noise level telemetry", "noise_telemetry.md"),
-    ("Paper protocol (time split inside recordings, -4 dB)", "paper_protocol_cwru.md"),
-    ("Formats side by side, 2-core CPU", "cpu-2core/bench.md"),
-    ("Triton Inference Server, N streaming clients", "triton.md"),
-    ("Bounded memory", "soak.md"),
-]
+#: README block -> (heading, results file), shown in this order where the file exists
+BLOCKS = {
+    "generalization": [
+        ("Unseen recordings: CWRU, leave one load out, baseline recipe", "cwru_generalization_baseline.md"),
+        ("Unseen recordings: CWRU, leave one load out, robust recipe (train's default)", "cwru_generalization_robust.md"),
+        ("A new machine without labels: adapt", "cwru_adaptation.md"),
+        ("An adapted model's FP16 / INT8 exports", "adapted_formats.md"),
+        ("Saying \"unknown\": a fault class never trained on", "open_set.md"),
+        ("Noise level telemetry", "noise_telemetry.md"),
+    ],
+    "results": [
+        ("Paper protocol (time split inside recordings, -4 dB)", "paper_protocol_cwru.md"),
+        ("Formats side by side, 2-core CPU", "cpu-2core/bench.md"),
+        ("Triton Inference Server, N streaming clients", "triton.md"),
+        ("Bounded memory", "soak.md"),
+        ("Fuzzing the file parsers", "fuzz.md"),
+    ],
+}
+SECTIONS = [s for block in BLOCKS.values() for s in block]
 
 
 def first_block(md: str) -> list[str]:
@@ -39,9 +44,9 @@ def first_block(md: str) -> list[str]:
     return lines[start:end]
 
 
-def generate() -> str:
+def generate(block: str) -> str:
     out = []
-    for heading, name in SECTIONS:
+    for heading, name in BLOCKS[block]:
         path = RESULTS / name
         if not path.exists():
             continue
@@ -50,11 +55,14 @@ def generate() -> str:
 
 
 def render(readme: str) -> str:
-    if BEGIN not in readme or END not in readme:
-        raise SystemExit(f"README.md has no {BEGIN} ... {END} section")
-    head, rest = readme.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{generate()}{END}{tail}"
+    for block in BLOCKS:
+        begin, end = f"<!-- generated:{block} -->", f"<!-- end:{block} -->"
+        if begin not in readme or end not in readme:
+            raise SystemExit(f"README.md has no {begin} ... {end} section")
+        head, rest = readme.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        readme = f"{head}{begin}\n{generate(block)}{end}{tail}"
+    return readme
 
 
 def main() -> None:
