@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import assert_one_line_error, run_cli
 
 from drsn_edge.data.simulator import simulate_sequence
 
@@ -130,3 +130,17 @@ def test_warnings_for_inputs_that_would_mislead(stream_model, tmp_path, capsys):
     code, out, err = run_cli(capsys, ["stream", str(onnx), str(tmp_path / "r.csv"), "--time-column", "time_s",
                                       "--columns", "accel_x", "--alarms-only"])
     assert json.loads(out.splitlines()[-1])["units"] == 1
+
+
+def test_manifest_rows_set_rate_and_channels_and_refuse_what_stream_cannot_apply(recordings, stream_model, capsys):
+    """A manifest's fs column used to be ignored by stream (a .npy listed with its rate was refused for lacking one,
+    and a listed rate different from --fs was silently overridden)."""
+    _, onnx = stream_model
+    man = recordings.parent / "streams.csv"
+    man.write_text(f"path,label,fs,channels\n{recordings / 'pump-a.npy'},x,12000,\n{recordings / 'pump-b.npy'},y,12000,1\n")
+    code, out, err = run_cli(capsys, ["stream", str(onnx), str(man), "--alarms-only"])
+    streams = json.loads(out.splitlines()[-1])["streams"]
+    assert code == 1 and [s["stream"] for s in streams] == ["pump-a", "pump-b"], err
+    assert [len(s["verdicts"]) for s in streams] == [1, 1], streams  # pump-b: only the channel the row names
+    man.write_text(f"path,label,fs,start_s\n{recordings / 'pump-a.npy'},x,12000,3\n")
+    assert_one_line_error(capsys, ["stream", str(onnx), str(man)], "start_s is for training")

@@ -9,6 +9,7 @@ the run with its summary and the code of what was seen until then (0 when nothin
 from __future__ import annotations
 
 import csv
+import dataclasses
 import glob
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,12 +72,18 @@ def _is_manifest(path: Path) -> bool:
     return "path" in [h.strip() for h in head]
 
 
-def expand_inputs(specs: list[str]) -> list[tuple[str, str]]:
-    """(input, stream id) for every recording named by files, folders (recursively), globs, manifests, ``-`` and
-    socket URLs; ids are the file names (without suffix), made unique with their folder where needed."""
+#: manifest columns that set how one file is read, and the InputOptions field each sets
+MANIFEST_OPTIONS = {"fs": "fs", "channels": "columns", "scale": "gain", "sensitivity": "sensitivity_mv_per_g"}
+
+
+def expand_inputs(specs: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(input, stream id, read options) for every recording named by files, folders (recursively), globs, manifests,
+    ``-`` and socket URLs; ids are the file names (without suffix), made unique with their folder where needed. A
+    manifest row's ``fs``, ``channels``, ``scale`` and ``sensitivity`` apply to its file."""
     from drsn_edge.readers import is_readable
 
     found: list[tuple[str, str]] = []
+    options: dict[int, dict[str, Any]] = {}
     for spec in specs:
         if spec == "-" or spec.startswith(("tcp://", "tcp-listen://")):
             found.append((spec, "stdin" if spec == "-" else spec.split("://", 1)[1].replace(":", "-")))
@@ -95,12 +102,37 @@ def expand_inputs(specs: list[str]) -> list[tuple[str, str]]:
         elif p.is_file() and _is_manifest(p):
             with open(p, newline="", encoding="utf-8-sig") as f:
                 rows = list(csv.DictReader(f))
-            found += [(str((p.parent / r["path"].strip()).resolve()), "") for r in rows if (r.get("path") or "").strip()]
+            for line, r in enumerate(rows, start=2):
+                if not (r.get("path") or "").strip():
+                    continue
+                options[len(found)] = _manifest_options(r, f"{spec} line {line}")
+                found.append((str((p.parent / r["path"].strip()).resolve()), ""))
         elif p.exists():
             found.append((spec, ""))
         else:
             raise DrsnEdgeError(f"input file not found: {spec}")
-    return _unique_ids(found)
+    return [(f, sid, options.get(i, {})) for i, (f, sid) in enumerate(_unique_ids(found))]
+
+
+def _manifest_options(row: dict[str, Any], where: str) -> dict[str, Any]:
+    """The read options a manifest row sets; a column the stream cannot apply is refused, never ignored."""
+    out: dict[str, Any] = {}
+    for col in ("start_s", "stop_s"):
+        if (row.get(col) or "").strip():
+            raise DrsnEdgeError(f"{where}: {col} is for training and evaluation; stream reads whole files "
+                                "(cut the file, or leave the column empty)")
+    for col, field_name in MANIFEST_OPTIONS.items():
+        v = (row.get(col) or "").strip()
+        if not v:
+            continue
+        if col == "channels":
+            out[field_name] = tuple(c.strip() for c in v.replace(";", ",").split(",") if c.strip())
+            continue
+        try:
+            out[field_name] = float(v)
+        except ValueError:
+            raise DrsnEdgeError(f"{where}: {col} must be a number, got {v!r}") from None
+    return out
 
 
 def _unique_ids(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -183,7 +215,7 @@ def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     stop = catch_stop_signals()
     inputs = expand_inputs([job.input] if isinstance(job.input, str) else list(job.input))
     if job.stream_id:
-        inputs = [(f, job.stream_id if len(inputs) == 1 else f"{job.stream_id}/{sid}") for f, sid in inputs]
+        inputs = [(f, job.stream_id if len(inputs) == 1 else f"{job.stream_id}/{sid}", o) for f, sid, o in inputs]
     backend, md = open_model(job.model, job.provider, server_wait_s=job.server_wait_s)
     if check_config(job.config, md) is None:
         warn(no_normal_warning(md))
@@ -209,11 +241,11 @@ def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, fa
     backend.activate()
     for note in getattr(backend, "notes", []):
         warn(note)
-    for spec, sid in inputs:
+    for spec, sid, row_options in inputs:
         if stop.is_set():
             break
         try:
-            source = open_source(spec, job.inputs)
+            source = open_source(spec, dataclasses.replace(job.inputs, **row_options) if row_options else job.inputs)
             for w in check_input_rate(source.fs, md, job.force, spec if spec != "-" else "the input"):
                 warn(w)
             runner = StreamRunner(backend, md, source, sinks, job.config, sid, stop)
