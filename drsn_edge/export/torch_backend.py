@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from drsn_edge.runtime.backends.base import InputSpec
+from drsn_edge.runtime.backends.base import BackendBase, InputSpec
 
 
-class TorchBackend:
+class TorchBackend(BackendBase):
     """``threads``: torch's intra-op threads while active; the process's own setting is restored on close (torch's
     setting is global, and a benchmark must not change how a later training run in the same process computes)."""
 
@@ -55,10 +55,3 @@ class TorchBackend:
 
             torch.set_num_threads(self._saved_threads)
             self._saved_threads = None
-
-    def __enter__(self) -> TorchBackend:
-        self.activate()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -32,3 +32,20 @@ class Backend(Protocol):
         """Logits and the model's extra per-window outputs (novelty, noise_level) by name."""
 
     def close(self) -> None: ...
+
+
+class BackendBase:
+    """What every backend shares: used as a context manager, it is activated on entry and closed on exit."""
+
+    def activate(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.activate()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.runtime.backends.base import InputSpec
+from drsn_edge.runtime.backends.base import BackendBase, InputSpec
 from drsn_edge.runtime.metadata import ModelMetadata
 from drsn_edge.runtime.providers import ProviderSettings, make_session
 
 
-class OnnxRuntimeBackend:
+class OnnxRuntimeBackend(BackendBase):
     def __init__(self, path: str, settings: ProviderSettings | None = None, warmup: int = 2,
                  md: ModelMetadata | None = None) -> None:
         self.path = str(path)
@@ -72,12 +72,6 @@ class OnnxRuntimeBackend:
     def close(self) -> None:
         self.session = None
 
-    def __enter__(self) -> OnnxRuntimeBackend:
-        self.activate()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def target_notes(md: ModelMetadata, provider: str) -> list[str]:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.runtime.backends.base import InputSpec
+from drsn_edge.runtime.backends.base import BackendBase, InputSpec
 from drsn_edge.runtime.engine_meta import check_engine_compatible, read_sidecar
 from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
 
 
-class TensorRTBackend:
+class TensorRTBackend(BackendBase):
     def __init__(self, engine_path: str) -> None:
         self.path = str(engine_path)
         self.name = "tensorrt"

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.runtime.backends.base import InputSpec
+from drsn_edge.runtime.backends.base import BackendBase, InputSpec
 from drsn_edge.runtime.metadata import ModelMetadata
 
 SCHEME = "triton://"
@@ -70,7 +70,7 @@ def metadata_from_config(parameters: dict[str, Any], source: str) -> ModelMetada
     return ModelMetadata.from_props(props, source)
 
 
-class TritonBackend:
+class TritonBackend(BackendBase):
     """Runs windows on a remote Triton server (gRPC); the model's metadata comes from the server."""
 
     name = "triton"
@@ -268,10 +268,3 @@ class TritonBackend:
             except Exception:
                 pass
             self._client = None
-
-    def __enter__(self) -> TritonBackend:
-        self.activate()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
