@@ -46,7 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w = p.add_argument_group("windows and batching")
     w.add_argument("--hop", type=int, help="samples between windows at the model rate (default: the model's)")
     w.add_argument("--channel-map", help="sensors per unit: 0,1,2 (one unit each) or 0+1,2+3")
-    w.add_argument("--batch-size", type=int, default=16)
+    w.add_argument("--batch-size", type=int, help="windows per model run at most (default 64; a partial batch runs "
+                                                  "after --max-latency-ms)")
     w.add_argument("--max-latency-ms", type=float, default=5.0, help="deadline for a partial micro-batch")
     w.add_argument("--queue", type=int, default=256, help="bounded window queue size")
     w.add_argument("--policy", choices=["block", "drop-oldest"], help="when the queue is full (default: block for files, "
@@ -132,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
         outputs=OutputOptions(jsonl=jsonl, windows=not args.alarms_only, mqtt=mqtt,
                               prometheus=args.prometheus, console=human, report=args.report, plot_dir=args.plot),
         config=StreamConfig(hop=args.hop, channel_map=parse_channel_map(args.channel_map) if args.channel_map else None,
-                            batch_size=args.batch_size, max_latency_s=args.max_latency_ms / 1000, queue_size=args.queue,
+                            batch_size=StreamConfig.batch_size if args.batch_size is None else args.batch_size,
+                            max_latency_s=args.max_latency_ms / 1000, queue_size=args.queue,
                             policy=args.policy or ("drop-oldest" if live else "block"), smoothing=args.smooth,
                             smoothing_mode=args.smooth_mode, alarm=alarm, normal_label=args.normal_label,
                             clip_level=args.clip_level),

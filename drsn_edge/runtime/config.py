@@ -19,7 +19,7 @@ class StreamConfig:
     window: int | None = None  # default: the model's
     hop: int | None = None  # default: the model's suggested hop
     channel_map: list[list[int]] | None = None  # sensor channels feeding each unit's model inputs
-    batch_size: int = 16
+    batch_size: int = 64  # windows of all channels at one hop go to the model together (a 64-channel stream: one run)
     max_latency_s: float = 0.005  # a partial batch runs once its oldest window waited this long
     queue_size: int = 256  # windows
     policy: str = "block"  # block | drop-oldest
