@@ -16,8 +16,8 @@ README = ROOT / "README.md"
 #: README block -> (heading, results file), shown in this order where the file exists
 BLOCKS = {
     "generalization": [
-        ("Unseen recordings: CWRU, leave one load out, baseline recipe", "cwru_generalization_baseline.md"),
-        ("Unseen recordings: CWRU, leave one load out, robust recipe (train's default)", "cwru_generalization_robust.md"),
+        ("Unseen recordings: CWRU, leave one load out, wide preset, 3 seeds (robust = train's default recipe)",
+         "cwru_generalization.md"),
         ("Unseen recordings: paper preset (baseline recipe, 20 epochs, one seed)", "cwru_generalization_paper.md"),
         ("A new machine without labels: adapt", "cwru_adaptation.md"),
         ("An adapted model's FP16 / INT8 exports", "adapted_formats.md"),
