@@ -27,6 +27,7 @@ BLOCKS = {
     "results": [
         ("Paper protocol (time split inside recordings, -4 dB)", "paper_protocol_cwru.md"),
         ("Formats side by side, 2-core CPU", "cpu-2core/bench.md"),
+        ("Streaming runtime on one inference thread, same run", "cpu-2core/bench.md", "summary"),
         ("Triton Inference Server, N streaming clients", "triton.md"),
         ("Bounded memory", "soak.md"),
         ("Fuzzing the file parsers", "fuzz.md"),
@@ -35,23 +36,23 @@ BLOCKS = {
 SECTIONS = [s for block in BLOCKS.values() for s in block]
 
 
-def first_block(md: str) -> list[str]:
-    """The first markdown table of a results file, or else its bold summary lines."""
+def first_block(md: str, part: str = "table") -> list[str]:
+    """The first markdown table of a results file (``part="table"``, where it has one), or its bold summary lines."""
     lines = md.splitlines()
     start = next((i for i, ln in enumerate(lines) if ln.startswith("|")), None)
-    if start is None:
-        return [ln for ln in lines if "**" in ln]
+    if start is None or part == "summary":
+        return [ln for ln in lines if "**" in ln and not ln.startswith("|")]
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
     return lines[start:end]
 
 
 def generate(block: str) -> str:
     out = []
-    for heading, name in BLOCKS[block]:
+    for heading, name, *part in BLOCKS[block]:
         path = RESULTS / name
         if not path.exists():
             continue
-        out += [f"**{heading}** ([`{name}`](benchmarks/results/{name}))", "", *first_block(path.read_text()), ""]
+        out += [f"**{heading}** ([`{name}`](benchmarks/results/{name}))", "", *first_block(path.read_text(), *part), ""]
     return "\n".join(out).rstrip() + "\n"
 
 
