@@ -30,7 +30,7 @@ BLOCKS = {
         ("Streaming runtime on one inference thread, same run", "cpu-2core/bench.md", "summary"),
         ("Triton Inference Server, N streaming clients", "triton.md"),
         ("Bounded memory", "soak.md"),
-        ("Fuzzing the file parsers", "fuzz.md"),
+        ("Fuzzing the file parsers", "fuzz_readers.md"),
     ],
 }
 SECTIONS = [s for block in BLOCKS.values() for s in block]
