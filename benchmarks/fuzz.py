@@ -229,7 +229,8 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(results, indent=1))
     lines = ["# Fuzzing the parsers (byte mutations of valid seed files)", "",
-             f"Command: `python benchmarks/fuzz.py --cases {args.cases} --seed {args.seed}`. Each input in a forked "
+             f"Command: `python benchmarks/fuzz.py --cases {args.cases} --seed {args.seed} --formats {args.formats}`. "
+             "Each input in a forked "
              f"child, {TIME_LIMIT_S} s and {MEMORY_LIMIT >> 30} GiB limits.", "",
              "| input | cases | ok (read or refused in one line) | internal error | crash | hang | multi-line | seconds |",
              "|---|---|---|---|---|---|---|---|"]
