@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.data.recording import cut_windows
 from drsn_edge.data.splits import SplitSpec
 from drsn_edge.evaluation.metrics import classification_report
+from drsn_edge.export.cpu_features import cpu_description
 from drsn_edge.training.adapt import adapt_model, training_noise
 from drsn_edge.training.checkpoint import load_checkpoint
 from drsn_edge.training.trainer import predict_logits
@@ -96,7 +96,7 @@ def main() -> None:
                     print(f"{tag}: " + ", ".join(f"{k} {100 * v['balanced_accuracy']:.2f}" for k, v in r.items()), flush=True)
             results[f"{recipe}/{preset}"] = summarize(cell)
     out = {"protocol": __doc__.split("\n\n")[1], "seeds": args.seeds, "results": results,
-           "machine": {"cpu": platform.processor() or platform.machine()}}
+           "machine": {"cpu": cpu_description()["model"]}}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(out, indent=1))
     (RESULTS / f"{args.name}.md").write_text(to_markdown(out))

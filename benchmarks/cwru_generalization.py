@@ -32,6 +32,7 @@ from drsn_edge.data.augment import NO_AUGMENT
 from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.data.splits import SplitSpec, leave_one_group_out
 from drsn_edge.evaluation.job import evaluate_model
+from drsn_edge.export.cpu_features import cpu_description
 from drsn_edge.training.config import TrainConfig
 from drsn_edge.training.noise_schedule import NoiseSchedule
 from drsn_edge.training.pipeline import train_checkpoint
@@ -125,19 +126,13 @@ def main() -> None:
             results[f"{rname}/{preset}"] = cell
     out = {"protocol": "\n\n".join(__doc__.split("\n\n")[1:3]), "arch": args.arch, "epochs": args.epochs,
            "steps_per_epoch": args.steps_per_epoch, "seeds": args.seeds, "results": results,
-           "machine": {"cpu": _cpu(), "python": platform.python_version()}}
+           "machine": {"cpu": cpu_description()["model"], "python": platform.python_version()}}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(out, indent=1))
     (RESULTS / f"{args.name}.md").write_text(to_markdown(out))
     plot(out, RESULTS / f"{args.name}.png")
     print(to_markdown(out))
 
-
-def _cpu() -> str:
-    try:
-        return next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
 
 
 def to_markdown(out: dict[str, Any]) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import platform
 import sys
 import tempfile
 import time
@@ -93,6 +92,7 @@ def main() -> None:
     args = ap.parse_args()
     if (why := server_unavailable_reason()) is not None:
         sys.exit(f"no Triton server here: {why} (run make triton-server)")
+    from drsn_edge.bench.machine import machine_info
     from drsn_edge.export.pipeline import ExportOptions, export_all
     from drsn_edge.export.triton import TritonOptions
     from drsn_edge.runtime.model_file import read_description
@@ -129,7 +129,7 @@ def main() -> None:
     out = {"command": "python benchmarks/triton_bench.py " + " ".join(sys.argv[1:]),
            "model": Path(args.model).name, "window": md.window, "hop": md.hop, "seconds": args.seconds,
            "rounds": args.rounds, "latency_budget_ms": args.latency_ms,
-           "machine": {"cpu": _cpu(), "cores": mp.cpu_count(), "python": platform.python_version()},
+           "machine": machine_info(),
            "server": "nvidia-pytriton 0.7.0 (tritonserver), ONNX Runtime CPU, 1 instance, same machine as the clients",
            "results": table, "local_onnxruntime_b1": {"mean": float(lw.mean()), "min": float(lw.min()),
                                                       "max": float(lw.max()),
@@ -167,13 +167,6 @@ def to_markdown(out: dict[str, Any]) -> str:
               "ONNX Runtime or TensorRT backend on a GPU server does not; absolute figures are this 2-core box's, "
               "the ratios are the point.", ""]
     return "\n".join(lines)
-
-
-def _cpu() -> str:
-    try:
-        return next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
 
 
 if __name__ == "__main__":
