@@ -18,24 +18,27 @@ from pathlib import Path
 from typing import Any
 
 from drsn_edge.cli.main import main as cli
-from drsn_edge.data.sources.cwru import LABEL_SETS
+from drsn_edge.data.sources.cwru import CATALOGUE, LABEL_SETS, class_of
+from drsn_edge.readers import ReadOptions, open_reader
 
 RESULTS = Path(__file__).parent / "results"
 FORMATS = ("adapted.safetensors", "adapted.onnx", "adapted.fp16.onnx", "adapted.int8.onnx")
 
 
 def manifests(data_dir: Path, load: str, out: Path) -> tuple[Path, Path]:
-    """Manifests of the first and second halves of the held-out load's fault recordings."""
-    rows = [ln.split(",") for ln in (data_dir.parent / "manifest.csv").read_text().splitlines()[1:]]
-    first, second = ["path,label,group,channels,start_s,stop_s"], ["path,label,group,channels,start_s,stop_s"]
-    for r in rows:
-        file, cond, size, hp, fs, n = r[0], r[1], r[2], r[3], float(r[5]), int(r[6])
-        if cond == "normal" or f"{hp}hp" != load:
+    """Manifests of the first and second halves of the held-out load's fault recordings (drsn-edge's CWRU catalogue
+    names each file's class and load; the reader gives its length)."""
+    head = "path,label,group,channels,start_s,stop_s"
+    first, second = [head], [head]
+    for path in sorted(data_dir.glob("*.mat")):
+        entry = CATALOGUE.get(int(path.stem)) if path.stem.isdigit() else None
+        label = class_of(entry, "10") if entry else None
+        if label in (None, "normal") or f"{entry.load_hp}hp" != load:
             continue
-        half = n / 2 / fs
-        label = f"{cond.removesuffix('_6')}_{size}"  # outer race centred at 6 o'clock
-        first.append(f"{data_dir / file},{label},{load},DE,0,{half:.4f}")
-        second.append(f"{data_dir / file},{label},{load},DE,{half:.4f},{n / fs:.4f}")
+        with open_reader(path, ReadOptions(channels=("DE",))) as r:
+            seconds = r.info.frames / r.info.fs
+        first.append(f"{path},{label},{load},DE,0,{seconds / 2:.4f}")
+        second.append(f"{path},{label},{load},DE,{seconds / 2:.4f},{seconds:.4f}")
     (out / "first.csv").write_text("\n".join(first) + "\n")
     (out / "second.csv").write_text("\n".join(second) + "\n")
     return out / "first.csv", out / "second.csv"
