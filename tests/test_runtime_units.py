@@ -46,11 +46,11 @@ def test_ring_windows_equal_offline_windows_across_chunks():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((1, 10000)).astype(np.float32)
     for hop in (128, 512, 700):  # hop shorter than, equal to and longer than... the window is 512
-        w = RingWindower(0, 1, 512, hop)
+        w = RingWindower(1, 1, 512, hop)
         data, ends, i = [], [], 0
         while i < x.shape[1]:
             n = int(rng.integers(1, 900))
-            d, e = w.push(x[:, i : i + n])
+            d, e, _ = w.push(x[:, i : i + n])
             data.append(d)
             ends.append(e)
             i += n
@@ -60,11 +60,32 @@ def test_ring_windows_equal_offline_windows_across_chunks():
         assert w.tail.shape[1] < 512 + hop  # bounded: only what the next window needs
 
 
+def test_ring_windows_of_many_units_come_unit_by_unit():
+    """One buffer for every unit: each unit's windows equal its own offline windows, in unit order per chunk."""
+    rng = np.random.default_rng(4)
+    units, ch = 3, 2
+    x = rng.standard_normal((units * ch, 5000)).astype(np.float32)
+    w = RingWindower(units, ch, 256, 100)
+    i = 0
+    got: dict[int, list] = {u: [] for u in range(units)}
+    while i < x.shape[1]:
+        n = int(rng.integers(1, 400))
+        d, e, u = w.push(x[:, i : i + n])
+        assert d.shape[1:] == (ch, 256) and len(d) == len(e) == len(u) and (np.diff(u) >= 0).all()
+        for k in range(units):
+            got[k] += [(int(end), win) for end, win in zip(e[u == k], d[u == k])]
+        i += n
+    for k in range(units):
+        ref = cut_windows(x[k * ch : (k + 1) * ch], 0, x.shape[1], 256, 100)
+        np.testing.assert_array_equal(np.stack([win for _, win in got[k]]), ref)
+        assert [end for end, _ in got[k]] == list(range(256, 5001, 100))
+
+
 def test_ring_reset_never_straddles_a_gap():
-    w = RingWindower(0, 1, 100, 50)
+    w = RingWindower(1, 1, 100, 50)
     assert len(w.push(np.zeros((1, 80), np.float32))[0]) == 0
     w.reset(80)
-    d, e = w.push(np.ones((1, 100), np.float32))
+    d, e, _ = w.push(np.ones((1, 100), np.float32))
     assert len(d) == 1 and np.all(d[0] == 1) and e.tolist() == [180]
 
 

@@ -64,10 +64,11 @@ class StreamRunner:
             bad = [c for c in unit if not 0 <= c < source.channels]
             if bad:
                 raise DrsnEdgeError(f"channel map names sensor {bad[0]}, the stream has {source.channels} channel(s)")
-        # a unit's sensors as a slice where they are adjacent (a view, no copy)
-        self._select = [slice(u[0], u[0] + len(u)) if u == list(range(u[0], u[0] + len(u))) else u for u in self.map]
+        # every unit's sensors in unit order: the stream itself (no copy) where the map is the identity
+        rows = [c for u in self.map for c in u]
+        self._select = None if rows == list(range(source.channels)) else np.asarray(rows)
         self.resampler = StreamResampler(source.fs, md.sample_rate, source.channels)
-        self.windowers = [RingWindower(u, md.in_channels, self.window, self.hop) for u in range(len(self.map))]
+        self.windower = RingWindower(len(self.map), md.in_channels, self.window, self.hop)
         self.smoothers = UnitSmoothers(len(self.map), len(md.class_names), cfg.smoothing, cfg.smoothing_mode)
         self.alarms = UnitAlarms(len(self.map), cfg.alarm, md.class_names, self.normal)
         # "unknown": a window farther from every known class than the threshold calibrated at training
@@ -93,16 +94,11 @@ class StreamRunner:
                 y = self.resampler.process(chunk.data)
                 if chunk.gap_before or self._gap_pending:
                     self._gap_pending = False
-                    for w in self.windowers:
-                        w.reset(self.model_samples)
+                    self.windower.reset(self.model_samples)
                     self.q.mark(Marker("gap", self.model_samples))
                 arrival = time.perf_counter()
-                blocks = [(u, *self.windowers[u].push(y[sel])) for u, sel in enumerate(self._select)]
-                blocks = [b for b in blocks if len(b[1])]
-                if blocks:  # one queue item per chunk, every unit's windows in it
-                    units = np.concatenate([np.full(len(d), u, np.int64) for u, d, _ in blocks])
-                    data = blocks[0][1] if len(blocks) == 1 else np.concatenate([d for _, d, _ in blocks])
-                    ends = blocks[0][2] if len(blocks) == 1 else np.concatenate([e for _, _, e in blocks])
+                data, ends, units = self.windower.push(y if self._select is None else y[self._select])
+                if len(data):  # one queue item per chunk, every unit's windows in it
                     self.stats.windows_in += len(data)
                     # input checks here, on the reader's core, beside the inference
                     codes = window_problems(data, self.cfg.clip_level, self.cfg.max_abs)
