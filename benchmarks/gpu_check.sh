@@ -43,7 +43,7 @@ PY
 } > "$OUT/summary.md" 2>&1
 echo "gpu_check: $why; results in $OUT/"
 
-"$PY" -m pytest -q tests/test_gpu.py -rs > "$OUT/pytest.log" 2>&1
+timeout "${PYTEST_TIMEOUT:-400}" "$PY" -m pytest -q tests/test_gpu.py -rs > "$OUT/pytest.log" 2>&1
 echo "- tests/test_gpu.py: $(tail -1 "$OUT/pytest.log")" >> "$OUT/summary.md"
 
 if "$PY" -c "import tensorrt" 2>/dev/null; then
@@ -52,6 +52,31 @@ if "$PY" -c "import tensorrt" 2>/dev/null; then
   echo "- TensorRT engines: $(tail -1 "$OUT/export.log")" >> "$OUT/summary.md"
 fi
 
-"$PY" -m drsn_edge bench "$MODEL" --out "$OUT" --no-capacity --rounds 7 > "$OUT/bench.log" 2>&1
+timeout "${BENCH_TIMEOUT:-600}" "$PY" -m drsn_edge bench "$MODEL" --out "$OUT" --no-capacity --rounds 7 \
+    > "$OUT/bench.log" 2>&1
 echo "- bench: $(grep -c '| ok |' "$OUT/bench.md" 2>/dev/null || echo 0) formats measured (bench.md)" >> "$OUT/summary.md"
+"$PY" - "$OUT/bench.json" >> "$OUT/summary.md" 2>&1 <<'PY'
+import json, sys
+from pathlib import Path
+
+p = Path(sys.argv[1])
+if not p.is_file():
+    sys.exit(print("- bench wrote no bench.json: see bench.log"))
+r = json.loads(p.read_text())
+for row in r["formats"]:
+    if row["status"] == "ok" and row["provider"] in ("cuda", "tensorrt", "engine"):
+        b1 = row["latency_b1"]
+        print(f"- {row['format']}: batch 1 median {b1['median_ms']:.3f} ms, p99 {b1['p99_ms']:.3f} ms; batch "
+              f"{r['batch']} median {row['latency_bN']['median_ms']:.3f} ms; GPU time b1 / bN "
+              f"{row.get('gpu_ms_b1', float('nan')):.3f} / {row.get('gpu_ms_bN', float('nan')):.3f} ms")
+pc = (r.get("streaming") or {}).get("providers")
+for name, v in (pc or {}).get("variants", {}).items():
+    if "error" in v:
+        print(f"- stream {name}: failed: {v['error']}")
+    else:
+        vs = v.get("over_cpu")
+        print(f"- stream, {pc['channels']} channels at {pc['input_rate_hz'] / 1000:g} kHz, {name}: "
+              f"{v['real_time_factor']:.1f}x real time" + (f", {vs['median']:.2f}x the CPU provider's [{vs['min']:.2f}-"
+                                                             f"{vs['max']:.2f}]" if vs else ""))
+PY
 cat "$OUT/summary.md"

@@ -25,7 +25,7 @@ def onnx_model(stream_model):
 def _windows(n=32):
     from drsn_edge.data.simulator import simulate_bearing
 
-    x = simulate_bearing("outer_race", duration=6.0, seed=1)
+    x = simulate_bearing("outer_race", duration=n * 2048 / 12000 + 1.0, seed=1)
     return np.stack([x[i * 2048 : (i + 1) * 2048][None] for i in range(n)]).astype(np.float32)
 
 
@@ -70,6 +70,76 @@ def test_ort_cuda_matches_cpu(onnx_model, graph):
             np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
             for k in eb:
                 np.testing.assert_allclose(ea[k], eb[k], atol=1e-3, rtol=1e-3)
+
+
+@needs_gpu
+@pytest.mark.parametrize("graph", [False, True])
+def test_ort_cuda_gpu_time_from_events(onnx_model, graph):
+    """GPU time per call (CUDA events on ONNX Runtime's compute stream), only while asked for."""
+    ok, why = provider_ok("cuda")
+    if not ok:
+        pytest.skip(why)
+    from drsn_edge.runtime.backends import OnnxRuntimeBackend
+    from drsn_edge.runtime.model_file import read_description
+    from drsn_edge.runtime.providers import ProviderSettings
+
+    md = read_description(onnx_model)
+    with OnnxRuntimeBackend(str(onnx_model), ProviderSettings("cuda", cuda_graph=graph), md=md) as gpu:
+        assert gpu.can_time_gpu
+        gpu.infer(_windows(4))
+        assert gpu.last_gpu_ms is None
+        gpu.time_gpu = True
+        gpu.infer(_windows(4))
+        assert 0 < gpu.last_gpu_ms < 100
+
+
+@needs_gpu
+def test_verify_on_cuda_says_tf32_off(onnx_model, stream_model):
+    ok, why = provider_ok("cuda")
+    if not ok:
+        pytest.skip(why)
+    from drsn_edge.export.verify import verify
+    from drsn_edge.runtime.providers import ProviderSettings
+
+    r = verify(stream_model[0], onnx_model, max_windows=128, settings=ProviderSettings("cuda"))
+    assert r["runtime"] == {"backend": "onnxruntime-cuda", "provider": "cuda", "tf32": False, "cuda_graph": False}
+    assert r["passed"], r["outputs"]["logits"]["abs_error"]
+
+
+@needs_gpu
+def test_stream_on_cuda_decides_as_on_cpu(onnx_model, tmp_path):
+    """The streaming runtime on the CUDA provider with CUDA graphs (partial batches padded): the CPU's decisions."""
+    ok, why = provider_ok("cuda")
+    if not ok:
+        pytest.skip(why)
+    from drsn_edge.data.simulator import simulate_bearing
+    from drsn_edge.runtime import StreamConfig, StreamRunner, open_model
+    from drsn_edge.runtime.providers import ProviderSettings
+    from drsn_edge.runtime.sources import ArraySource
+
+    class Keep:
+        def __init__(self):
+            self.kept = []
+
+        def emit(self, r):
+            if r["type"] == "window":
+                self.kept.append((r["unit"], round(r["stream_time"], 3), r["label"], r["smoothed_label"]))
+
+        def close(self):
+            pass
+
+    x = np.stack([simulate_bearing(k, duration=6.0, seed=3) for k in ("normal", "inner_race", "outer_race")])
+    got = {}
+    for name, st in (("cpu", ProviderSettings(streaming=True)),
+                     ("cuda", ProviderSettings("cuda", cuda_graph=True, streaming=True))):
+        be, md = open_model(onnx_model, st)
+        be.activate()
+        sink = Keep()
+        StreamRunner(be, md, ArraySource(x, 12000.0, block=777), [sink], StreamConfig(batch_size=64)).run(
+            handle_signals=False)
+        be.close()
+        got[name] = sink.kept
+    assert len(got["cpu"]) > 100 and got["cuda"] == got["cpu"]
 
 
 @needs_gpu
@@ -135,3 +205,13 @@ def test_gpu_check_rehearsal_says_why_at_once(tmp_path):
     p = subprocess.run([str(script), str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and time.monotonic() - t0 < 30
     assert len(p.stdout.strip().splitlines()) == 1 and "no usable NVIDIA GPU here" in p.stdout
+
+
+def test_a_missing_gpu_library_is_named():
+    """ONNX Runtime's own words (seen on an H200 without TensorRT) become one line naming the library."""
+    from drsn_edge.runtime.providers import _reason
+
+    log = ("*************** EP Error ***************\n1 : FAIL : Failed to load library /x/libonnxruntime_providers_"
+           "tensorrt.so with error: libnvinfer.so.10: cannot open shared object file: No such file or directory\n")
+    assert _reason(log, "tensorrt") == "libnvinfer.so.10 not found: TensorRT is not installed or not on LD_LIBRARY_PATH"
+    assert _reason("libcudnn_adv.so.9: cannot open shared object file", "cuda").startswith("libcudnn_adv.so.9 not found: cuDNN")

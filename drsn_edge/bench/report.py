@@ -80,6 +80,19 @@ def to_markdown(r: dict[str, Any], command: str = "") -> str:
         if "real_time_factor" in c:
             lines.append(f"- `drsn-edge stream`, {c['channels']} channels at {c['input_rate_hz'] / 1000:g} kHz from a file: "
                          f"**{c['real_time_factor']:.1f}x real time** ({c['processed']} windows, {c['dropped']} dropped).")
+        pc = s.get("providers")
+        if pc:
+            lines += ["", f"`drsn-edge stream`, {pc['channels']} channels at {pc['input_rate_hz'] / 1000:g} kHz "
+                      f"({pc['seconds']:g} s from a file), one provider after another in {pc['rounds']} interleaved "
+                      "rounds:", "", "| provider | options | real-time factor (median) | per round | vs cpu, per round |",
+                      "|---|---|---|---|---|"]
+            for name, v in pc["variants"].items():
+                if "error" in v:
+                    lines.append(f"| {name} | {' '.join(v['options'])} | failed: {v['error']} | | |")
+                    continue
+                lines.append(f"| {name} | {' '.join(v['options']) or '-'} | {v['real_time_factor']:.1f}x | "
+                             + ", ".join(f"{x:.1f}" for x in v["rounds_rtf"]) + " | "
+                             + (_r(v["over_cpu"]) if "over_cpu" in v else "-") + " |")
         for fs, cap in (s.get("capacity") or {}).items():
             lines.append(f"- Channels sustained in real time on one core at {float(fs) / 1000:g} kHz (paced input, "
                          f"bisected, {cap['seconds_per_trial']:g} s per trial): **{cap['channels']}**.")

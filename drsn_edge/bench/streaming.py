@@ -155,20 +155,59 @@ def capacity(onnx: str, base: np.ndarray, fs: float, seconds: float = 8.0, limit
     return {"input_rate_hz": fs, "channels": lo, "cpu": cpu, "seconds_per_trial": seconds, "trials": trials}
 
 
-def stream_command(onnx: str, base: np.ndarray, fs: float, channels: int, seconds: float, threads: int = 1,
-                   batch: int | None = None) -> dict[str, Any]:
-    """``drsn-edge stream`` on a ``channels``-channel .npy file (one inference thread): its own summary."""
+def _channels_file(path: str, base: np.ndarray, fs: float, channels: int, seconds: float) -> None:
+    n = int(seconds * fs)
+    x = np.stack([np.roll(np.resize(base, n), 997 * c) for c in range(channels)]).astype(np.float32)
+    np.save(path, x)
+
+
+def _stream_file(onnx: str, npy: str, fs: float, threads: int = 1, batch: int | None = None,
+                 extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``drsn-edge stream`` on a multi-channel .npy file (``threads`` inference threads): its own summary."""
     with tempfile.TemporaryDirectory() as tmp:
-        n = int(seconds * fs)
-        x = np.stack([np.roll(np.resize(base, n), 997 * c) for c in range(channels)]).astype(np.float32)
-        np.save(f"{tmp}/x.npy", x)
-        del x
-        cmd = [sys.executable, "-m", "drsn_edge", "stream", onnx, f"{tmp}/x.npy", "--fs", str(fs), "--threads", str(threads),
-               "--alarms-only", "--jsonl", f"{tmp}/o.jsonl"] + (["--batch-size", str(batch)] if batch else [])
+        cmd = [sys.executable, "-m", "drsn_edge", "stream", onnx, npy, "--fs", str(fs), "--threads", str(threads),
+               "--alarms-only", "--jsonl", f"{tmp}/o.jsonl", *(["--batch-size", str(batch)] if batch else []), *extra]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
         if p.returncode not in (0, 1):
             return {"error": p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}"}
         s = json.loads(open(f"{tmp}/o.jsonl").read().splitlines()[-1])
-    return {"channels": channels, "input_rate_hz": fs, "threads": threads, "batch": batch, "stream_seconds": s["stream_seconds"],
+    return {"threads": threads, "batch": batch, "options": list(extra), "stream_seconds": s["stream_seconds"],
             "wall_seconds": s["wall_seconds"], "real_time_factor": s["real_time_factor"], "processed": s["processed"],
             "dropped": s["dropped"]}
+
+
+def stream_command(onnx: str, base: np.ndarray, fs: float, channels: int, seconds: float, threads: int = 1,
+                   batch: int | None = None) -> dict[str, Any]:
+    """``drsn-edge stream`` on a ``channels``-channel .npy file (one inference thread): its own summary."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _channels_file(f"{tmp}/x.npy", base, fs, channels, seconds)
+        r = _stream_file(onnx, f"{tmp}/x.npy", fs, threads, batch)
+    return {"channels": channels, "input_rate_hz": fs, **r}
+
+
+def provider_comparison(onnx: str, base: np.ndarray, fs: float, channels: int, seconds: float,
+                        variants: dict[str, tuple[str, ...]], rounds: int = 2) -> dict[str, Any]:
+    """``drsn-edge stream`` on one ``channels``-channel file with each set of options in turn (interleaved rounds):
+    real-time factor per variant, and each variant's factor over the first one's, round by round."""
+    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in variants}
+    with tempfile.TemporaryDirectory() as tmp:
+        _channels_file(f"{tmp}/x.npy", base, fs, channels, seconds)
+        for _ in range(rounds):
+            for name, extra in variants.items():
+                runs[name].append(_stream_file(onnx, f"{tmp}/x.npy", fs, 1, None, extra))
+    first = next(iter(variants))
+    out: dict[str, Any] = {"channels": channels, "input_rate_hz": fs, "seconds": seconds, "rounds": rounds,
+                           "variants": {}}
+    for name, rs in runs.items():
+        errors = [r["error"] for r in rs if "error" in r]
+        if errors:
+            out["variants"][name] = {"error": errors[0], "options": list(variants[name])}
+            continue
+        rtf = [r["real_time_factor"] for r in rs]
+        v = {"options": list(variants[name]), "real_time_factor": float(np.median(rtf)), "rounds_rtf": rtf,
+             "processed": rs[0]["processed"], "dropped": max(r["dropped"] for r in rs)}
+        if name != first and "error" not in out["variants"].get(first, {}):
+            per = [a / b for a, b in zip(rtf, out["variants"][first]["rounds_rtf"])]
+            v["over_" + first] = {"median": float(np.median(per)), "min": float(min(per)), "max": float(max(per))}
+        out["variants"][name] = v
+    return out

@@ -146,22 +146,13 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
             row["status"] = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             log(f"{t.name}: {row['status']}")
     log(f"timing {len(backends)} formats in {opts.rounds} interleaved rounds ...")
-    gpu_ms: dict[tuple[str, int], list[float]] = {}
-
-    def call(n: str, be, xb: np.ndarray) -> None:
-        be.infer(xb)
-        if getattr(be, "last_gpu_ms", None) is not None:  # GPU time (CUDA events) beside host latency
-            gpu_ms.setdefault((n, len(xb)), []).append(be.last_gpu_ms)
-
-    b1 = interleaved({n: (lambda n=n, be=be: call(n, be, x[:1])) for n, be in backends.items()}, rounds=opts.rounds,
+    b1 = interleaved({n: (lambda be=be: be.infer(x[:1])) for n, be in backends.items()}, rounds=opts.rounds,
                      calls=50 if opts.quick else 100, batch=1)
-    bn = interleaved({n: (lambda n=n, be=be: call(n, be, x[: opts.batch])) for n, be in backends.items()},
+    bn = interleaved({n: (lambda be=be: be.infer(x[: opts.batch])) for n, be in backends.items()},
                      rounds=opts.rounds, calls=5 if opts.quick else 10, batch=opts.batch)
     for n, be in backends.items():
         rows[n]["latency_b1"], rows[n]["latency_bN"] = b1[n], bn[n]
-        for key, size in (("gpu_ms_b1", 1), ("gpu_ms_bN", opts.batch)):
-            if (n, size) in gpu_ms:
-                rows[n][key] = float(np.median(gpu_ms[(n, size)]))
+        rows[n].update(gpu_time(be, x, opts.batch))
         rows[n]["gflops_achieved_bN"] = flops * opts.batch / (bn[n]["median_ms"] / 1e3) / 1e9
         rows[n]["fraction_of_single_core_peak"] = rows[n]["gflops_achieved_bN"] / peak / max(1, opts.threads)
         be.close()
@@ -177,8 +168,8 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
         "cpu_over_cuda_graph_bN": ratio(bn, "onnx-fp32", "ort-cuda-graph-fp32"),
     }
     int8 = next((t for t in targets if t.name == "onnx-int8" and t.ok), None)
-    stream = streaming_section(next(t.path for t in targets if t.name == "onnx-fp32"), md, opts, log) \
-        if opts.streaming else None
+    stream = streaming_section(next(t.path for t in targets if t.name == "onnx-fp32"), md, opts, log,
+                               cuda=providers.get("cuda") == "ok") if opts.streaming else None
     report = {
         "checkpoint": opts.checkpoint, "model": md.model, "data": data_note, "test_windows": int(len(x)),
         "batch": opts.batch, "threads": opts.threads, "rounds": opts.rounds, "quick": opts.quick,
@@ -189,6 +180,25 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
     report["int8_note"] = int8_note(report)
     report["floors"] = check_floors(report, opts)
     return report
+
+
+def gpu_time(be, x: np.ndarray, batch: int, calls: int = 50) -> dict[str, float]:
+    """GPU time per call from CUDA events (as trtexec reports it beside host latency), in a pass of its own so that
+    the host latencies above carry no timing calls."""
+    if not getattr(be, "can_time_gpu", False):
+        return {}
+    be.time_gpu = True
+    out = {}
+    for key, size in (("gpu_ms_b1", 1), ("gpu_ms_bN", batch)):
+        ms = []
+        for _ in range(calls):
+            be.infer(x[:size])
+            if be.last_gpu_ms is not None:
+                ms.append(be.last_gpu_ms)
+        if ms:
+            out[key] = float(np.median(ms))
+    be.time_gpu = False
+    return out
 
 
 def int8_note(report: dict[str, Any]) -> str:
@@ -205,8 +215,8 @@ def int8_note(report: dict[str, Any]) -> str:
             "accumulation and reduced-range weights, which gains little over FP32 FMA")
 
 
-def streaming_section(onnx: str, md, opts: BenchOptions, log) -> dict[str, Any]:
-    from drsn_edge.bench.streaming import capacity, runtime_overhead, stream_command
+def streaming_section(onnx: str, md, opts: BenchOptions, log, cuda: bool = False) -> dict[str, Any]:
+    from drsn_edge.bench.streaming import capacity, provider_comparison, runtime_overhead, stream_command
     from drsn_edge.data.simulator import simulate_bearing
 
     base12 = simulate_bearing("outer_race", fs=md.sample_rate, duration=4.0, seed=0, resonance_band=(1500, 5000))
@@ -216,6 +226,12 @@ def streaming_section(onnx: str, md, opts: BenchOptions, log) -> dict[str, Any]:
     res: dict[str, Any] = {"overhead": over}
     log(f"streaming: {opts.stream_channels} channels through drsn-edge stream ...")
     res["stream_command"] = stream_command(onnx, base12, md.sample_rate, opts.stream_channels, 4.0 if opts.quick else 30.0)
+    if cuda:
+        log(f"streaming: {opts.stream_channels} channels, CPU vs CUDA provider, interleaved ...")
+        res["providers"] = provider_comparison(
+            onnx, base12, md.sample_rate, opts.stream_channels, 10.0 if opts.quick else 60.0,
+            {"cpu": (), "cuda": ("--provider", "cuda"), "cuda-graph": ("--provider", "cuda", "--cuda-graph")},
+            rounds=2 if opts.quick else 3)
     if opts.capacity:
         res["capacity"] = {}
         for fs in opts.stream_rates:

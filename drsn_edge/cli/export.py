@@ -70,6 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--min-agreement", type=float, help="minimum top-1 agreement, 0..1")
     v.add_argument("--windows", type=int, default=512)
     v.add_argument("--provider", choices=["cpu", "cuda", "tensorrt"], default="cpu")
+    v.add_argument("--tf32", action="store_true", help="CUDA provider: allow TF32 convolutions (off by default)")
     v.add_argument("--json", help="write the report here")
     add_data_options(v)
     v.set_defaults(func=run_verify)
@@ -145,9 +146,12 @@ def run_verify(args: argparse.Namespace) -> int:
     tol = Tolerance(atol=base.atol if args.atol is None else args.atol, rtol=base.rtol if args.rtol is None else args.rtol,
                     min_top1_agreement=base.min_top1_agreement if args.min_agreement is None else args.min_agreement)
     r = verify(args.against, args.model, tol, data_spec=_data(args, args.against), max_windows=args.windows,
-               settings=ProviderSettings(provider=args.provider))
+               settings=ProviderSettings(provider=args.provider, tf32=args.tf32))
     lg = r["outputs"]["logits"]
-    print(f"{r['candidate']} vs {r['reference']} on {r['windows']} windows ({r['precision']}; {r['windows_from']})")
+    rt = r["runtime"]
+    on = rt["backend"] + (f", TF32 {'on' if rt['tf32'] else 'off'}" if "tf32" in rt else "")
+    print(f"{r['candidate']} vs {r['reference']} on {r['windows']} windows ({r['precision']}; {r['windows_from']}; "
+          f"run on {on})")
     print("  logits   abs err max {max:.3e} mean {mean:.3e} median {median:.3e} p99 {p99:.3e}".format(**lg["abs_error"]))
     print("           rel err max {max:.3e} mean {mean:.3e} median {median:.3e} p99 {p99:.3e}".format(**lg["rel_error"]))
     print(f"  smallest passing atol {lg['min_passing_atol']:.3e} (rtol 0), rtol {lg['min_passing_rtol']:.3e} (atol 0); "

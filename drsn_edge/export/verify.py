@@ -142,6 +142,14 @@ def verification_windows(md: ModelMetadata, data_spec=None, max_windows: int = 5
     return np.concatenate(parts).astype(np.float32), origin
 
 
+def runtime_used(backend, settings) -> dict[str, Any]:
+    """What ran the candidate: the parity of a GPU run depends on it (TF32 convolutions differ by ~1e-3)."""
+    out: dict[str, Any] = {"backend": getattr(backend, "name", type(backend).__name__)}
+    if settings is not None and settings.provider in ("cuda", "tensorrt"):
+        out.update(provider=settings.provider, tf32=settings.tf32, cuda_graph=settings.cuda_graph)
+    return out
+
+
 def verify(reference: str | Path, candidate: str | Path, tol: Tolerance | None = None, data_spec=None,
            max_windows: int = 512, batch_size: int = 64, settings=None) -> dict[str, Any]:
     """Run both models on the same real windows; compare; check the candidate's graph if it is ONNX."""
@@ -162,7 +170,7 @@ def verify(reference: str | Path, candidate: str | Path, tol: Tolerance | None =
         outs.append(np.concatenate([be.infer(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]))
         be.close()
     report = {"reference": str(reference), "candidate": str(candidate), "precision": precision, "windows_from": origin,
-              **compare_runs(outs[0], outs[1], tol)}
+              "runtime": runtime_used(cand_be, settings), **compare_runs(outs[0], outs[1], tol)}
     if detect_format(candidate) == "onnx":
         report["graph"] = check_graph(candidate, x[:4])
         report["passed"] = report["passed"] and report["graph"]["ok"]

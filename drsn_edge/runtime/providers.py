@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +38,9 @@ class ProviderSettings:
     cuda_graph: bool = False  # CUDA EP: capture the graph once, replay it (fixed shapes)
     tf32: bool = False  # CUDA EP: TF32 convolutions (faster on Ampere+, ~1e-3 relative error); off by default
 
-    def providers(self) -> list[tuple[str, dict[str, Any]] | str]:
+    def providers(self, user_stream: bool = True) -> list[tuple[str, dict[str, Any]] | str]:
+        """The provider chain for ONNX Runtime; ``user_stream``: the CUDA provider computes on our own stream, so
+        that CUDA events can time its GPU work."""
         import onnxruntime as ort
 
         if self.provider not in PROVIDER_NAMES:
@@ -58,8 +62,8 @@ class ProviderSettings:
             cuda: dict[str, Any] = {"device_id": self.device_id, "use_tf32": int(self.tf32)}
             if self.cuda_graph and self.provider == "cuda":
                 cuda["enable_cuda_graph"] = "1"
-            stream = _compute_stream() if self.provider == "cuda" else None
-            if stream:  # our own stream, so that CUDA events can time the GPU work on it
+            stream = _compute_stream() if self.provider == "cuda" and user_stream else None
+            if stream:
                 cuda.update(has_user_compute_stream="1", user_compute_stream=str(stream))
             chain.append(("CUDAExecutionProvider", cuda))
         chain.append("CPUExecutionProvider")
@@ -84,14 +88,18 @@ _STREAM = None
 
 @contextlib.contextmanager
 def captured_stderr():
-    """ONNX Runtime's C++ log goes to file descriptor 2; keep it for an error message instead of the terminal."""
+    """ONNX Runtime's C++ log goes to file descriptor 2, and its Python layer prints a provider's failure to load on
+    stdout ("EP Error ... Falling back"): keep both for an error message instead of the terminal."""
     box = {"text": ""}
+    printed = io.StringIO()
     try:
         saved = os.dup(2)
     except OSError:
-        yield box
+        with contextlib.redirect_stdout(printed):
+            yield box
+        box["text"] = printed.getvalue()
         return
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
+    with tempfile.TemporaryFile(mode="w+b") as tmp, contextlib.redirect_stdout(printed):
         os.dup2(tmp.fileno(), 2)
         try:
             yield box
@@ -99,11 +107,18 @@ def captured_stderr():
             os.dup2(saved, 2)
             os.close(saved)
             tmp.seek(0)
-            box["text"] = tmp.read().decode(errors="replace")
+            box["text"] = tmp.read().decode(errors="replace") + printed.getvalue()
 
 
 def _reason(log: str, provider: str) -> str:
-    """The line of ONNX Runtime's log that says why a provider did not load."""
+    """Why a provider did not load, from ONNX Runtime's log: the missing library by name where that is the cause."""
+    missing = re.search(r"(lib[\w.+-]+\.so[\d.]*): cannot open shared object file", log)
+    if missing:
+        lib = missing.group(1)
+        names = {"libnvinfer": "TensorRT", "libcudnn": "cuDNN", "libcublas": "cuBLAS", "libcudart": "the CUDA runtime",
+                "libcufft": "cuFFT", "libcurand": "cuRAND"}
+        what = next((v for k, v in names.items() if lib.startswith(k)), "a library it needs")
+        return f"{lib} not found: {what} is not installed or not on LD_LIBRARY_PATH"
     keys = ("libnvinfer", "libcudnn", "libcublas", "libcudart", "cannot open shared object", "driver", "CUDA failure",
             "Failed to", "failed")
     for line in log.splitlines():
@@ -155,7 +170,14 @@ def make_session(path: str, settings: ProviderSettings | None = None):
     chain = settings.providers()
     try:
         with captured_stderr() as log:
-            sess = ort.InferenceSession(model, sess_options=opts, providers=chain)
+            try:
+                sess = ort.InferenceSession(model, sess_options=opts, providers=chain)
+            except Exception as exc:
+                # some ONNX Runtime builds refuse a user compute stream together with CUDA graphs: run without
+                # it (no GPU time from CUDA events then) rather than not at all
+                if "user_compute_stream" not in str(exc) or settings.provider != "cuda":
+                    raise
+                sess = ort.InferenceSession(model, sess_options=opts, providers=settings.providers(user_stream=False))
     except DrsnEdgeError:
         raise
     except Exception as exc:
@@ -191,5 +213,6 @@ def provider_status(provider: str) -> tuple[bool, str]:
         try:
             make_session(f.name, ProviderSettings(provider=provider))
         except DrsnEdgeError as exc:
-            return False, str(exc).split(": ", 1)[-1]
+            msg = str(exc)
+            return False, msg[len(f.name) + 2 :] if msg.startswith(f.name + ": ") else msg
     return True, "ok"

@@ -35,7 +35,13 @@ class Backend(Protocol):
 
 
 class BackendBase:
-    """What every backend shares: used as a context manager, it is activated on entry and closed on exit."""
+    """What every backend shares: used as a context manager, it is activated on entry and closed on exit.
+    A GPU backend that can time its calls with CUDA events sets ``time_gpu`` (on request) and ``last_gpu_ms``."""
+
+    #: whether ``time_gpu = True`` makes ``last_gpu_ms`` the GPU time of each call
+    can_time_gpu: bool = False
+    time_gpu: bool = False
+    last_gpu_ms: float | None = None
 
     def activate(self) -> None:
         raise NotImplementedError

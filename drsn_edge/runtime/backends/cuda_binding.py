@@ -1,6 +1,7 @@
 """ONNX Runtime's CUDA provider without per-call allocations: inputs and outputs bound to device buffers made once
 per batch size (IO binding), a partial batch padded to the next size, and with ``cuda_graph`` one captured CUDA
-graph per size, replayed. GPU time per call from CUDA events on ONNX Runtime's compute stream (cuda-python)."""
+graph per size, replayed. With ``timing``, the GPU time of each call from CUDA events on ONNX Runtime's compute stream
+(cuda-python); off by default, so that host latency carries no timing calls."""
 
 from __future__ import annotations
 
@@ -32,33 +33,39 @@ class CudaBinding:
                 ro.add_run_config_entry("gpu_graph_id", str(i + 1))
             self.slots[b] = (x, outs, binding, ro)
         self.last_gpu_ms: float | None = None
+        self.timing = False
         self.timer = _timer(session)
         for b in self.sizes:  # warm-up, and with CUDA graphs the capture
             for _ in range(2):
-                self._run(np.zeros((b, md.in_channels, md.window), np.float32), b)
+                self._run(np.zeros((b, md.in_channels, md.window), np.float32), b, len(outputs))
 
-    def _run(self, x: np.ndarray, size: int) -> list[np.ndarray]:
+    def _run(self, x: np.ndarray, size: int, n_out: int) -> list[np.ndarray]:
         xin, outs, binding, ro = self.slots[size]
         if len(x) < size:
             x = np.concatenate([x, np.zeros((size - len(x), *x.shape[1:]), x.dtype)])
         xin.update_inplace(np.ascontiguousarray(x, dtype=np.float32))
-        if self.timer is not None:
+        if self.timing and self.timer is not None:
             with self.timer:
                 self.session.run_with_iobinding(binding, ro)
             self.last_gpu_ms = (self.last_gpu_ms or 0.0) + self.timer.elapsed_ms()
         else:
             self.session.run_with_iobinding(binding, ro)
-        return [o.numpy() for o in outs]
+        return [o.numpy() for o in outs[:n_out]]
 
-    def run(self, x: np.ndarray) -> list[np.ndarray]:
+    def run(self, x: np.ndarray, extras: bool = True) -> list[np.ndarray]:
+        """The outputs for ``x`` (all of them, or the logits alone)."""
         self.last_gpu_ms = None
-        parts: list[list[np.ndarray]] = []
+        n_out = len(self.outputs) if extras else 1
         top = self.sizes[-1]
+        if len(x) <= top:
+            size = next(s for s in self.sizes if s >= len(x))
+            return [o[: len(x)] for o in self._run(x, size, n_out)]
+        parts: list[list[np.ndarray]] = []
         for i in range(0, len(x), top):
             xb = x[i : i + top]
             size = next(s for s in self.sizes if s >= len(xb))
-            parts.append([o[: len(xb)] for o in self._run(xb, size)])
-        return [np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))]
+            parts.append([o[: len(xb)] for o in self._run(xb, size, n_out)])
+        return [np.concatenate([p[k] for p in parts]) for k in range(n_out)]
 
 
 def _timer(session):

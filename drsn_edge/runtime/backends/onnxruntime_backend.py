@@ -20,7 +20,7 @@ class OnnxRuntimeBackend(BackendBase):
         self.md = md
         self.session = None
         self.notes: list[str] = []  # things the user should know about this model on this provider
-        self.last_gpu_ms: float | None = None  # GPU time of the last call (CUDA events), where measured
+        self.last_gpu_ms: float | None = None  # GPU time of the last call (CUDA events), while time_gpu is set
         self._bound = None
 
     def activate(self) -> None:
@@ -45,6 +45,20 @@ class OnnxRuntimeBackend(BackendBase):
             for _ in range(self.warmup):
                 self.infer(dummy)
 
+    @property
+    def can_time_gpu(self) -> bool:
+        return self._bound is not None and self._bound.timer is not None
+
+    @property
+    def time_gpu(self) -> bool:
+        return self._bound is not None and self._bound.timing
+
+    @time_gpu.setter
+    def time_gpu(self, on: bool) -> None:
+        """Time each call's GPU work with CUDA events (CUDA provider), at a small host cost per call."""
+        if self._bound is not None:
+            self._bound.timing = bool(on)
+
     def input_spec(self) -> InputSpec:
         if self.session is None:
             raise DrsnEdgeError("backend not activated")
@@ -61,7 +75,7 @@ class OnnxRuntimeBackend(BackendBase):
             raise DrsnEdgeError("backend not activated")
         x = np.ascontiguousarray(x, dtype=np.float16 if self._float16 else np.float32)
         if self._bound is not None:
-            out = self._bound.run(x)
+            out = self._bound.run(x, extras)
             self.last_gpu_ms = self._bound.last_gpu_ms
             return out[0], ({n: out[i + 1] for i, n in enumerate(self._outputs[1:])} if extras else {})
         names = self._outputs if extras else self._outputs[:1]

@@ -16,6 +16,7 @@ class TensorRTBackend(BackendBase):
     def __init__(self, engine_path: str) -> None:
         self.path = str(engine_path)
         self.name = "tensorrt"
+        self.can_time_gpu = self.time_gpu = True  # every call is timed (the events cost little beside TensorRT's own)
         self.md, self.build = read_sidecar(engine_path)
         self.context = None
         self.last_gpu_ms: float | None = None
