@@ -70,7 +70,8 @@ def _export(opts: BenchOptions, out: Path, gpu_ok: bool, log) -> dict[str, Any]:
     trt = ("fp32", "fp16", "int8") if gpu_ok else ()
     return export_all(opts.checkpoint, out / "model.onnx",
                       ExportOptions(fp16=True, int8=True, trt=trt, calibration_windows=128 if opts.quick else 256,
-                                    data_spec=opts.data_spec, calib_spec=None), log=lambda s: log("  " + s))
+                                    data_spec=opts.data_spec, calib_spec=opts.data_spec),  # data given: calibrate on it
+                      log=lambda s: log("  " + s))
 
 
 def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
