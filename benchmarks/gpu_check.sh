@@ -7,7 +7,8 @@
 #   4. the GPU rows of `drsn-edge bench` (ORT CUDA, CUDA graph, TensorRT EP, native TensorRT; GPU time from CUDA
 #      events beside host latency).
 # Everything lands in one folder: summary.md, bench.json / bench.md, pytest.log, export.log.
-# Usage: benchmarks/gpu_check.sh [OUT_DIR] [MODEL]      (PYTHON=... to choose the interpreter)
+# Usage: benchmarks/gpu_check.sh [OUT_DIR] [MODEL]      (PYTHON=... to choose the interpreter; BENCH_ARGS="--data DIR"
+#        to measure accuracy, and INT8 calibrated, on your own recordings)
 # On a machine without a usable GPU it says why in one line and exits 2, within seconds.
 set -u
 cd "$(dirname "$0")/.."
@@ -52,7 +53,7 @@ if "$PY" -c "import tensorrt" 2>/dev/null; then
   echo "- TensorRT engines: $(tail -1 "$OUT/export.log")" >> "$OUT/summary.md"
 fi
 
-timeout "${BENCH_TIMEOUT:-600}" "$PY" -m drsn_edge bench "$MODEL" --out "$OUT" --no-capacity --rounds 7 \
+timeout "${BENCH_TIMEOUT:-600}" "$PY" -m drsn_edge bench "$MODEL" --out "$OUT" --no-capacity --rounds 7 ${BENCH_ARGS:-} \
     > "$OUT/bench.log" 2>&1
 echo "- bench: $(grep -c '| ok |' "$OUT/bench.md" 2>/dev/null || echo 0) formats measured (bench.md)" >> "$OUT/summary.md"
 "$PY" - "$OUT/bench.json" >> "$OUT/summary.md" 2>&1 <<'PY'
