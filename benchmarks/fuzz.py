@@ -24,7 +24,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # no BLAS thread pool in a parent that forks
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 FORMATS = ("wav", "flac", "npy", "csv", "mat", "stdin", "model")
 TIME_LIMIT_S = 20
@@ -190,7 +193,23 @@ def prepare(work: Path) -> None:
                     "-o", str(work / "seed.onnx"), "--no-verify"], check=True, capture_output=True)
 
 
+def preload(fmt: str) -> None:
+    """Import what a target needs once, in the parent: each forked child then starts with it in memory (no thread
+    is started by these imports, so forking stays safe)."""
+    import drsn_edge.readers  # noqa: F401
+
+    if fmt in ("stdin", "model"):
+        import onnxruntime  # noqa: F401
+
+        import drsn_edge.cli.main
+        import drsn_edge.cli.stream
+        import drsn_edge.runtime.app
+        import drsn_edge.runtime.backends.onnxruntime_backend
+        import drsn_edge.runtime.loader  # noqa: F401
+
+
 def fuzz(fmt: str, cases: int, seed: int, work: Path, save: Path | None = None, log=print) -> dict[str, Any]:
+    preload(fmt)
     rng = np.random.default_rng([seed, FORMATS.index(fmt)])
     base = seeds(fmt, work)
     counts: Counter[str] = Counter()

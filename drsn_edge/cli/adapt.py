@@ -21,6 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=["adabn", "tent"], default="tent",
                    help="tent (AdaBN, then entropy minimisation on the BatchNorm scales; the default) or adabn alone")
     p.add_argument("--windows", type=int, default=4096, help="at most this many target windows (spread over the files)")
+    p.add_argument("--force", action="store_true", help="write the adapted model even when adaptation relabelled "
+                   "more than 30 %% of the windows the model was sure about (a sign of one-state target data)")
     add_data_options(p)
     p.set_defaults(func=run)
 
@@ -36,5 +38,5 @@ def run(args: argparse.Namespace) -> int:
     spec = data_spec_from_args(args, default_split="all")
     if spec.source == "folder":  # a new machine's recordings need no label folders
         spec.options["unlabelled"] = True
-    adapt_checkpoint(args.model, spec, args.out, args.method, args.windows)
+    adapt_checkpoint(args.model, spec, args.out, args.method, args.windows, force=args.force)
     return 0
