@@ -22,7 +22,7 @@ def work(tmp_path_factory):
 
 @pytest.mark.parametrize("seed", sorted(p.name for p in SEEDS.iterdir()))
 def test_regression_seed_is_a_one_line_refusal(seed, work):
-    fmt = {".flac": "flac", ".mat": "mat", ".csv": "csv"}[Path(seed).suffix]
+    fmt = {".flac": "flac", ".mat": "mat", ".csv": "csv", ".onnx": "model"}[Path(seed).suffix]
     outcome, detail = fuzz.run_case(fmt, (SEEDS / seed).read_bytes(), work)
     assert outcome == "ok" and detail.startswith("refused: "), (outcome, detail)
 

@@ -10,6 +10,14 @@ from drsn_edge.runtime.metadata import ModelMetadata
 from drsn_edge.runtime.providers import ProviderSettings, make_session
 
 
+def _quiet_run_options():
+    import onnxruntime as ort
+
+    ro = ort.RunOptions()
+    ro.log_severity_level = 4  # a failing run raises, and we say why in one line: no C++ log beside it
+    return ro
+
+
 class OnnxRuntimeBackend(BackendBase):
     def __init__(self, path: str, settings: ProviderSettings | None = None, warmup: int = 2,
                  md: ModelMetadata | None = None) -> None:
@@ -24,6 +32,8 @@ class OnnxRuntimeBackend(BackendBase):
         self._bound = None
 
     def activate(self) -> None:
+        global _QUIET
+        _QUIET = _QUIET or _quiet_run_options()
         self.session = make_session(self.path, self.settings)
         inp = self.session.get_inputs()[0]
         self._input = inp.name
@@ -41,9 +51,8 @@ class OnnxRuntimeBackend(BackendBase):
             self.notes = target_notes(self.md, self.settings.provider)
         spec = self.input_spec()
         if self.warmup and isinstance(spec.shape[1], int) and isinstance(spec.shape[2], int):
-            dummy = np.zeros((1, spec.shape[1], spec.shape[2]), np.float32)
-            for _ in range(self.warmup):
-                self.infer(dummy)
+            for i in range(self.warmup):  # batches of 1 and 2 at least: a graph that cannot batch fails here, at start
+                self.infer(np.zeros((1 + i % 2, spec.shape[1], spec.shape[2]), np.float32))
 
     @property
     def can_time_gpu(self) -> bool:
@@ -75,17 +84,34 @@ class OnnxRuntimeBackend(BackendBase):
             raise DrsnEdgeError("backend not activated")
         x = np.ascontiguousarray(x, dtype=np.float16 if self._float16 else np.float32)
         if self._bound is not None:
-            out = self._bound.run(x, extras)
+            try:
+                out = self._bound.run(x, extras)
+            except Exception as exc:
+                raise DrsnEdgeError(f"{self.path}: onnxruntime failed to run the model on a batch of {list(x.shape)} "
+                                    f"({_first_line(exc)})") from None
             self.last_gpu_ms = self._bound.last_gpu_ms
             return out[0], ({n: out[i + 1] for i, n in enumerate(self._outputs[1:])} if extras else {})
         names = self._outputs if extras else self._outputs[:1]
-        out = self.session.run(names, {self._input: x})
+        try:
+            out = self.session.run(names, {self._input: x}, _QUIET)
+        except Exception as exc:  # onnxruntime's own failure at run time: a one-line error, not its C++ trace
+            raise DrsnEdgeError(f"{self.path}: onnxruntime failed to run the model on a batch of {list(x.shape)} "
+                                f"({_first_line(exc)})") from None
         return (np.asarray(out[0], dtype=np.float32),
                 {n: np.asarray(v, dtype=np.float32) for n, v in zip(names[1:], out[1:])})
 
     def close(self) -> None:
         self.session = None
 
+
+
+_QUIET = None
+
+
+def _first_line(exc: Exception) -> str:
+    """ONNX Runtime's message without its source paths: the status text after the last ' : '."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text.rsplit("Status Message: ", 1)[-1].split("] : ")[-1][:240]
 
 
 def target_notes(md: ModelMetadata, provider: str) -> list[str]:
