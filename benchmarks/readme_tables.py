@@ -47,7 +47,10 @@ def first_block(md: str, part: str = "table") -> list[str]:
     if start is None or part == "summary":
         return [ln for ln in lines if "**" in ln and not ln.startswith("|")]
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
-    return lines[start:end]
+    rows = lines[start:end]
+    kept = [r for r in rows if "| skipped:" not in r]  # rows a machine could not run: named below, not repeated
+    skipped = [r.split("|")[1].strip() for r in rows if "| skipped:" in r]
+    return kept + ([f"\n(Not run on that machine: {', '.join(skipped)}; reasons in the file.)"] if skipped else [])
 
 
 def generate(block: str) -> str:
