@@ -32,8 +32,7 @@ class OnnxRuntimeBackend(BackendBase):
         self._bound = None
 
     def activate(self) -> None:
-        global _QUIET
-        _QUIET = _QUIET or _quiet_run_options()
+        self._run_options = _quiet_run_options()
         self.session = make_session(self.path, self.settings)
         inp = self.session.get_inputs()[0]
         self._input = inp.name
@@ -93,7 +92,7 @@ class OnnxRuntimeBackend(BackendBase):
             return out[0], ({n: out[i + 1] for i, n in enumerate(self._outputs[1:])} if extras else {})
         names = self._outputs if extras else self._outputs[:1]
         try:
-            out = self.session.run(names, {self._input: x}, _QUIET)
+            out = self.session.run(names, {self._input: x}, self._run_options)
         except Exception as exc:  # onnxruntime's own failure at run time: a one-line error, not its C++ trace
             raise DrsnEdgeError(f"{self.path}: onnxruntime failed to run the model on a batch of {list(x.shape)} "
                                 f"({_first_line(exc)})") from None
@@ -103,9 +102,6 @@ class OnnxRuntimeBackend(BackendBase):
     def close(self) -> None:
         self.session = None
 
-
-
-_QUIET = None
 
 
 def _first_line(exc: Exception) -> str:
