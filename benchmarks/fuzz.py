@@ -24,8 +24,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # no BLAS thread pool in a parent that forks
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+if __name__ == "__main__":  # the fuzzing parent forks: no BLAS thread pool in it (not set when a test imports this)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 

@@ -32,3 +32,15 @@ def test_regression_seed_is_a_one_line_refusal(seed, work):
 def test_short_fuzz_run(fmt, cases, work):
     r = fuzz.fuzz(fmt, cases, seed=7, work=work, log=lambda s: None)
     assert r["outcomes"] == {"ok": cases}, r["failures"]
+
+
+def test_importing_the_fuzzer_leaves_thread_settings_alone():
+    """The fuzzer's parent limits BLAS / OpenMP threads before it forks; a test that imports it must not inherit
+    that: torch then trained the suite's stream model on one thread, and an alarm test failed by test order."""
+    import subprocess
+
+    code = ("import os, sys; os.environ.pop('OMP_NUM_THREADS', None); os.environ.pop('OPENBLAS_NUM_THREADS', None); "
+            f"sys.path.insert(0, {str(REPO / 'benchmarks')!r}); import fuzz; "
+            "print(os.environ.get('OMP_NUM_THREADS'), os.environ.get('OPENBLAS_NUM_THREADS'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["None", "None"]
