@@ -22,6 +22,17 @@ def onnx_model(stream_model):
     return stream_model[1]
 
 
+@pytest.fixture(scope="module")
+def cuda_md(onnx_model):
+    """The model's description, where ONNX Runtime's CUDA provider actually loads (else the reason as the skip)."""
+    ok, why = provider_ok("cuda")
+    if not ok:
+        pytest.skip(why)
+    from drsn_edge.runtime.model_file import read_description
+
+    return read_description(onnx_model)
+
+
 def _windows(n=32):
     from drsn_edge.data.simulator import simulate_bearing
 
@@ -51,16 +62,12 @@ def test_cuda_python_memory_stream_and_events():
 
 @needs_gpu
 @pytest.mark.parametrize("graph", [False, True])
-def test_ort_cuda_matches_cpu(onnx_model, graph):
+def test_ort_cuda_matches_cpu(onnx_model, cuda_md, graph):
     """TF32 is off by default: CUDA equals the CPU to 1e-4 (with TF32 on, 4e-3 was measured on an H200)."""
-    ok, why = provider_ok("cuda")
-    if not ok:
-        pytest.skip(why)
     from drsn_edge.runtime.backends import OnnxRuntimeBackend
-    from drsn_edge.runtime.model_file import read_description
     from drsn_edge.runtime.providers import ProviderSettings
 
-    md = read_description(onnx_model)
+    md = cuda_md
     for n in (1, 5, 16, 70):  # exact sizes, padded partial batches, and more than the largest size
         x = _windows(max(n, 32))[:n]
         with OnnxRuntimeBackend(str(onnx_model), md=md) as cpu, \
@@ -74,16 +81,12 @@ def test_ort_cuda_matches_cpu(onnx_model, graph):
 
 @needs_gpu
 @pytest.mark.parametrize("graph", [False, True])
-def test_ort_cuda_gpu_time_from_events(onnx_model, graph):
+def test_ort_cuda_gpu_time_from_events(onnx_model, cuda_md, graph):
     """GPU time per call (CUDA events on ONNX Runtime's compute stream), only while asked for."""
-    ok, why = provider_ok("cuda")
-    if not ok:
-        pytest.skip(why)
     from drsn_edge.runtime.backends import OnnxRuntimeBackend
-    from drsn_edge.runtime.model_file import read_description
     from drsn_edge.runtime.providers import ProviderSettings
 
-    md = read_description(onnx_model)
+    md = cuda_md
     with OnnxRuntimeBackend(str(onnx_model), ProviderSettings("cuda", cuda_graph=graph), md=md) as gpu:
         assert gpu.can_time_gpu
         gpu.infer(_windows(4))
@@ -94,10 +97,7 @@ def test_ort_cuda_gpu_time_from_events(onnx_model, graph):
 
 
 @needs_gpu
-def test_verify_on_cuda_says_tf32_off(onnx_model, stream_model):
-    ok, why = provider_ok("cuda")
-    if not ok:
-        pytest.skip(why)
+def test_verify_on_cuda_says_tf32_off(onnx_model, stream_model, cuda_md):
     from drsn_edge.export.verify import verify
     from drsn_edge.runtime.providers import ProviderSettings
 
@@ -107,11 +107,8 @@ def test_verify_on_cuda_says_tf32_off(onnx_model, stream_model):
 
 
 @needs_gpu
-def test_stream_on_cuda_decides_as_on_cpu(onnx_model, tmp_path):
+def test_stream_on_cuda_decides_as_on_cpu(onnx_model, cuda_md):
     """The streaming runtime on the CUDA provider with CUDA graphs (partial batches padded): the CPU's decisions."""
-    ok, why = provider_ok("cuda")
-    if not ok:
-        pytest.skip(why)
     from drsn_edge.data.simulator import simulate_bearing
     from drsn_edge.runtime import StreamConfig, StreamRunner, open_model
     from drsn_edge.runtime.providers import ProviderSettings

@@ -38,9 +38,7 @@ class ProviderSettings:
     cuda_graph: bool = False  # CUDA EP: capture the graph once, replay it (fixed shapes)
     tf32: bool = False  # CUDA EP: TF32 convolutions (faster on Ampere+, ~1e-3 relative error); off by default
 
-    def providers(self, user_stream: bool = True) -> list[tuple[str, dict[str, Any]] | str]:
-        """The provider chain for ONNX Runtime; ``user_stream``: the CUDA provider computes on our own stream, so
-        that CUDA events can time its GPU work."""
+    def providers(self) -> list[tuple[str, dict[str, Any]] | str]:
         import onnxruntime as ort
 
         if self.provider not in PROVIDER_NAMES:
@@ -62,8 +60,8 @@ class ProviderSettings:
             cuda: dict[str, Any] = {"device_id": self.device_id, "use_tf32": int(self.tf32)}
             if self.cuda_graph and self.provider == "cuda":
                 cuda["enable_cuda_graph"] = "1"
-            stream = _compute_stream() if self.provider == "cuda" and user_stream else None
-            if stream:
+            stream = _compute_stream() if self.provider == "cuda" else None
+            if stream:  # our own stream, so that CUDA events can time the GPU work on it
                 cuda.update(has_user_compute_stream="1", user_compute_stream=str(stream))
             chain.append(("CUDAExecutionProvider", cuda))
         chain.append("CPUExecutionProvider")
@@ -170,14 +168,7 @@ def make_session(path: str, settings: ProviderSettings | None = None):
     chain = settings.providers()
     try:
         with captured_stderr() as log:
-            try:
-                sess = ort.InferenceSession(model, sess_options=opts, providers=chain)
-            except Exception as exc:
-                # some ONNX Runtime builds refuse a user compute stream together with CUDA graphs: run without
-                # it (no GPU time from CUDA events then) rather than not at all
-                if "user_compute_stream" not in str(exc) or settings.provider != "cuda":
-                    raise
-                sess = ort.InferenceSession(model, sess_options=opts, providers=settings.providers(user_stream=False))
+            sess = ort.InferenceSession(model, sess_options=opts, providers=chain)
     except DrsnEdgeError:
         raise
     except Exception as exc:

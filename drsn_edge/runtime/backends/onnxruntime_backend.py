@@ -82,20 +82,21 @@ class OnnxRuntimeBackend(BackendBase):
         if self.session is None:
             raise DrsnEdgeError("backend not activated")
         x = np.ascontiguousarray(x, dtype=np.float16 if self._float16 else np.float32)
+        try:  # onnxruntime's own failure at run time: a one-line error, not its C++ trace
+            return self._run(x, extras)
+        except DrsnEdgeError:
+            raise
+        except Exception as exc:
+            raise DrsnEdgeError(f"{self.path}: onnxruntime failed to run the model on a batch of {list(x.shape)} "
+                                f"({_first_line(exc)})") from None
+
+    def _run(self, x: np.ndarray, extras: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         if self._bound is not None:
-            try:
-                out = self._bound.run(x, extras)
-            except Exception as exc:
-                raise DrsnEdgeError(f"{self.path}: onnxruntime failed to run the model on a batch of {list(x.shape)} "
-                                    f"({_first_line(exc)})") from None
+            out = self._bound.run(x, extras)
             self.last_gpu_ms = self._bound.last_gpu_ms
             return out[0], ({n: out[i + 1] for i, n in enumerate(self._outputs[1:])} if extras else {})
         names = self._outputs if extras else self._outputs[:1]
-        try:
-            out = self.session.run(names, {self._input: x}, self._run_options)
-        except Exception as exc:  # onnxruntime's own failure at run time: a one-line error, not its C++ trace
-            raise DrsnEdgeError(f"{self.path}: onnxruntime failed to run the model on a batch of {list(x.shape)} "
-                                f"({_first_line(exc)})") from None
+        out = self.session.run(names, {self._input: x}, self._run_options)
         return (np.asarray(out[0], dtype=np.float32),
                 {n: np.asarray(v, dtype=np.float32) for n, v in zip(names[1:], out[1:])})
 
@@ -103,9 +104,8 @@ class OnnxRuntimeBackend(BackendBase):
         self.session = None
 
 
-
 def _first_line(exc: Exception) -> str:
-    """ONNX Runtime's message without its source paths: the status text after the last ' : '."""
+    """ONNX Runtime's message without its source paths: the status text after its last "] : "."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text.rsplit("Status Message: ", 1)[-1].split("] : ")[-1][:240]
 
