@@ -26,11 +26,13 @@ BLOCKS = {
     ],
     "results": [
         ("Paper protocol (time split inside recordings, -4 dB)", "paper_protocol_cwru.md"),
-        ("Formats side by side, 2-core CPU", "cpu-2core/bench.md"),
+        ("Formats side by side, 2-core CPU (accuracy on windows of recordings the model trained on: it compares "
+         "formats, it does not measure the model)", "cpu-2core/bench.md"),
         ("Streaming runtime on one inference thread, same run", "cpu-2core/bench.md", "summary"),
         ("Paper preset, same machine", "cpu-2core-paper/bench.md"),
         ("Paper preset: streaming runtime, same run", "cpu-2core-paper/bench.md", "summary"),
-        ("NVIDIA H200 and its 16-core Xeon host (onnxruntime-gpu 1.31.1; no TensorRT there)", "h200/bench-cwru.md"),
+        ("NVIDIA H200 and its 16-core Xeon host (onnxruntime-gpu 1.31.1; no TensorRT there; accuracy as above: "
+         "recordings the model trained on)", "h200/bench-cwru.md"),
         ("Triton Inference Server, N streaming clients", "triton.md"),
         ("Bounded memory", "soak.md"),
         ("Fuzzing the file parsers", "fuzz_readers.md"),

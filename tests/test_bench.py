@@ -37,6 +37,7 @@ def test_bench_quick_writes_table_json_plots(tmp_path, capsys):
     s = r["streaming"]
     assert s["overhead"]["ratio"]["median"] > 0 and s["stream_command"]["real_time_factor"] > 1
     assert (tmp_path / "bench.md").read_text().startswith("# drsn-edge bench")
+    assert "recordings this model trained on" in (tmp_path / "bench.md").read_text()  # a time-split model: said
     for png in ("accuracy_vs_snr.png", "latency_rounds.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
 

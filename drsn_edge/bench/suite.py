@@ -173,6 +173,7 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
                                cuda=providers.get("cuda") == "ok") if opts.streaming else None
     report = {
         "checkpoint": opts.checkpoint, "model": md.model, "data": data_note, "test_windows": int(len(x)),
+        "training_split": ((md.data or {}).get("split") or {}).get("kind"),
         "batch": opts.batch, "threads": opts.threads, "rounds": opts.rounds, "quick": opts.quick,
         "flops_per_window": flops, "single_core_sgemm_gflops": peak, "formats": list(rows.values()), "ratios": ratios,
         "int8_scheme": (report_export.get("int8") or {}).get("scheme") if int8 else None, "streaming": stream,
