@@ -99,7 +99,7 @@ def main() -> None:
     (RESULTS / "open_set.json").write_text(json.dumps(out, indent=1))
     lines = [f"# Open set on CWRU: leave one fault class out ({args.preset} preset, {args.epochs} epochs, seed {args.seed})", "",
              f"Command: `python benchmarks/open_set.py --data-dir ../shared/data/cwru/12k_drive_end --preset {args.preset} "
-             f"--epochs {args.epochs}" + (f" --held-out {args.held_out}`" if args.held_out else "`"), "",
+             f"--epochs {args.epochs} --work {args.work}" + (f" --held-out {args.held_out}`" if args.held_out else "`"), "",
              out["protocol"], "", "| held-out class | AUROC | called unknown at the stored threshold | known test windows "
              "called unknown | known-class balanced accuracy % |", "|---|---|---|---|---|"]
     for r in rows:

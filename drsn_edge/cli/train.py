@@ -37,6 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="share of windows given a random low-pass and spectral tilt (sensor differences; 0: off)")
     p.add_argument("--no-augment", action="store_true", help="no augmentation at all (the paper's training)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation score")
+    p.add_argument("--no-refit", action="store_true",
+                   help="keep the best validation epoch's weights (by default training runs again on training + "
+                        "validation recordings up to that epoch)")
     p.add_argument("--epochs", type=int, default=_CFG.epochs)
     p.add_argument("--steps-per-epoch", type=int, default=_CFG.steps_per_epoch)
     p.add_argument("--batch-size", type=int, default=_CFG.batch_size)
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                                                          tilt_db_per_octave=3.0 if args.band else 0.0)
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch,
-        seed=args.seed, device=args.device, augment=augment, patience=args.patience,
+        seed=args.seed, device=args.device, augment=augment, patience=args.patience, refit=not args.no_refit,
         noise=NoiseSchedule(kinds=kinds, snr_low=low, snr_high=high, clean_fraction=args.clean_fraction),
     )
     overrides = {"window": args.window} if args.window else {}

@@ -114,16 +114,18 @@ class VibrationDataset:
         ws = self.window_set(split, window, hop)
         return ws.x, ws.y
 
-    def sample(self, split: str, window: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``count`` crops of ``window`` samples at random offsets; classes drawn uniformly (class-balanced), then a
-        recording of the class, then an offset."""
+    def sample(self, split: str | tuple[str, ...], window: int, count: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` crops of ``window`` samples at random offsets from the span(s) ``split`` names; classes drawn
+        uniformly (class-balanced), then a recording of the class, then an offset."""
+        splits = (split,) if isinstance(split, str) else tuple(split)
         by_class: dict[int, list[tuple[int, int, int]]] = {}
         for i, rec in enumerate(self.recordings):
-            for start, stop in self.plan.spans[i].get(split, []):
+            for start, stop in (s for name in splits for s in self.plan.spans[i].get(name, [])):
                 if stop - start >= window:
                     by_class.setdefault(rec.label, []).append((i, start, stop))
         if not by_class:
-            raise DrsnEdgeError(f"the {split} split has no span of {window} samples")
+            raise DrsnEdgeError(f"the {' + '.join(splits)} split has no span of {window} samples")
         labels = rng.choice(sorted(by_class), size=count)
         x = np.empty((count, self.in_channels, window), dtype=np.float32)
         for k, label in enumerate(labels):

@@ -24,6 +24,8 @@ class TrainConfig:
     augment: Augment = field(default_factory=Augment)
     #: stop after this many epochs without a better validation balanced accuracy (None: run every epoch)
     patience: int | None = None
+    #: after choosing the epoch on validation, train again on training + validation recordings up to it
+    refit: bool = True
 
     def describe(self) -> dict[str, Any]:
         d = asdict(self)

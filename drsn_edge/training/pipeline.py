@@ -1,5 +1,5 @@
-"""The training job behind ``drsn-edge train``: data -> model -> best-on-validation weights -> test report ->
-checkpoint with the model's description."""
+"""The training job behind ``drsn-edge train``: data -> model -> best-on-validation epoch -> refit on training +
+validation recordings -> heads -> test report -> checkpoint with the model's description."""
 
 from __future__ import annotations
 
@@ -77,8 +77,10 @@ def train_checkpoint(
     log: Callable[[str], None] = print,
     dataset: VibrationDataset | None = None,
     strict: bool = False,
+    selection: dict[str, Any] | None = None,
 ) -> tuple[torch.nn.Module, ModelMetadata]:
-    """Train ``arch``/``preset`` on ``data`` and write a checkpoint to ``out``."""
+    """Train ``arch``/``preset`` on ``data`` and write a checkpoint to ``out`` (``selection``: see
+    :func:`~drsn_edge.training.trainer.train`)."""
     out = Path(out)
     if out.is_dir():
         raise DrsnEdgeError(f"--out {out} is a folder; give a file name such as model.safetensors")
@@ -97,9 +99,13 @@ def train_checkpoint(
         f"{dataset.fs:g} Hz; model: {arch}/{preset}, {sum(p.numel() for p in model.parameters())} parameters")
     for line in describe_split(dataset):
         log(line)
-    result = train(model, dataset, train_cfg, progress=progress, log=log)
+    result = train(model, dataset, train_cfg, progress=progress, log=log, selection=selection)
     history = result.pop("history")
-    heads = fit_heads(model.cpu(), dataset, train_cfg) if config.heads else {}
+    selected = None
+    if (state := result.pop("selected_state")) is not None and config.heads:
+        selected = model_from_config(config)
+        selected.load_state_dict(state)
+    heads = fit_heads(model.cpu(), dataset, train_cfg, selected=selected) if config.heads else {}
     md = ModelMetadata(
         class_names=list(dataset.class_names), sample_rate=dataset.fs, window=config.window, hop=config.window // 2,
         in_channels=dataset.in_channels, channels=list(dataset.channel_names), normal_label=dataset.normal_label,

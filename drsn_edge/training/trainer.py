@@ -1,4 +1,5 @@
-"""Training loop: random crops from the training span, noise per window, best-on-validation weights."""
+"""Training loop: random crops from the training span, noise per window, the best validation epoch, then a refit
+on training + validation recordings up to that epoch."""
 
 from __future__ import annotations
 
@@ -43,21 +44,68 @@ def train(
     cfg: TrainConfig,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    selection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train in place; load the weights of the best validation epoch. Returns the history."""
-    from tqdm.auto import tqdm
+    """Train in place and return the history.
 
-    rng = seed_everything(cfg.seed)
+    Pass 1 trains on the training recordings and keeps the epoch with the best balanced accuracy on the validation
+    recordings. With ``cfg.refit`` pass 2 starts again from the same initial weights and trains on the training and
+    validation recordings together, on the same schedule, up to that epoch: with validation held out by recording,
+    pass 1 alone never sees one recording of each class (on CWRU's leave-one-load-out, one of three training loads
+    per class, a different load for each class).
+
+    ``selection``: pass 1's result from an earlier run with the same data, split, seed and settings (``best_epoch``,
+    ``best_val_balanced_acc`` and its weights, ``state``); pass 1 is then skipped, since it would choose
+    the same epoch (benchmarks resume so). The result's ``selected_state`` holds pass 1's weights when a refit
+    followed (None otherwise): they calibrate the novelty threshold (see :func:`~drsn_edge.training.heads.fit_heads`).
+    """
     device = resolve_device(cfg.device)
     model.to(device)
     window = model.config.window
+    start = copy.deepcopy(model.state_dict())
     try:
         x_val, y_val = dataset.windows("val", window, window // 2)
         x_val = cfg.noise.apply(x_val, np.random.default_rng(cfg.seed + 1))
     except DrsnEdgeError:
         x_val = y_val = None
         log("note: no validation windows in this split; keeping the last epoch's weights")
+    t0 = time.perf_counter()
+    if selection is None:
+        history, best_epoch, best_score = _run(model, dataset, cfg, ("train",), cfg.epochs, (x_val, y_val), device,
+                                               progress, log)
+    else:
+        history, best_epoch, best_score = [], int(selection["best_epoch"]), selection.get("best_val_balanced_acc")
+        model.load_state_dict(selection["state"])
+        log(f"epoch {best_epoch} chosen on validation by an earlier run of these settings")
+    refit = selected = None
+    if cfg.refit and x_val is not None:
+        log(f"refit: training again from the start on the training and validation recordings, {best_epoch} epochs")
+        selected = copy.deepcopy(model.state_dict())
+        model.load_state_dict(start)
+        refit_history, _, _ = _run(model, dataset, cfg, ("train", "val"), best_epoch, (None, None), device, progress,
+                                   log)
+        history += [{**row, "pass": "refit"} for row in refit_history]
+        refit = {"epochs": best_epoch, "splits": ["train", "val"]}
+    model.eval()
+    return {
+        "history": history,
+        "best_epoch": best_epoch,
+        "best_val_balanced_acc": best_score if x_val is not None else None,
+        "refit": refit,
+        "train_seconds": round(time.perf_counter() - t0, 1),
+        "device": str(device),
+        "selected_state": selected,
+    }
 
+
+def _run(model: nn.Module, dataset: VibrationDataset, cfg: TrainConfig, splits: tuple[str, ...], stop: int,
+         val: tuple[np.ndarray | None, np.ndarray | None], device: torch.device, progress: bool,
+         log: Callable[[str], None]) -> tuple[list[dict[str, float]], int, float]:
+    """Epochs 1..``stop`` of ``cfg``'s schedule on crops of ``splits``; loads the best validation epoch's weights
+    (the last epoch's without validation windows). Returns the history, the best epoch and its score."""
+    rng = seed_everything(cfg.seed)
+    x_val, y_val = val
+    window = model.config.window
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=cfg.epochs * cfg.steps_per_epoch, pct_start=0.15
@@ -67,18 +115,19 @@ def train(
     best = (-1.0, 0, copy.deepcopy(model.state_dict()))
     augment = cfg.augment.enabled
     crop = cfg.augment.crop_length(window) if augment else window
-    t0 = time.perf_counter()
-    for epoch in range(1, cfg.epochs + 1):
+    from tqdm.auto import tqdm
+
+    for epoch in range(1, stop + 1):
         model.train()
         total, correct, loss_sum = 0, 0, 0.0
         quiet = None if progress else True  # None: bars only on a terminal
-        bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=quiet)
+        bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch}/{stop}", leave=False, disable=quiet)
         for _ in bar:
             if augment:
-                xb, yb = dataset.sample("train", crop, cfg.batch_size, rng)
+                xb, yb = dataset.sample(splits, crop, cfg.batch_size, rng)
                 xb = cfg.augment.apply(xb, window, rng)
             else:
-                xb, yb = dataset.sample("train", window, cfg.batch_size, rng)
+                xb, yb = dataset.sample(splits, window, cfg.batch_size, rng)
             xb = cfg.noise.apply(xb, rng)
             xt, yt = torch.from_numpy(xb).to(device), torch.from_numpy(yb).to(device)
             logits = model(xt)
@@ -106,11 +155,4 @@ def train(
             log(f"early stop: no better validation balanced accuracy for {cfg.patience} epochs (best: epoch {best[1]})")
             break
     model.load_state_dict(best[2])
-    model.eval()
-    return {
-        "history": history,
-        "best_epoch": best[1],
-        "best_val_balanced_acc": best[0] if x_val is not None else None,
-        "train_seconds": round(time.perf_counter() - t0, 1),
-        "device": str(device),
-    }
+    return history, best[1], best[0]
