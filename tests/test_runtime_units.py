@@ -200,7 +200,11 @@ def test_unit_smoothers_equal_one_smoother_per_unit():
     for mode in ("mean", "vote"):
         for n in (1, 3, 5):
             many, single = UnitSmoothers(6, 4, n, mode), [Smoother(4, n, mode) for _ in range(6)]
-            for _ in range(30):
+            for step in range(30):
+                if step == 20:  # a gap in the stream: every history starts again
+                    many.reset()
+                    for one in single:
+                        one.reset()
                 k = int(rng.integers(1, 40))
                 units, probs = rng.integers(0, 6, k), rng.dirichlet([1, 1, 1, 1], k)
                 got = many.update(units, probs)

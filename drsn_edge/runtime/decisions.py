@@ -56,37 +56,33 @@ class UnitSmoothers:
 
     def reset(self) -> None:
         self.count[:] = 0
+        self.hist[:] = 0
 
     def update(self, units: np.ndarray, probs: np.ndarray) -> np.ndarray:
-        """Smoothed rows for a batch: each unit's history and its windows laid end to end, one cumulative sum."""
+        """Smoothed rows for a batch: per unit present, its history (zeros where it has less) and its windows in one
+        zero-padded row, one cumulative sum along it."""
         k, n, K = len(units), self.n, self.k
         rows = np.eye(K)[probs.argmax(axis=1)] if self.mode == "vote" else probs.astype(np.float64)
+        if n == 1:
+            return rows
+        h = n - 1
         order = np.argsort(units, kind="stable")
         u = units[order]
-        starts = np.concatenate(([0], np.flatnonzero(u[1:] != u[:-1]) + 1))
-        lengths = np.diff(np.concatenate((starts, [k])))
+        starts = np.flatnonzero(np.concatenate(([True], u[1:] != u[:-1])))
+        lengths = np.diff(np.append(starts, k))
         seg_u = u[starts]
-        c = self.count[seg_u]  # history rows of each unit
-        tot = c + lengths
-        begin = np.concatenate(([0], np.cumsum(tot)[:-1]))  # where each unit's run starts in the combined rows
-        comb = np.empty((int(tot.sum()), K))
-        if c.any():
-            hs = np.repeat(np.arange(len(starts)), c)
-            within = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
-            comb[begin[hs] + within] = self.hist[seg_u[hs], n - 1 - c[hs] + within]
-        seg_of = np.repeat(np.arange(len(starts)), lengths)
-        q = begin[seg_of] + c[seg_of] + (np.arange(k) - starts[seg_of])
-        comb[q] = rows[order]
-        cs = np.concatenate((np.zeros((1, K)), np.cumsum(comb, axis=0)))
-        lo = np.maximum(begin[seg_of], q - n + 1)
+        seg = np.repeat(np.arange(len(starts)), lengths)
+        j = h + np.arange(k) - starts[seg]  # each window's place in its unit's padded row
+        pad = np.zeros((len(starts), h + int(lengths.max()), K))
+        pad[:, :h] = self.hist[seg_u]
+        pad[seg, j] = rows[order]
+        cs = np.cumsum(pad, axis=1)
+        window_sum = cs[seg, j] - np.where((j >= n)[:, None], cs[seg, np.maximum(j - n, 0)], 0.0)
+        count = self.count[seg_u]
         out = np.empty((k, K))
-        out[order] = (cs[q + 1] - cs[lo]) / (q + 1 - lo)[:, None]
-        if n > 1:  # keep each unit's last n-1 rows, newest last
-            m = np.minimum(tot, n - 1)
-            hs = np.repeat(np.arange(len(starts)), m)
-            within = np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m)
-            self.hist[seg_u[hs], n - 1 - m[hs] + within] = comb[(begin + tot)[hs] - m[hs] + within]
-            self.count[seg_u] = m
+        out[order] = window_sum / np.minimum(count[seg] + j - h + 1, n)[:, None]
+        self.hist[seg_u] = pad[np.arange(len(starts))[:, None], lengths[:, None] + np.arange(h)]  # the last h rows
+        self.count[seg_u] = np.minimum(count + lengths, h)
         return out
 
 
