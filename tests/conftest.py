@@ -28,7 +28,8 @@ def sim_checkpoint(tmp_path_factory) -> Path:
     from drsn_edge.training.pipeline import train_checkpoint
 
     out = tmp_path_factory.mktemp("sim_ckpt") / "sim-cw.safetensors"
-    cfg = TrainConfig(epochs=3, steps_per_epoch=15, batch_size=32, seed=0,
+    # one training pass (no refit) keeps the shared fixtures quick; the refit has its own tests (test_refit.py)
+    cfg = TrainConfig(epochs=3, steps_per_epoch=15, batch_size=32, seed=0, refit=False,
                       noise=NoiseSchedule(kinds=("gaussian",), snr_low=-2, snr_high=10, clean_fraction=0.2))
     train_checkpoint(DataSpec("sim", {"duration": 4.0, "recordings_per_class": 2}), "drsn-cw", "paper", cfg,
                      out, progress=False, log=lambda s: None)
@@ -45,7 +46,7 @@ def stream_model(tmp_path_factory) -> tuple[Path, Path]:
     from drsn_edge.training.pipeline import train_checkpoint
 
     d = tmp_path_factory.mktemp("stream_model")
-    cfg = TrainConfig(epochs=8, steps_per_epoch=60, seed=0,
+    cfg = TrainConfig(epochs=8, steps_per_epoch=60, seed=0, refit=False,
                       noise=NoiseSchedule(kinds=("gaussian", "pink"), snr_low=-6, snr_high=10, clean_fraction=0.1))
     train_checkpoint(DataSpec("sim", {"duration": 5.0, "recordings_per_class": 12}), "drsn-cw", "paper", cfg,
                      d / "m.safetensors", progress=False, log=lambda s: None)

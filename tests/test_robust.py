@@ -56,9 +56,9 @@ def test_noise_level_follows_the_injected_noise(stream_model):
 def test_windows_unlike_every_class_are_unknown_and_raise_a_novelty_alarm(stream_model, tmp_path, capsys):
     _, onnx_path = stream_model
     t = np.arange(12000 * 12) / 12000
-    # a pure 1 kHz tone (an electrical or gear-mesh line no bearing state makes): scored 4-8x the threshold by
-    # models trained with and without the refit, and under 1 or 2 torch threads; a 37 Hz square wave, used before,
-    # scored below it for some of them (the model a training on one thread makes)
+    # a pure 1 kHz tone (an electrical or gear-mesh line no bearing state makes): this fixture's recipe trained on one
+    # torch thread scored it 8x the threshold (4.6x with the refit); a 37 Hz square wave, used before, scored below
+    # the threshold for that model (training differs in the last bits between thread counts)
     strange = np.concatenate([simulate_sequence([("normal", 4.0)], seed=5),
                               0.3 * np.sin(2 * np.pi * 1000 * t[: 12000 * 8])
                               + 0.003 * np.random.default_rng(1).standard_normal(12000 * 8)])
