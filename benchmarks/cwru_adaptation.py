@@ -1,4 +1,5 @@
-"""Leave-one-load-out on CWRU, step by step: 0.1's training -> the robust recipe -> + adaptation (AdaBN, tent).
+"""Leave-one-load-out on CWRU, step by step: 0.1's training -> the robust recipe (without, then with the refit) ->
++ adaptation (AdaBN, tent).
 
 Uses the fold checkpoints of benchmarks/cwru_generalization.py (``--work``). For each held-out load, the adaptation
 sees the first half of every held-out recording, unlabelled; every figure (before and after adaptation) is measured
@@ -6,8 +7,8 @@ on the second halves, so no evaluated window was seen by any step. The held-out 
 (the normal recording exists only at 0 hp; in that fold it was split by time and is left out here). Cross-sensor:
 the same protocol on the fan-end channel (FE) of the same files, for models trained on the drive end.
 
-Usage: python benchmarks/cwru_adaptation.py --data-dir ../shared/data/cwru/12k_drive_end [--recipes baseline,robust]
-       [--presets paper,wide] [--seeds 0,1,2] [--work runs/cwru_generalization]
+Usage: python benchmarks/cwru_adaptation.py --data-dir ../shared/data/cwru/12k_drive_end
+       [--recipes baseline,robust-norefit,robust] [--presets paper,wide] [--seeds 0,1,2] [--work runs/cwru_generalization]
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ from drsn_edge.training.trainer import predict_logits
 RESULTS = Path(__file__).parent / "results"
 FOLDS = ("0hp", "1hp", "2hp", "3hp")
 STEPS = ("before", "adabn", "tent")
+RECIPES = {
+    "baseline": "drsn-edge 0.1's training (Gaussian noise -4..10 dB, no augmentation, the best validation epoch)",
+    "robust-norefit": "the robust recipe (three noise kinds, speed jitter, gain, polarity, class-balanced crops) with "
+                      "the best validation epoch's weights: train's default before the refit",
+    "robust": "train's default: the robust recipe, then a refit on training + validation recordings up to the best "
+              "validation epoch",
+}
 
 
 def halves(root: str, fold: str, channel: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,7 +82,7 @@ def run_checkpoint(path: Path, data: dict[str, tuple], done: Path) -> dict[str, 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", required=True)
-    ap.add_argument("--recipes", default="baseline,robust")
+    ap.add_argument("--recipes", default="baseline,robust-norefit,robust")
     ap.add_argument("--presets", default="paper,wide")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--work", default="runs/cwru_generalization")
@@ -98,7 +106,9 @@ def main() -> None:
                     print(f"{tag}: " + ", ".join(f"{k} {100 * v['balanced_accuracy']:.2f}" for k, v in r.items()
                                                  if k != "adapt"), flush=True)
             results[f"{recipe}/{preset}"] = summarize(cell)
-    out = {"protocol": __doc__.split("\n\n")[1], "seeds": args.seeds, "results": results,
+    command = (f"python benchmarks/cwru_adaptation.py --data-dir {args.data_dir} --recipes {args.recipes} "
+               f"--presets {args.presets} --seeds {args.seeds} --work {args.work}")
+    out = {"protocol": __doc__.split("\n\n")[1], "command": command, "seeds": args.seeds, "results": results,
            "machine": {"cpu": cpu_description()["model"]}}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(out, indent=1))
@@ -115,7 +125,7 @@ def summarize(cell: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     for k in keys:  # the mean over folds, per seed; then mean and std over seeds
         per_seed = [np.mean([cell[f][i][k]["balanced_accuracy"] for f in cell]) for i in range(n)]
         worst = [min(cell[f][i][k]["balanced_accuracy"] for f in cell) for i in range(n)]
-        s["mean"][k] = {**_ms(per_seed), "worst_fold": _ms(worst)}
+        s["mean"][k] = {**_ms(per_seed), "worst_fold": _ms(worst), "lowest_fold": float(min(worst, default=np.nan))}
     # the share of confidently labelled target windows each adaptation relabelled (``adapt`` refuses above 30 %)
     s["relabelled_max"] = {k: max((r.get("adapt", {}).get(k, {}).get("confident_relabelled", 0.0)
                                    for runs in cell.values() for r in runs), default=0.0)
@@ -132,10 +142,11 @@ def _ms(v: list[float]) -> dict[str, float]:
 def to_markdown(out: dict[str, Any]) -> str:
     pm = lambda d: f"{100 * d['mean']:.2f} +- {100 * d['std']:.2f}"  # noqa: E731
     lines = [f"# CWRU leave-one-load-out, step by step (seeds {out['seeds']})", "", out["protocol"], "",
+             f"Command: `{out.get('command', '')}`", "",
              "Balanced accuracy %, mean +- std over seeds, on the second half of every held-out recording (9 fault "
              "classes of the held-out load).", "",
-             "| recipe / preset | step | held-out 0 hp | 1 hp | 2 hp | 3 hp | mean | worst fold |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| recipe / preset | step | held-out 0 hp | 1 hp | 2 hp | 3 hp | mean | worst fold | lowest fold, any seed |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, s in out["results"].items():
         for ch in ("DE", "FE"):
             for st in STEPS:
@@ -143,8 +154,11 @@ def to_markdown(out: dict[str, Any]) -> str:
                 folds = [pm(s["per_fold"][f][k]) if f in s["per_fold"] else "-" for f in FOLDS]
                 m = s["mean"].get(k)
                 lines.append(f"| {name} | {'' if ch == 'DE' else 'fan end (FE): '}{st} | " + " | ".join(folds) +
-                             (f" | **{pm(m)}** | {pm(m['worst_fold'])} |" if m else " | - | - |"))
-    lines += ["", "Largest share of the target windows the source model was sure about (p >= 0.9) that an adaptation "
+                             (f" | **{pm(m)}** | {pm(m['worst_fold'])} | {100 * m['lowest_fold']:.2f} |" if m
+                              else " | - | - | - |"))
+    shown = {n.split("/")[0] for n in out["results"]}
+    lines += ["", "Recipes: " + "; ".join(f"`{r}`: {d}" for r, d in RECIPES.items() if r in shown) + ".", "",
+              "Worst fold: each seed's lowest fold, mean +- std over seeds.", "", "Largest share of the target windows the source model was sure about (p >= 0.9) that an adaptation "
               "relabelled, over all folds and seeds (`drsn-edge adapt` refuses a result above 30 %: the sign of "
               "target recordings of one machine state):", ""]
     for name, s in out["results"].items():

@@ -16,7 +16,8 @@ README = ROOT / "README.md"
 #: README block -> (heading, results file), shown in this order where the file exists
 BLOCKS = {
     "generalization": [
-        ("Unseen recordings: CWRU, leave one load out, wide preset, 3 seeds (robust = train's default recipe)",
+        ("Unseen recordings: CWRU, leave one load out, wide preset, 3 seeds (robust = train's default recipe, with "
+         "the refit; robust-norefit = the same without it)",
          "cwru_generalization.md"),
         ("Unseen recordings: paper preset (baseline recipe, 20 epochs, one seed)", "cwru_generalization_paper.md"),
         ("A new machine without labels: adapt", "cwru_adaptation.md"),
