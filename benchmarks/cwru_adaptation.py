@@ -158,7 +158,8 @@ def to_markdown(out: dict[str, Any]) -> str:
                               else " | - | - | - |"))
     shown = {n.split("/")[0] for n in out["results"]}
     lines += ["", "Recipes: " + "; ".join(f"`{r}`: {d}" for r, d in RECIPES.items() if r in shown) + ".", "",
-              "Worst fold: each seed's lowest fold, mean +- std over seeds.", "", "Largest share of the target windows the source model was sure about (p >= 0.9) that an adaptation "
+              "Worst fold: each seed's lowest fold, mean +- std over seeds.", "",
+              "Largest share of the target windows the source model was sure about (p >= 0.9) that an adaptation "
               "relabelled, over all folds and seeds (`drsn-edge adapt` refuses a result above 30 %: the sign of "
               "target recordings of one machine state):", ""]
     for name, s in out["results"].items():
