@@ -55,7 +55,7 @@ class ResidualUnit(nn.Module):
         if self.project is not None:
             return self.project(x)
         if self.stride != 1:
-            x = F.avg_pool1d(x, kernel_size=1, stride=self.stride)
+            x = x[:, :, :: self.stride]  # a strided Slice: half the time of ONNX Runtime's AveragePool(k=1)
         if 0 < self.extra_channels <= x.shape[1]:
             # zeros as x[:, :k] * 0: exports as Slice, Mul, Concat (F.pad on the channel axis exports as a
             # shape-computing subgraph that simplifiers and TensorRT handle less well)
