@@ -81,3 +81,27 @@ def test_after_a_refit_the_novelty_threshold_is_calibrated_through_the_selected_
     assert md.training["refit"]["epochs"] == md.training["best_epoch"]
     assert "selected_state" not in md.training
     assert load_checkpoint(tmp_path / "m.safetensors")[1].novelty == md.novelty
+
+
+def test_adapting_a_refitted_model_carries_the_source_novelty_threshold_over(tmp_path):
+    """The refit trained on the validation recordings, so ``adapt`` cannot calibrate the adapted model's threshold on
+    them (it came out low: more known windows called unknown than stated); it carries the source's over instead."""
+    import copy
+
+    from drsn_edge.training.adapt import adapt_checkpoint
+    from drsn_edge.training.checkpoint import load_checkpoint
+    from drsn_edge.training.heads import fit_heads
+    from drsn_edge.training.pipeline import train_checkpoint
+
+    spec = DataSpec("sim", {"duration": 2.0, "recordings_per_class": 3})
+    src = tmp_path / "m.safetensors"
+    _, md = train_checkpoint(spec, "drsn-cw", "paper", _cfg(refit=True), src, progress=False, log=lambda s: None)
+    adapt_checkpoint(str(src), spec, str(tmp_path / "a.safetensors"), method="adabn", log=lambda s: None, force=True)
+    adapted = load_checkpoint(tmp_path / "a.safetensors")[1].novelty
+    assert "carried over" in adapted["calibrated_on"] and "validation windows x" not in adapted["calibrated_on"]
+    assert np.isfinite(adapted["threshold"]) and adapted["threshold"] > 0
+    # a network that did not change keeps the source's threshold (up to the sample its head is refitted on)
+    net, _ = load_checkpoint(src)
+    same = copy.deepcopy(net)
+    fitted = fit_heads(same, load_dataset(spec), _cfg(refit=True), source=(net, md.novelty["threshold"]))
+    assert fitted["novelty"]["threshold"] == pytest.approx(md.novelty["threshold"], rel=0.1)

@@ -278,3 +278,40 @@ print("ok")
 """
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr
+
+
+def test_overlapped_inference_decides_exactly_as_one_batch_after_another(stream_model):
+    """With a backlog the runner infers the next batch on a worker thread while it decides the current one: the
+    records (windows, alarms, in order) are those of the serial loop."""
+    from drsn_edge.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
+
+    _, onnx = stream_model
+    x = np.stack([simulate_sequence([("normal", 3.0), (f, 6.0), ("normal", 4.0)], seed=i)
+                  for i, f in enumerate(["outer_race", "inner_race", "ball"])])
+    threads: list[str] = []
+    infer_all = OnnxRuntimeBackend.infer_all
+
+    def spy(self, *a, **k):
+        threads.append(threading.current_thread().name)
+        return infer_all(self, *a, **k)
+
+    def run(overlap: bool):
+        be, md = open_model(onnx)
+        be.activate()
+        threads.clear()
+        be.infer_all = spy.__get__(be)
+        sink = ListSink()
+        with pytest.MonkeyPatch.context() as mp:
+            if not overlap:
+                mp.setattr(OnnxRuntimeBackend, "overlap", property(lambda s: False))
+            StreamRunner(be, md, ArraySource(x, 12000.0, block=777), [sink],
+                         StreamConfig(batch_size=8)).run(handle_signals=False)
+        keep = ("type", "unit", "stream_time", "label", "probs", "p_fault", "state", "kind")
+        return [{k: r[k] for k in keep if k in r} for r in sink.records if r["type"] != "stream_end"], list(threads)
+
+    serial, serial_threads = run(False)
+    overlapped, overlapped_threads = run(True)
+    assert any(r["type"] == "alarm" for r in serial) and sum(r["type"] == "window" for r in serial) > 100
+    assert overlapped == serial
+    assert all(t.startswith("drsn-infer") is False for t in serial_threads)
+    assert sum(t.startswith("drsn-infer") for t in overlapped_threads) > len(overlapped_threads) // 2

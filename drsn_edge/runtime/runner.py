@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,16 +126,23 @@ class StreamRunner:
             self._emit(event_record("rejected", stream=self.stream_id, unit=int(u), reason=REASONS[c],
                                     stream_time=round(float(e) / self.md.sample_rate, 6)))
 
-    def _decide(self, b: Batch) -> None:
+    def _infer(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:
+        """The model's outputs for a batch's windows that passed the input checks: (codes, good, logits, extra)."""
         codes = b.codes.copy()
         good = codes == OK
-        extra: dict[str, np.ndarray] = {}
-        if good.any():
-            x = b.data if good.all() else b.data[good]
-            logits, extra = self.backend.infer_all(x) if hasattr(self.backend, "infer_all") else (self.backend.infer(x), {})
-            if self._backend_events is not None:  # a remote server went away or came back
-                for ev in self._backend_events():
-                    self._emit(event_record(ev.pop("kind"), stream=self.stream_id, **ev))
+        if not good.any():
+            return codes, good, None, {}
+        x = b.data if good.all() else b.data[good]
+        logits, extra = self.backend.infer_all(x) if hasattr(self.backend, "infer_all") else (self.backend.infer(x), {})
+        return codes, good, logits, extra
+
+    def _decide(self, b: Batch, inferred: Future | None = None) -> None:
+        """Decisions, alarms and records for a batch; ``inferred``: its :meth:`_infer` already under way."""
+        codes, good, logits, extra = inferred.result() if inferred is not None else self._infer(b)
+        if self._backend_events is not None:  # a remote server went away or came back
+            for ev in self._backend_events():
+                self._emit(event_record(ev.pop("kind"), stream=self.stream_id, **ev))
+        if logits is not None:
             finite = np.isfinite(logits).all(axis=1)
             if not finite.all():  # a model that returns NaN must never produce a label
                 idx = np.nonzero(good)[0]
@@ -197,9 +205,19 @@ class StreamRunner:
         reader.start()
         last_data = time.perf_counter()
         stop_seen: float | None = None
+        # with a backlog, the next batch's inference runs (outside the GIL) while this one's decisions are made
+        worker = ThreadPoolExecutor(1, f"drsn-infer-{self.stream_id}") if getattr(self.backend, "overlap", False) \
+            else None
+        pending: tuple[Batch, Future] | None = None
         try:
             while True:
+                if pending is not None and not self.q.ready(self.cfg.batch_size):
+                    self._decide(*pending)  # nothing else is ready: no batch waits for a later one's inference
+                    pending = None
                 item = self.q.get(self.cfg.batch_size, self.cfg.max_latency_s, idle=0.1)
+                if pending is not None and not isinstance(item, Batch):
+                    self._decide(*pending)
+                    pending = None
                 if item is None:
                     break
                 if item is False:  # idle
@@ -218,13 +236,23 @@ class StreamRunner:
                 if isinstance(item, Marker):
                     self._gap(item.at)
                     continue
-                self._decide(item)
+                if worker is None:
+                    self._decide(item)
+                else:
+                    started = worker.submit(self._infer, item)
+                    if pending is not None:
+                        self._decide(*pending)
+                    pending = (item, started)
                 self._count_drops()
                 last_data = time.perf_counter()
                 if self.stop.is_set():
                     self.q.stop.set()
                     self.source.close()
+            if pending is not None:
+                self._decide(*pending)
         finally:
+            if worker is not None:
+                worker.shutdown(wait=True, cancel_futures=True)
             self.q.stop.set()
             self.source.close()
             reader.join(timeout=2.0)

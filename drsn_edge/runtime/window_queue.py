@@ -107,6 +107,14 @@ class WindowQueue:
                 if not self.cond.wait(idle):
                     return False
 
+    def ready(self, batch_size: int) -> bool:
+        """Whether :meth:`get` would return a batch or a marker at once (without waiting for windows)."""
+        with self.cond:
+            if self.items and isinstance(self.items[0], Marker):
+                return True
+            n = self._available()
+            return n >= batch_size or (n > 0 and (self.closed or any(isinstance(i, Marker) for i in self.items)))
+
     def _available(self) -> int:
         n = 0
         for item in self.items:

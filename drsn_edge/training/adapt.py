@@ -210,7 +210,7 @@ def adapt_checkpoint(checkpoint: str, target, out: str, method: str = "tent", ma
             "healthy), or differ so much from the training data (another sensor or position) that its labels there "
             "need labelled checks either way; adapt on recordings of the machine's different states, or keep the "
             "model as it is (--force writes it anyway)")
-    heads_note = _refit_heads(model, md, log)
+    heads_note = _refit_heads(model, md, checkpoint, log)
     md.adaptation = {**info, "target": described, "source_checkpoint_sha256": sha256_file(checkpoint),
                      "source_metrics": md.metrics, "heads": heads_note,
                      "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
@@ -220,7 +220,7 @@ def adapt_checkpoint(checkpoint: str, target, out: str, method: str = "tent", ma
     return md.adaptation
 
 
-def _refit_heads(model, md, log) -> str:
+def _refit_heads(model, md, checkpoint: str, log) -> str:
     """The heads were fitted to the source's features; refit them on the source data through the adapted network,
     or drop what cannot be refitted here (saying so)."""
     if not md.extra_outputs:
@@ -241,7 +241,15 @@ def _refit_heads(model, md, log) -> str:
         log(f"note: the novelty output is dropped: refitting it needs the source data, which is not here ({exc})")
         return f"dropped {', '.join(dropped)} (source data not here)" if dropped else "kept"
     cfg = TrainConfig(seed=int((md.training or {}).get("seed", 0)), noise=training_noise(md))
-    fitted = fit_heads(model, ds, cfg)
+    source = None
+    if "novelty" in md.extra_outputs and (md.training or {}).get("refit") and md.novelty.get("threshold"):
+        # the refit trained on the validation recordings: they cannot calibrate a threshold, carry the source's over
+        from drsn_edge.training.checkpoint import load_checkpoint
+
+        net, _ = load_checkpoint(checkpoint)
+        net.eval()
+        source = (net, float(md.novelty["threshold"]))
+    fitted = fit_heads(model, ds, cfg, source=source)
     md.novelty = fitted.get("novelty", md.novelty)
     md.noise = fitted.get("noise", md.noise)
     return "refitted on the source data through the adapted network"

@@ -32,7 +32,7 @@ def _forward(model, x: np.ndarray, batch: int = 256) -> tuple[torch.Tensor, torc
 
 
 def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int = 3000,
-              selected=None) -> dict[str, Any]:
+              selected=None, source: tuple[Any, float] | None = None) -> dict[str, Any]:
     """Fit the heads the model has; returns what the model description records about them.
 
     ``selected``: the network before its refit (trained on the training recordings only), given when the refit
@@ -40,14 +40,29 @@ def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int =
     (windows a network trained on score lower than new ones), so the selected network's threshold on them is carried
     over, scaled by the ratio of the two networks' median scores on their training windows (Mahalanobis distances
     are in units of each network's own class spread, so the ratio stays near 1).
+
+    ``source``: (network, its novelty threshold) when ``model`` was derived from a refitted network (``adapt``): the
+    validation recordings are then training data for both, and the source's threshold is carried over the same way,
+    the ratio taken on the same noisy windows of the training and validation recordings.
     """
     model.eval()
     window = model.config.window
     rng = np.random.default_rng(cfg.seed + 7)
-    splits = ("train", "val") if selected is not None else ("train",)
+    splits = ("train", "val") if selected is not None or source is not None else ("train",)
     out: dict[str, Any] = {}
     if model.novelty is not None:
-        if selected is None:
+        if source is not None:
+            net, src_threshold = source
+            x, y = dataset.sample(splits, window, windows, rng)
+            x = cfg.noise.apply(x, rng)
+            f, _ = _forward(model, x)
+            model.novelty.fit(f, torch.from_numpy(y))
+            with torch.no_grad():
+                ratio = float(np.median(model.novelty(f).numpy()) / np.median(net.novelty(_forward(net, x)[0]).numpy()))
+            threshold = src_threshold * ratio
+            where = (f"the source model's threshold, carried over (x {ratio:.3f}, the ratio of the two networks' median "
+                     f"scores on {len(x)} noisy training and validation windows)")
+        elif selected is None:
             _fit_novelty(model, dataset, cfg, splits, windows, rng)
             threshold, where = _held_out_threshold(model, dataset, cfg, rng)
         else:

@@ -38,6 +38,9 @@ class BackendBase:
     """What every backend shares: used as a context manager, it is activated on entry and closed on exit.
     A GPU backend that can time its calls with CUDA events sets ``time_gpu`` (on request) and ``last_gpu_ms``."""
 
+    #: whether ``infer`` may run on a worker thread while the caller goes on (the stream runner then overlaps one
+    #: batch's decisions with the next batch's inference)
+    overlap: bool = False
     #: whether ``time_gpu = True`` makes ``last_gpu_ms`` the GPU time of each call
     can_time_gpu: bool = False
     time_gpu: bool = False

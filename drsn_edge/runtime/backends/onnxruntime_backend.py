@@ -54,6 +54,12 @@ class OnnxRuntimeBackend(BackendBase):
                 self.infer(np.zeros((1 + i % 2, spec.shape[1], spec.shape[2]), np.float32))
 
     @property
+    def overlap(self) -> bool:
+        """On the CPU provider a session runs outside the GIL and keeps no per-thread state. (The CUDA path binds
+        device buffers and graphs to one caller; it stays on the calling thread.)"""
+        return self.settings.provider == "cpu"
+
+    @property
     def can_time_gpu(self) -> bool:
         return self._bound is not None and self._bound.timer is not None
 
