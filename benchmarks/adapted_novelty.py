@@ -77,7 +77,9 @@ def main() -> None:
                   f"carried {100 * r['carried']['unknown']:.2f} % ({r['carried']['threshold']:.1f})", flush=True)
     mean = {k: float(np.mean([r[k] if k == "source_unknown" else r[k]["unknown"] for r in rows]))
             for k in ("source_unknown", "direct", "carried")}
-    out = {"protocol": __doc__.split("\n\n")[1], "machine": cpu_description(), "rows": rows, "mean_unknown": mean,
+    cpu = cpu_description()
+    out = {"protocol": __doc__.split("\n\n")[1], "machine": f"{cpu['model']} ({', '.join(cpu['isa'])})",
+           "rows": rows, "mean_unknown": mean,
            "command": f"python benchmarks/adapted_novelty.py --data-dir {args.data_dir} --seeds {args.seeds} "
                       f"--work {args.work}"}
     (RESULTS / "adapted_novelty.json").write_text(json.dumps(out, indent=1))

@@ -227,7 +227,8 @@ def streaming_section(onnx: str, md, opts: BenchOptions, log, cuda: bool = False
                             seconds=4.0 if opts.quick else 20.0, rounds=2 if opts.quick else 5, threads=1)
     res: dict[str, Any] = {"overhead": over}
     log(f"streaming: {opts.stream_channels} channels through drsn-edge stream ...")
-    res["stream_command"] = stream_command(onnx, base12, md.sample_rate, opts.stream_channels, 4.0 if opts.quick else 30.0)
+    res["stream_command"] = stream_command(onnx, base12, md.sample_rate, opts.stream_channels, 4.0 if opts.quick else 30.0,
+                                           rounds=1 if opts.quick else 5)
     if cuda:
         log(f"streaming: {opts.stream_channels} channels, CPU vs CUDA provider, interleaved ...")
         res["providers"] = provider_comparison(

@@ -26,6 +26,7 @@ class StreamStats:
     latency: LatencyStats = field(default_factory=LatencyStats)
     stream_seconds: float = 0.0
     wall_seconds: float = 0.0
+    infer_seconds: float = 0.0  # time inside the backend's inference calls
     samples: int = 0
     rejected_bytes: int = 0
     notes: list[str] = field(default_factory=list)
@@ -81,7 +82,7 @@ class StreamStats:
             "dropped": sum(self.dropped.values()), "dropped_by_cause": dict(self.dropped), "gaps": self.gaps,
             "alarms": self.alarms, "units": int(self.seen.sum()), "latency_ms": self.latency.summary(),
             "stream_seconds": self.stream_seconds, "wall_seconds": self.wall_seconds, "real_time_factor": rtf,
-            "stopped": self.stopped,
+            "infer_seconds": self.infer_seconds, "stopped": self.stopped,
             "source": {"samples": self.samples, "rejected_bytes": self.rejected_bytes, "notes": list(self.notes)},
             "verdicts": self.verdicts(),
         }
@@ -120,5 +121,5 @@ def combine(stats: list[StreamStats]) -> dict[str, Any]:
         "dropped_by_cause": dropped, "gaps": sum(s.gaps for s in stats), "alarms": sum(s.alarms for s in stats),
         "units": sum(int(s.seen.sum()) for s in stats), "latency_ms": lat.summary(), "stream_seconds": stream_s,
         "wall_seconds": wall, "real_time_factor": stream_s / wall if wall > 0 else float("inf"),
-        "streams": [s.summary() for s in stats],
+        "infer_seconds": sum(s.infer_seconds for s in stats), "streams": [s.summary() for s in stats],
     }
