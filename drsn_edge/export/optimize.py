@@ -14,9 +14,9 @@ def op_histogram(proto) -> dict[str, int]:
     return dict(sorted(Counter(n.op_type for n in proto.graph.node).items()))
 
 
-def optimize_onnx(src: str | Path, out: str | Path) -> dict[str, Any]:
+def optimize_onnx(src: str | Path, out: str | Path, convs_2d: bool = True) -> dict[str, Any]:
     """Simplify ``src`` with onnxslim (folds BN into the preceding Conv where there is one), rewrite wide temporal
-    convolutions as 2-D ones, keep metadata."""
+    convolutions as 2-D ones (unless ``convs_2d`` is False), keep metadata."""
     import onnx
     import onnxslim
 
@@ -31,7 +31,7 @@ def optimize_onnx(src: str | Path, out: str | Path) -> dict[str, Any]:
         slim = onnxslim.slim(proto)
     except Exception as exc:
         raise DrsnEdgeError(f"onnxslim failed on {src}: {str(exc).splitlines()[0][:200]}") from None
-    layout = convs_as_2d(slim)
+    layout = convs_as_2d(slim) if convs_2d else {"convs_as_2d": 0}
     onnx.checker.check_model(slim)
     check_allowed_ops(slim)
     write_metadata(slim, md)
