@@ -224,7 +224,7 @@ def streaming_section(onnx: str, md, opts: BenchOptions, log, cuda: bool = False
     base12 = simulate_bearing("outer_race", fs=md.sample_rate, duration=4.0, seed=0, resonance_band=(1500, 5000))
     log("streaming: runtime per window vs bare session.run ...")
     over = runtime_overhead(onnx, base12, md.sample_rate, md.window, channels=8, batch=opts.batch,
-                            seconds=4.0 if opts.quick else 20.0, rounds=2 if opts.quick else 5, threads=1)
+                            seconds=4.0 if opts.quick else 60.0, rounds=2 if opts.quick else 5, threads=1)
     res: dict[str, Any] = {"overhead": over}
     log(f"streaming: {opts.stream_channels} channels through drsn-edge stream ...")
     res["stream_command"] = stream_command(onnx, base12, md.sample_rate, opts.stream_channels, 4.0 if opts.quick else 30.0,
