@@ -199,9 +199,13 @@ class StreamRunner:
             self._emit(event_record("dropped", stream=self.stream_id, cause="queue", count=delta))
 
     def _warm(self) -> None:
-        """One run of a full batch before the stream starts, so that the first real batch pays for no allocation
-        (ONNX Runtime sizes its buffers for the largest batch seen; a CUDA graph is captured per batch size)."""
-        self.backend.infer(np.zeros((self.cfg.batch_size, self.md.in_channels, self.window), np.float32))
+        """A full batch through the backend before the stream's clock starts (once per backend: see
+        :meth:`~drsn_edge.runtime.backends.base.BackendBase.warm`)."""
+        shape = (self.cfg.batch_size, self.md.in_channels, self.window)
+        if hasattr(self.backend, "warm"):
+            self.backend.warm(*shape)
+        else:  # a backend of the bare protocol
+            self.backend.infer(np.zeros(shape, np.float32))
 
     def run(self, handle_signals: bool = True) -> dict[str, Any]:
         """Stream to the end of the input (or a stop); returns this stream's summary."""
@@ -221,7 +225,7 @@ class StreamRunner:
         pending: tuple[Batch, Future] | None = None
         try:
             while True:
-                if pending is not None and not self.q.ready(self.cfg.batch_size):
+                if pending is not None and not self.q.ready(self.cfg.batch_size, self.cfg.max_latency_s):
                     self._decide(*pending)  # nothing else is ready: no batch waits for a later one's inference
                     pending = None
                 item = self.q.get(self.cfg.batch_size, self.cfg.max_latency_s, idle=0.1)

@@ -93,27 +93,31 @@ class WindowQueue:
                     return self.items.popleft()
                 n = self._available()
                 if n:
-                    oldest = self.items[0][3]
-                    marker_next = len(self.items) > 1 and any(isinstance(i, Marker) for i in self.items)
                     now = time.perf_counter()
-                    if n >= batch_size or now - oldest >= max_latency or self.closed or marker_next:
+                    if self._due(n, batch_size, max_latency, now):
                         batch = self._pop(min(n, batch_size))
                         self.cond.notify_all()
                         return batch
-                    self.cond.wait(max(0.0, oldest + max_latency - now))
+                    self.cond.wait(max(0.0, self.items[0][3] + max_latency - now))
                     continue
                 if self.closed:
                     return None
                 if not self.cond.wait(idle):
                     return False
 
-    def ready(self, batch_size: int) -> bool:
+    def ready(self, batch_size: int, max_latency: float) -> bool:
         """Whether :meth:`get` would return a batch or a marker at once (without waiting for windows)."""
         with self.cond:
             if self.items and isinstance(self.items[0], Marker):
                 return True
             n = self._available()
-            return n >= batch_size or (n > 0 and (self.closed or any(isinstance(i, Marker) for i in self.items)))
+            return bool(n) and self._due(n, batch_size, max_latency, time.perf_counter())
+
+    def _due(self, n: int, batch_size: int, max_latency: float, now: float) -> bool:
+        """With ``n`` > 0 windows queued: whether a batch goes now (full, its oldest window waited ``max_latency``,
+        the input ended, or a marker follows)."""
+        marker_next = len(self.items) > 1 and any(isinstance(i, Marker) for i in self.items)
+        return n >= batch_size or now - self.items[0][3] >= max_latency or self.closed or marker_next
 
     def _available(self) -> int:
         n = 0

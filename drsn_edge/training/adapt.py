@@ -200,6 +200,7 @@ def adapt_checkpoint(checkpoint: str, target, out: str, method: str = "tent", ma
     model, md = load_checkpoint(checkpoint)
     x, described = target_windows(md, target, max_windows)
     log(f"adapting to {described} ({method})")
+    source = copy.deepcopy(model)
     info = adapt_model(model, x, method, log=log, noise=training_noise(md), augment=training_augment(md))
     if info["confident_relabelled"] > MAX_RELABELLED and not force:
         from drsn_edge.errors import DrsnEdgeError
@@ -210,7 +211,7 @@ def adapt_checkpoint(checkpoint: str, target, out: str, method: str = "tent", ma
             "healthy), or differ so much from the training data (another sensor or position) that its labels there "
             "need labelled checks either way; adapt on recordings of the machine's different states, or keep the "
             "model as it is (--force writes it anyway)")
-    heads_note = _refit_heads(model, md, checkpoint, log)
+    heads_note = _refit_heads(model, md, source, log)
     md.adaptation = {**info, "target": described, "source_checkpoint_sha256": sha256_file(checkpoint),
                      "source_metrics": md.metrics, "heads": heads_note,
                      "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
@@ -220,9 +221,9 @@ def adapt_checkpoint(checkpoint: str, target, out: str, method: str = "tent", ma
     return md.adaptation
 
 
-def _refit_heads(model, md, checkpoint: str, log) -> str:
-    """The heads were fitted to the source's features; refit them on the source data through the adapted network,
-    or drop what cannot be refitted here (saying so)."""
+def _refit_heads(model, md, source_net, log) -> str:
+    """The heads were fitted to the source's features (``source_net``, the network before adaptation); refit them on
+    the source data through the adapted network, or drop what cannot be refitted here (saying so)."""
     if not md.extra_outputs:
         return "none"
     from drsn_edge.data.dataset import DataSpec, load_dataset
@@ -244,11 +245,7 @@ def _refit_heads(model, md, checkpoint: str, log) -> str:
     source = None
     if "novelty" in md.extra_outputs and (md.training or {}).get("refit") and md.novelty.get("threshold"):
         # the refit trained on the validation recordings: they cannot calibrate a threshold, carry the source's over
-        from drsn_edge.training.checkpoint import load_checkpoint
-
-        net, _ = load_checkpoint(checkpoint)
-        net.eval()
-        source = (net, float(md.novelty["threshold"]))
+        source = (source_net.eval(), float(md.novelty["threshold"]))
     fitted = fit_heads(model, ds, cfg, source=source)
     md.novelty = fitted.get("novelty", md.novelty)
     md.noise = fitted.get("noise", md.noise)

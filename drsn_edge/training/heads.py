@@ -53,12 +53,9 @@ def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int =
     if model.novelty is not None:
         if source is not None:
             net, src_threshold = source
-            x, y = dataset.sample(splits, window, windows, rng)
-            x = cfg.noise.apply(x, rng)
-            f, _ = _forward(model, x)
-            model.novelty.fit(f, torch.from_numpy(y))
+            scores, x = _fit_novelty(model, dataset, cfg, splits, windows, rng)
             with torch.no_grad():
-                ratio = float(np.median(model.novelty(f).numpy()) / np.median(net.novelty(_forward(net, x)[0]).numpy()))
+                ratio = float(np.median(scores) / np.median(net.novelty(_forward(net, x)[0]).numpy()))
             threshold = src_threshold * ratio
             where = (f"the source model's threshold, carried over (x {ratio:.3f}, the ratio of the two networks' median "
                      f"scores on {len(x)} noisy training and validation windows)")
@@ -66,9 +63,9 @@ def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int =
             _fit_novelty(model, dataset, cfg, splits, windows, rng)
             threshold, where = _held_out_threshold(model, dataset, cfg, rng)
         else:
-            sel_train = _fit_novelty(selected, dataset, cfg, ("train",), windows, np.random.default_rng(cfg.seed + 7))
+            sel_train, _ = _fit_novelty(selected, dataset, cfg, ("train",), windows, np.random.default_rng(cfg.seed + 7))
             sel_threshold, where = _held_out_threshold(selected, dataset, cfg, np.random.default_rng(cfg.seed + 8))
-            ratio = float(np.median(_fit_novelty(model, dataset, cfg, splits, windows, rng)) / np.median(sel_train))
+            ratio = float(np.median(_fit_novelty(model, dataset, cfg, splits, windows, rng)[0]) / np.median(sel_train))
             threshold = sel_threshold * ratio
             where = (f"{where} through the network before its refit, carried over to the refitted network (x {ratio:.3f}, "
                      "the ratio of their median training-window scores)")
@@ -88,14 +85,15 @@ def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int =
 
 
 def _fit_novelty(model, dataset: VibrationDataset, cfg: TrainConfig, splits: tuple[str, ...], windows: int,
-                 rng: np.random.Generator) -> np.ndarray:
-    """Fit the novelty head on noisy crops of ``splits``; returns their scores."""
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Fit the novelty head on noisy crops of ``splits``; returns their scores and the noisy crops."""
     model.eval()
     x, y = dataset.sample(splits, model.config.window, windows, rng)
-    f, _ = _forward(model, cfg.noise.apply(x, rng))
+    x = cfg.noise.apply(x, rng)
+    f, _ = _forward(model, x)
     model.novelty.fit(f, torch.from_numpy(y))
     with torch.no_grad():
-        return model.novelty(f).numpy()
+        return model.novelty(f).numpy(), x
 
 
 def _held_out_threshold(model, dataset: VibrationDataset, cfg: TrainConfig,

@@ -46,8 +46,19 @@ class BackendBase:
     time_gpu: bool = False
     last_gpu_ms: float | None = None
 
+    #: batch sizes :meth:`warm` has run
+    warmed: frozenset[int] = frozenset()
+
     def activate(self) -> None:
         raise NotImplementedError
+
+    def warm(self, batch: int, channels: int, window: int) -> None:
+        """One run of ``batch`` zero windows, once per batch size, so that the first real batch of that size pays for
+        no allocation (ONNX Runtime sizes its buffers for the largest batch seen; a CUDA graph is captured per batch
+        size). Streams that share the backend share the warm-up."""
+        if batch not in self.warmed:
+            self.infer(np.zeros((batch, channels, window), np.float32))
+            self.warmed = self.warmed | {batch}
 
     def close(self) -> None:
         raise NotImplementedError

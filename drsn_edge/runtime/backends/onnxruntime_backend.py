@@ -34,6 +34,7 @@ class OnnxRuntimeBackend(BackendBase):
     def activate(self) -> None:
         self._run_options = _quiet_run_options()
         self.session = make_session(self.path, self.settings)
+        self.warmed = frozenset()  # a new session has allocated nothing yet
         inp = self.session.get_inputs()[0]
         self._input = inp.name
         self._float16 = inp.type == "tensor(float16)"
