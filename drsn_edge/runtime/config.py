@@ -23,6 +23,7 @@ class StreamConfig:
     max_latency_s: float = 0.005  # a partial batch runs once its oldest window waited this long
     queue_size: int = 256  # windows
     policy: str = "block"  # block | drop-oldest
+    overlap: bool = True  # with a backlog, infer the next batch while deciding this one (where the backend allows)
     smoothing: int = 5
     smoothing_mode: str = "mean"
     alarm: AlarmConfig = field(default_factory=AlarmConfig)

@@ -220,8 +220,8 @@ class StreamRunner:
         last_data = time.perf_counter()
         stop_seen: float | None = None
         # with a backlog, the next batch's inference runs (outside the GIL) while this one's decisions are made
-        worker = ThreadPoolExecutor(1, f"drsn-infer-{self.stream_id}") if getattr(self.backend, "overlap", False) \
-            else None
+        worker = ThreadPoolExecutor(1, f"drsn-infer-{self.stream_id}") \
+            if self.cfg.overlap and getattr(self.backend, "overlap", False) else None
         pending: tuple[Batch, Future] | None = None
         try:
             while True:
