@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from cwru_adaptation import FOLDS, halves  # noqa: E402
 
 from drsn_edge.data.dataset import DataSpec, load_dataset  # noqa: E402
-from drsn_edge.export.cpu_features import cpu_description  # noqa: E402
+from drsn_edge.models.checkpoint import load_checkpoint  # noqa: E402
+from drsn_edge.runtime.cpu_features import cpu_description  # noqa: E402
 from drsn_edge.training.adapt import adapt_model, training_augment, training_noise  # noqa: E402
-from drsn_edge.training.checkpoint import load_checkpoint  # noqa: E402
 from drsn_edge.training.config import TrainConfig  # noqa: E402
 from drsn_edge.training.heads import _forward, fit_heads  # noqa: E402
 

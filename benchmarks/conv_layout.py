@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from drsn_edge.export.cpu_features import cpu_description
 from drsn_edge.export.onnx_export import export_onnx
 from drsn_edge.export.optimize import optimize_onnx
+from drsn_edge.runtime.cpu_features import cpu_description
 
 HERE = Path(__file__).parent
 MODELS = {"wide": HERE / "models" / "cwru-wide-cw.safetensors", "paper": HERE / "models" / "sim-paper-cw.safetensors"}

@@ -24,9 +24,9 @@ from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.data.recording import cut_windows
 from drsn_edge.data.splits import SplitSpec
 from drsn_edge.evaluation.metrics import classification_report
-from drsn_edge.export.cpu_features import cpu_description
+from drsn_edge.models.checkpoint import load_checkpoint
+from drsn_edge.runtime.cpu_features import cpu_description
 from drsn_edge.training.adapt import adapt_model, training_augment, training_noise
-from drsn_edge.training.checkpoint import load_checkpoint
 from drsn_edge.training.trainer import predict_logits
 
 RESULTS = Path(__file__).parent / "results"

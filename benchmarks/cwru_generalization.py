@@ -32,7 +32,7 @@ from drsn_edge.data.augment import NO_AUGMENT
 from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.data.splits import SplitSpec, leave_one_group_out
 from drsn_edge.evaluation.job import evaluate_model
-from drsn_edge.export.cpu_features import cpu_description
+from drsn_edge.runtime.cpu_features import cpu_description
 from drsn_edge.training.config import TrainConfig
 from drsn_edge.training.noise_schedule import NoiseSchedule
 from drsn_edge.training.pipeline import train_checkpoint
@@ -62,7 +62,7 @@ def earlier_selection(work: Path, tag: str) -> dict[str, Any] | None:
     ck = work / f"{tag.replace('robust-', 'robust-norefit-', 1)}.safetensors"
     if not tag.startswith("robust-") or tag.startswith("robust-norefit-") or not ck.is_file():
         return None
-    from drsn_edge.training.checkpoint import load_checkpoint
+    from drsn_edge.models.checkpoint import load_checkpoint
 
     model, md = load_checkpoint(ck)
     t = md.training

@@ -15,7 +15,7 @@ import numpy as np
 
 from drsn_edge.bench.streaming import CycleSource, _run
 from drsn_edge.data.simulator import simulate_bearing
-from drsn_edge.export.cpu_features import cpu_description
+from drsn_edge.runtime.cpu_features import cpu_description
 
 HERE = Path(__file__).parent
 

@@ -95,7 +95,7 @@ def main() -> None:
     from drsn_edge.bench.machine import machine_info
     from drsn_edge.export.pipeline import ExportOptions, export_all
     from drsn_edge.export.triton import TritonOptions
-    from drsn_edge.runtime.model_file import read_description
+    from drsn_edge.modelfile import read_description
 
     clients = [int(c) for c in args.clients.split(",")]
     work = Path(tempfile.mkdtemp(prefix="triton-bench-"))

@@ -6,6 +6,7 @@ Torch-dependent names (``create_model``, ``soft_threshold``) load lazily so that
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from drsn_edge._version import __version__
@@ -22,7 +23,5 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'drsn_edge' has no attribute {name!r}")

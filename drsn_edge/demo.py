@@ -9,6 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
+from drsn_edge.bench.suite import BenchOptions, run_bench
+from drsn_edge.data.dataset import DataSpec
+from drsn_edge.data.simulator import simulate_sequence
+from drsn_edge.evaluation.grid import format_table
+from drsn_edge.evaluation.job import evaluate_model
+from drsn_edge.evaluation.plots import plot_report
+from drsn_edge.runtime.app import InputOptions, OutputOptions, StreamJob, run_stream
+from drsn_edge.training.config import TrainConfig
+
 #: The demo's streamed recording: one machine, healthy -> outer-race fault -> healthy again (seconds).
 DEMO_SEQUENCE = [("normal", 8.0), ("outer_race", 8.0), ("normal", 8.0)]
 DEMO_SEQUENCE_SEED = 101
@@ -26,15 +35,7 @@ def formats_table(report: dict) -> str:
 
 
 def run_demo(out: Path, epochs: int = 12, quick: bool = False) -> dict:
-    from drsn_edge.bench.suite import BenchOptions, run_bench
-    from drsn_edge.data.dataset import DataSpec
-    from drsn_edge.data.simulator import simulate_sequence
-    from drsn_edge.evaluation.grid import format_table
-    from drsn_edge.evaluation.job import evaluate_model
-    from drsn_edge.evaluation.plots import plot_report
     from drsn_edge.export.pipeline import ExportOptions, export_all
-    from drsn_edge.runtime.app import InputOptions, OutputOptions, StreamJob, run_stream
-    from drsn_edge.training.config import TrainConfig
     from drsn_edge.training.pipeline import train_checkpoint
 
     out.mkdir(parents=True, exist_ok=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def count_flops(path: str) -> int:
     """2 x multiply-accumulates of the compute ops for one window (batch 1)."""
-    import numpy as np
     import onnx
 
     proto = onnx.load(path)

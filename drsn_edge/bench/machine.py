@@ -8,14 +8,13 @@ import platform
 from typing import Any
 
 import numpy as np
+import onnxruntime as ort
+
+from drsn_edge.runtime.cpu_features import cpu_description
+from drsn_edge.runtime.gpu import gpu_info
 
 
 def machine_info(threads: int | None = None) -> dict[str, Any]:
-    import onnxruntime as ort
-
-    from drsn_edge.export.cpu_features import cpu_description
-    from drsn_edge.runtime.gpu import gpu_info
-
     cpu = cpu_description()
     info: dict[str, Any] = {
         "cpu": cpu["model"], "isa": cpu["isa"], "cores": os.cpu_count(),

@@ -10,6 +10,12 @@ import resource
 import sys
 import time
 
+import numpy as np
+
+from drsn_edge.bench.timing import sgemm_peak_gflops
+from drsn_edge.runtime.loader import open_model
+from drsn_edge.runtime.providers import ProviderSettings
+
 
 def peak_rss_mib() -> float:
     """High-water RSS of this process. ru_maxrss survives exec (it would report the parent's), VmHWM does not."""
@@ -24,24 +30,18 @@ def peak_rss_mib() -> float:
 
 def main() -> None:
     kind, path, batch, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    import numpy as np
 
     if kind == "pytorch":
         import torch
 
         torch.set_num_threads(threads)
-        from drsn_edge.export.torch_backend import TorchBackend
+        from drsn_edge.evaluation.torch_backend import TorchBackend
 
         be = TorchBackend(path)
     elif kind == "sgemm":
-        from drsn_edge.bench.timing import sgemm_peak_gflops
-
         print(json.dumps({"gflops": sgemm_peak_gflops()}))
         return
     else:
-        from drsn_edge.runtime.loader import open_model
-        from drsn_edge.runtime.providers import ProviderSettings
-
         be, _ = open_model(path, ProviderSettings(provider=kind, intra_op_threads=threads))
         be.warmup = 0
     be.activate()

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from drsn_edge.runtime import StreamConfig, StreamRunner, open_model
+from drsn_edge.runtime.providers import ProviderSettings, make_session
 from drsn_edge.runtime.sources.base import Chunk, Pacer, SourceStats
 
 
@@ -63,15 +65,10 @@ class CycleSource:
 
 
 def _session(onnx: str, threads: int):
-    from drsn_edge.runtime.providers import ProviderSettings, make_session
-
     return make_session(onnx, ProviderSettings(intra_op_threads=threads, streaming=True))
 
 
 def _run(onnx: str, source, threads: int, **cfg) -> dict[str, Any]:
-    from drsn_edge.runtime import StreamConfig, StreamRunner, open_model
-    from drsn_edge.runtime.providers import ProviderSettings
-
     be, md = open_model(onnx, ProviderSettings(intra_op_threads=threads, streaming=True))
     be.activate()
     try:

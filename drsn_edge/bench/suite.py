@@ -14,8 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from drsn_edge.bench.flops import count_flops
+from drsn_edge.bench.machine import machine_info
+from drsn_edge.bench.streaming import capacity, provider_comparison, runtime_overhead, stream_command
 from drsn_edge.bench.targets import Target, open_target, plan_targets
 from drsn_edge.bench.timing import interleaved, ratio
+from drsn_edge.data.dataset import DataSpec, load_dataset
+from drsn_edge.data.simulator import simulate_bearing
+from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.evaluation.grid import evaluate_grid
+from drsn_edge.modelfile.checkpoint import read_checkpoint_description
+from drsn_edge.runtime.cpu_features import has_vnni
+from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
+from drsn_edge.runtime.providers import provider_status
 
 
 @dataclass
@@ -75,20 +86,11 @@ def _export(opts: BenchOptions, out: Path, gpu_ok: bool, log) -> dict[str, Any]:
 
 
 def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
-    from drsn_edge.bench.flops import count_flops
-    from drsn_edge.bench.machine import machine_info
-    from drsn_edge.data.dataset import DataSpec, load_dataset
-    from drsn_edge.errors import DrsnEdgeError
-    from drsn_edge.evaluation.grid import evaluate_grid
-    from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
-    from drsn_edge.runtime.providers import provider_status
-    from drsn_edge.training.checkpoint import read_checkpoint
-
     t_start = time.perf_counter()
     if opts.quick:
         opts.apply_quick()
     out = Path(opts.out_dir)
-    md, _ = read_checkpoint(opts.checkpoint)
+    md = read_checkpoint_description(opts.checkpoint)
     gpu = gpu_info()
     providers = {p: provider_status(p)[1] for p in ("cuda", "tensorrt")} if gpu else \
         {p: no_gpu_reason() for p in ("cuda", "tensorrt")}
@@ -205,8 +207,6 @@ def gpu_time(be, x: np.ndarray, batch: int, calls: int = 50) -> dict[str, float]
 
 def int8_note(report: dict[str, Any]) -> str:
     """Why INT8 is (not) faster here, in one sentence."""
-    from drsn_edge.export.cpu_features import has_vnni
-
     r = report["ratios"].get("fp32_over_int8_bN")
     if r is None:
         return "no INT8 model (no calibration data)"
@@ -218,9 +218,6 @@ def int8_note(report: dict[str, Any]) -> str:
 
 
 def streaming_section(onnx: str, md, opts: BenchOptions, log, cuda: bool = False) -> dict[str, Any]:
-    from drsn_edge.bench.streaming import capacity, provider_comparison, runtime_overhead, stream_command
-    from drsn_edge.data.simulator import simulate_bearing
-
     base12 = simulate_bearing("outer_race", fs=md.sample_rate, duration=4.0, seed=0, resonance_band=(1500, 5000))
     log("streaming: runtime per window vs bare session.run ...")
     over = runtime_overhead(onnx, base12, md.sample_rate, md.window, channels=8, batch=opts.batch,

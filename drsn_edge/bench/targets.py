@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from drsn_edge.export.formats import get_format
+from drsn_edge.runtime.loader import open_model
+from drsn_edge.runtime.providers import ProviderSettings
 
 
 @dataclass
@@ -67,11 +69,8 @@ def plan_targets(checkpoint: str, export_report: dict[str, Any], out: Path, gpu_
 
 def open_target(t: Target, threads: int):
     """A backend for a target (not activated)."""
-    from drsn_edge.runtime.loader import open_model
-    from drsn_edge.runtime.providers import ProviderSettings
-
     if t.provider == "pytorch":
-        from drsn_edge.export.torch_backend import TorchBackend
+        from drsn_edge.evaluation.torch_backend import TorchBackend
 
         return TorchBackend(t.path, threads=threads)
     provider = "cpu" if t.provider == "engine" else t.provider

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples
+from drsn_edge.errors import DrsnEdgeError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drsn_edge.errors import DrsnEdgeError
     from drsn_edge.training.adapt import adapt_checkpoint
 
     if not args.data:

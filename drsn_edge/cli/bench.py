@@ -7,7 +7,13 @@ import shlex
 import sys
 from pathlib import Path
 
+from drsn_edge.bench.report import write_report
+from drsn_edge.bench.suite import BenchOptions, run_bench
 from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args, examples
+from drsn_edge.data.dataset import DataSpec
+from drsn_edge.data.noise import parse_noise_types, parse_snr_list
+from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile.checkpoint import read_checkpoint_description
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,15 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drsn_edge.bench.report import write_report
-    from drsn_edge.bench.suite import BenchOptions, run_bench
-    from drsn_edge.data.dataset import DataSpec
-    from drsn_edge.data.noise import parse_noise_types, parse_snr_list
-    from drsn_edge.training.checkpoint import read_checkpoint
-
-    md, _ = read_checkpoint(args.checkpoint)
+    md = read_checkpoint_description(args.checkpoint)
     data = data_spec_from_args(args, base=DataSpec.from_dict(md.data)) if data_given(args) else None
-    from drsn_edge.errors import DrsnEdgeError
 
     if min(args.batch, args.threads, args.rounds, args.stream_channels) < 1:
         raise DrsnEdgeError("--batch, --threads, --rounds and --stream-channels must be at least 1")

@@ -7,7 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from drsn_edge.cli.parser import add_data_options, examples
+from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples
+from drsn_edge.cli.progress import progress_bar
+from drsn_edge.data.inspect import format_inspection, inspect_entries
+from drsn_edge.data.sources import get_source
+from drsn_edge.data.sources.files import common_rate
+from drsn_edge.errors import DrsnEdgeError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,11 +36,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from drsn_edge.cli.parser import data_spec_from_args
-    from drsn_edge.data.inspect import format_inspection, inspect_entries
-    from drsn_edge.data.sources import get_source
-    from drsn_edge.errors import DrsnEdgeError
-
     if args.window < 2:
         raise DrsnEdgeError("--window must be at least 2 samples")
     args.data = args.path
@@ -44,10 +44,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     opts = source.options(spec.options)
     entries, names, _ = source.entries(opts)
     if args.fs is None:
-        from drsn_edge.data.sources.files import common_rate
-
         args.fs = source.default_fs(opts) or common_rate(entries)
-    from drsn_edge.cli.progress import progress_bar
 
     with progress_bar(len(entries), "reading") as tick:
         report = inspect_entries(entries, names, args.window, args.fs, progress=tick)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from drsn_edge.demo import run_demo
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the whole pipeline on the built-in simulator, offline, in a few minutes",
@@ -18,7 +20,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drsn_edge.demo import run_demo
-
     run_demo(Path(args.out), epochs=2 if args.quick else args.epochs, quick=args.quick)
     return 0

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 
 from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args, examples
+from drsn_edge.cli.progress import progress_bar
+from drsn_edge.data.dataset import DataSpec
+from drsn_edge.data.noise import parse_noise_types, parse_snr_list
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.evaluation.grid import format_table
+from drsn_edge.evaluation.job import evaluate_model
+from drsn_edge.evaluation.metrics import format_report
+from drsn_edge.evaluation.plots import plot_report
+from drsn_edge.runtime.loader import describe_model
+from drsn_edge.runtime.providers import ProviderSettings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,26 +49,15 @@ def _writable(path: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drsn_edge.data.dataset import DataSpec
-    from drsn_edge.data.noise import parse_noise_types, parse_snr_list
-    from drsn_edge.evaluation.grid import format_table
-    from drsn_edge.evaluation.job import evaluate_model
-    from drsn_edge.evaluation.metrics import format_report
-    from drsn_edge.evaluation.plots import plot_report
-    from drsn_edge.runtime.model_file import read_description
-    from drsn_edge.runtime.providers import ProviderSettings
-
     kinds = parse_noise_types(args.noise)
     snrs = parse_snr_list(args.snr)
     if args.repeats < 1:
         raise DrsnEdgeError("--repeats must be at least 1")
     _writable(args.json)
     _writable(args.plot)
-    md = read_description(args.model)
+    md = describe_model(args.model)
     data = data_spec_from_args(args, base=DataSpec.from_dict(md.data), default_split="all") if data_given(args) else None
-    import contextlib
 
-    from drsn_edge.cli.progress import progress_bar
 
     with contextlib.ExitStack() as stack:
         report = evaluate_model(args.model, data, kinds, snrs, seed=args.seed, repeats=args.repeats,

@@ -7,7 +7,12 @@ import json
 from pathlib import Path
 
 from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args, examples
+from drsn_edge.data.dataset import DataSpec
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.export.triton import TritonOptions
+from drsn_edge.modelfile import read_description
+from drsn_edge.modelfile.checkpoint import read_checkpoint_file
+from drsn_edge.runtime.providers import ProviderSettings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -76,14 +81,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     v.set_defaults(func=run_verify)
 
 
-def _data(args: argparse.Namespace, reference: str):
-    """Data options given: windows for parity from that data (else the model's own, or the simulator)."""
+def _data(args: argparse.Namespace, md) -> DataSpec | None:
+    """Data options given: windows for parity from that data (else the model's own, or the simulator); ``md``: the
+    reference model's description."""
     if not data_given(args):
         return None
-    from drsn_edge.data.dataset import DataSpec
-    from drsn_edge.runtime.model_file import read_description
-
-    return data_spec_from_args(args, base=DataSpec.from_dict(read_description(reference).data), default_split="all")
+    return data_spec_from_args(args, base=DataSpec.from_dict(md.data), default_split="all")
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -94,9 +97,7 @@ def run_export(args: argparse.Namespace) -> int:
         assert len(batch) == 3 and 0 < batch[0] <= batch[1] <= batch[2]
     except (ValueError, AssertionError):
         raise DrsnEdgeError(f"bad --trt-batch {args.trt_batch!r}: expected MIN,OPT,MAX like 1,8,64") from None
-    from drsn_edge.training.checkpoint import read_checkpoint
-
-    read_checkpoint(args.checkpoint)  # a clear error for a missing or foreign file, before anything else
+    ckpt = read_checkpoint_file(args.checkpoint)  # read once: a clear error for a missing or foreign file, at once
     if args.calib_windows < 1:
         raise DrsnEdgeError("--calib-windows must be at least 1")
     calib = parity = None
@@ -106,7 +107,7 @@ def run_export(args: argparse.Namespace) -> int:
         args.data = args.calib
         calib = data_spec_from_args(args, default_split="all")
     else:
-        parity = _data(args, args.checkpoint)
+        parity = _data(args, ckpt.md)
     opts = ExportOptions(
         opset=args.opset, threshold_mode=args.threshold, optimize=not args.no_optimize, verify=not args.no_verify,
         fp16=args.fp16, fp16_keep_io_types=not args.fp16_io, int8=args.int8, calibration_windows=args.calib_windows,
@@ -114,7 +115,7 @@ def run_export(args: argparse.Namespace) -> int:
         max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop / 100,
         trt=tuple(args.trt), trt_batch=batch, data_spec=parity, calib_spec=calib, triton=_triton_options(args, batch),
     )
-    report = export_all(args.checkpoint, args.out, opts)
+    report = export_all(ckpt, args.out, opts)
     print(format_files(report))
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=1, default=str))
@@ -129,7 +130,6 @@ def _triton_options(args: argparse.Namespace, batch: tuple[int, int, int]):
         if given:
             raise DrsnEdgeError(f"--{given[0].replace('_', '-')} applies to a Triton repository: add --triton-repo DIR")
         return None
-    from drsn_edge.export.triton import TritonOptions
 
     return TritonOptions(repository=args.triton_repo, name=args.triton_name, format=args.triton_format,
                          max_batch_size=args.triton_max_batch, preferred_batch_sizes=(batch[1], batch[2]),
@@ -139,13 +139,12 @@ def _triton_options(args: argparse.Namespace, batch: tuple[int, int, int]):
 
 def run_verify(args: argparse.Namespace) -> int:
     from drsn_edge.export.verify import TOLERANCES, Tolerance, verify
-    from drsn_edge.runtime.model_file import read_description
-    from drsn_edge.runtime.providers import ProviderSettings
 
     base = TOLERANCES.get(read_description(args.model).precision, TOLERANCES["fp32"])
     tol = Tolerance(atol=base.atol if args.atol is None else args.atol, rtol=base.rtol if args.rtol is None else args.rtol,
                     min_top1_agreement=base.min_top1_agreement if args.min_agreement is None else args.min_agreement)
-    r = verify(args.against, args.model, tol, data_spec=_data(args, args.against), max_windows=args.windows,
+    r = verify(args.against, args.model, tol, data_spec=_data(args, read_description(args.against)) if data_given(args) else None,
+               max_windows=args.windows,
                settings=ProviderSettings(provider=args.provider, tf32=args.tf32))
     lg = r["outputs"]["logits"]
     rt = r["runtime"]

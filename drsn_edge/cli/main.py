@@ -6,13 +6,13 @@ import os
 import sys
 
 from drsn_edge._version import __version__
+from drsn_edge.cli import adapt, bench, data, demo, evaluate, export, stream, train
 from drsn_edge.cli.parser import Parser
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.lifecycle import catch_stop_signals
 
 
 def build_parser() -> Parser:
-    from drsn_edge.cli import adapt, bench, data, demo, evaluate, export, stream, train
-
     parser = Parser(prog="drsn-edge", description="Deep Residual Shrinkage Networks from training to the edge.")
     parser.add_argument("--version", action="version", version=f"drsn-edge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -24,7 +24,6 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["stream"]:  # a stop request at any moment, start-up included, ends with a summary
-        from drsn_edge.runtime.lifecycle import catch_stop_signals
 
         catch_stop_signals()
     try:

@@ -6,6 +6,9 @@ import argparse
 import sys
 from typing import Any, NoReturn
 
+from drsn_edge.data.dataset import DataSpec
+from drsn_edge.data.sources import get_source, resolve_data
+from drsn_edge.data.splits import SplitSpec
 from drsn_edge.errors import DrsnEdgeError
 
 
@@ -120,8 +123,6 @@ def _options_from_args(args: argparse.Namespace, source: str) -> dict[str, Any]:
 
 
 def _split_from_args(args: argparse.Namespace, base) -> Any:
-    from drsn_edge.data.splits import SplitSpec
-
     kind = args.split or ("group" if args.test_group else None)
     if kind is None and args.split_fractions is None:
         return base
@@ -140,10 +141,6 @@ def _split_from_args(args: argparse.Namespace, base) -> Any:
 def data_spec_from_args(args: argparse.Namespace, base=None, default_split: str | None = None):
     """The DataSpec the data options describe. Without ``--data``: ``base`` (a model's own data) with the options
     given applied to it, or the simulator. With ``--data``: that data, split ``default_split`` unless given."""
-    from drsn_edge.data.dataset import DataSpec
-    from drsn_edge.data.sources import resolve_data
-    from drsn_edge.data.splits import SplitSpec
-
     if args.data is None:
         if base is None:
             base = DataSpec("sim", split=SplitSpec(default_split) if default_split else SplitSpec())
@@ -164,7 +161,6 @@ def data_spec_from_args(args: argparse.Namespace, base=None, default_split: str 
     seed = args.split_seed if getattr(args, "split_seed", None) is not None else (base.seed if base and args.data is None else 0)
     fs = getattr(args, "fs", None) or (base.fs if base is not None and args.data is None else None)
     spec = DataSpec(source, opts, fs, split, seed)
-    from drsn_edge.data.sources import get_source
 
     get_source(source).options(spec.options)  # refuse bad option values now, before any work
     return spec

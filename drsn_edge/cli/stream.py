@@ -6,6 +6,14 @@ import argparse
 import sys
 
 from drsn_edge.cli.parser import examples
+from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile import is_triton_url
+from drsn_edge.runtime.app import EXIT_NO_WINDOWS, InputOptions, OutputOptions, StreamJob, no_window_reason, run_stream
+from drsn_edge.runtime.config import StreamConfig, parse_channel_map
+from drsn_edge.runtime.decisions import AlarmConfig
+from drsn_edge.runtime.providers import ProviderSettings
+from drsn_edge.runtime.sinks.console import verdict_table
+from drsn_edge.runtime.sinks.mqtt import MqttOptions
 
 EXIT_CODES = ("exit codes: 0 no alarm raised, 1 an alarm was raised, 2 bad input or settings, 3 no window processed "
               "(input shorter than a window); a stop by SIGINT / SIGTERM ends with the summary and the code of what "
@@ -92,12 +100,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drsn_edge.errors import DrsnEdgeError
-    from drsn_edge.runtime.app import EXIT_NO_WINDOWS, InputOptions, OutputOptions, StreamJob, no_window_reason, run_stream
-    from drsn_edge.runtime.config import StreamConfig, parse_channel_map
-    from drsn_edge.runtime.decisions import AlarmConfig
-    from drsn_edge.runtime.providers import ProviderSettings
-
     try:
         alarm = AlarmConfig(args.raise_at, args.clear_at, args.min_raise_s, args.min_clear_s, args.suppress_s)
     except ValueError as exc:
@@ -111,13 +113,10 @@ def run(args: argparse.Namespace) -> int:
     jsonl = None if human or args.jsonl == "none" else (args.jsonl or "-")
     mqtt = None
     if args.mqtt:
-        from drsn_edge.runtime.sinks.mqtt import MqttOptions
-
         mqtt = MqttOptions(args.mqtt, prefix=args.mqtt_prefix, qos=args.mqtt_qos, window_qos=args.mqtt_window_qos,
                            username=args.mqtt_user, password_env=args.mqtt_password_env,
                            password_file=args.mqtt_password_file, ca_file=args.mqtt_ca, cert_file=args.mqtt_cert,
                            key_file=args.mqtt_key, windows=not args.alarms_only)
-    from drsn_edge.runtime.backends.triton_backend import is_triton_url
 
     if args.server_wait is not None and not is_triton_url(args.model):
         raise DrsnEdgeError("--server-wait applies to a model on a Triton server (triton://HOST:PORT/MODEL)")
@@ -144,8 +143,6 @@ def run(args: argparse.Namespace) -> int:
     )
     s = run_stream(job)
     if human:
-        from drsn_edge.runtime.sinks.console import verdict_table
-
         verdict_table(s)
     lat = s["latency_ms"]
     print(f"windows in {s['windows_in']}, processed {s['processed']}, dropped {s['dropped']}, rejected {s['rejected']}, "
@@ -162,8 +159,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"server {args.model}: {b['outages']} outage(s), {b['outage_seconds']:.1f} s away, "
               f"{b['retried_requests']} request(s) resent, {b['reconnects']} reconnect(s); no window lost", file=sys.stderr)
     if s["exit_code"] == EXIT_NO_WINDOWS:
-        from drsn_edge.runtime.model_file import read_description
-
-        md = read_description(args.model)
-        print(f"drsn-edge stream: no window processed: {no_window_reason(s, md.window, md.sample_rate)}", file=sys.stderr)
+        m = s["model"]
+        print(f"drsn-edge stream: no window processed: {no_window_reason(s, m['window_samples'], m['sample_rate_hz'])}",
+              file=sys.stderr)
     return s["exit_code"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 
 from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples
+from drsn_edge.data.augment import NO_AUGMENT, Augment
+from drsn_edge.data.noise import parse_noise_types, parse_snr_range
+from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.training.config import TrainConfig
 from drsn_edge.training.noise_schedule import NoiseSchedule
 
@@ -52,8 +55,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drsn_edge.data.noise import parse_noise_types, parse_snr_range
-    from drsn_edge.errors import DrsnEdgeError
     from drsn_edge.models.config import resolve_config
     from drsn_edge.training.pipeline import train_checkpoint
 
@@ -63,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise DrsnEdgeError(f"--{name.replace('_', '-')} must be at least 1")
     resolve_config(args.model, args.preset)  # fail fast on a bad name, before loading data
-    from drsn_edge.data.augment import NO_AUGMENT, Augment
 
     augment = NO_AUGMENT if args.no_augment else Augment(speed=args.speed, band=args.band,
                                                          tilt_db_per_octave=3.0 if args.band else 0.0)

@@ -11,8 +11,10 @@ import numpy as np
 
 from drsn_edge.data.checks import Problem
 from drsn_edge.data.recording import Recording, cut_windows
+from drsn_edge.data.sources import get_source
 from drsn_edge.data.splits import SplitPlan, SplitSpec, plan_split
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile.description import legacy_data_spec
 
 
 def _plain(v: Any) -> Any:
@@ -44,23 +46,9 @@ class DataSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataSpec:
-        d = dict(d)
-        if "options" not in d:  # drsn-edge 0.1 checkpoints: flat, source-specific keys
-            return cls._legacy(d)  # (their split was by time)
+        d = dict(d) if "options" in d else legacy_data_spec(d)  # drsn-edge 0.1: flat keys, split by time
         return cls(d.get("source", "sim"), dict(d.get("options") or {}), d.get("fs"), SplitSpec.from_dict(d.get("split")),
                    int(d.get("seed", 0)))
-
-    @classmethod
-    def _legacy(cls, d: dict[str, Any]) -> DataSpec:
-        source = d.get("source", "sim")
-        if source == "cwru":
-            opts = {"root": d.get("data_dir"), "label_set": d.get("label_set", "10"),
-                    "channels": list(d.get("channels") or ["DE"]), "loads": d.get("loads")}
-        else:
-            opts = {"label_set": d.get("label_set", "4"), "duration": d.get("sim_duration", 10.0),
-                    "recordings_per_class": d.get("sim_recordings_per_class", 4)}
-        return cls(source, {k: v for k, v in opts.items() if v is not None}, d.get("fs", 12000.0),
-                   SplitSpec.from_dict(d.get("split")), int(d.get("seed", 0)))
 
     def key(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -170,8 +158,6 @@ def refuse_problems(problems: list[Problem], strict: bool, hint: str = "") -> No
 
 @lru_cache(maxsize=4)
 def _build(spec_json: str, min_samples: int | None, strict: bool):
-    from drsn_edge.data.sources import get_source
-
     spec = DataSpec.from_dict(json.loads(spec_json))
     source = get_source(spec.source)
     opts = source.options(spec.options)

@@ -13,6 +13,7 @@ from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.evaluation.grid import evaluate_grid
 from drsn_edge.evaluation.metrics import classification_report
+from drsn_edge.evaluation.model_files import open_any_model
 from drsn_edge.runtime.providers import ProviderSettings
 
 
@@ -37,9 +38,7 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """``progress(n)`` returns a callback called once per noise condition (n of them)."""
     """Evaluate ``model`` on the test part of ``data`` (default: the data and split it was trained with)."""
-    from drsn_edge.runtime.loader import open_model
-
-    backend, md = open_model(model, settings, warmup=0, allow_checkpoint=True)
+    backend, md = open_any_model(model, settings, warmup=0)
     spec = data or DataSpec.from_dict(md.data)
     spec = DataSpec(spec.source, spec.options, md.sample_rate, spec.split, spec.seed)  # always at the model's rate
     ds = load_dataset(spec, min_samples=md.window, strict=strict)

@@ -7,7 +7,7 @@ import numpy as np
 
 from drsn_edge.data.dataset import DataSpec, VibrationDataset, load_dataset
 from drsn_edge.data.noise import add_noise
-from drsn_edge.runtime.metadata import ModelMetadata
+from drsn_edge.modelfile import ModelMetadata
 
 
 def calibration_data(md: ModelMetadata, data_spec: DataSpec | None = None) -> VibrationDataset:

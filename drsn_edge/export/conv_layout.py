@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 #: Output channels from which a temporal Conv is rewritten (ONNX Runtime's NCHWc block on AVX2).
 MIN_OUT_CHANNELS = 8
 _UNSQUEEZE, _SQUEEZE = "/as_2d/Unsqueeze", "/as_2d/Squeeze"
@@ -96,8 +98,6 @@ def convs_as_2d(proto, min_out_channels: int = MIN_OUT_CHANNELS) -> dict[str, An
     if not plan:
         return {"convs_as_2d": 0}
     if axes_input:
-        import numpy as np
-
         g.initializer.append(numpy_helper.from_array(np.array([2], np.int64), axes_name))
     nodes = []
     for n in src:

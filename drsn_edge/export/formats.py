@@ -13,7 +13,7 @@ class ExportFormat:
     suffix: str  # appended to the output's stem: model.onnx -> model.int8.onnx
     precision: str  # fp32 | fp16 | int8
     runtime: str  # pytorch | onnxruntime | tensorrt
-    option: str  # the ExportOptions switch that builds it ("" = always)
+    option: str  # the ExportOptions switch that builds it ("" = always; "trt": one engine per precision listed)
     needs: str = ""  # what building it needs beyond the checkpoint
 
     def path(self, out: str | Path) -> Path:

@@ -8,14 +8,30 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import onnx
+
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.export.formats import get_format
+from drsn_edge.evaluation.torch_backend import TorchBackend
+from drsn_edge.export.calibration import calibration_data, calibration_windows, validation_set
+from drsn_edge.export.formats import ExportFormat, get_format
+from drsn_edge.export.onnx_export import DEFAULT_THRESHOLD_MODE, export_onnx, prepare_output_path
+from drsn_edge.export.optimize import op_histogram, optimize_onnx
+from drsn_edge.export.quantize import quantize_fp16, quantize_int8
+from drsn_edge.export.tensorrt_build import TRT_PRECISIONS, build_engine
+from drsn_edge.export.triton import model_name, onnx_input_dtype, write_repository
+from drsn_edge.export.verify import verify
+from drsn_edge.modelfile import read_description
+from drsn_edge.modelfile.checkpoint import CheckpointFile, read_checkpoint_file
+from drsn_edge.modelfile.engine import sidecar_path
+from drsn_edge.models.checkpoint import load_checkpoint
+from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
 
 
 @dataclass
@@ -58,10 +74,6 @@ class Staging:
         return tmp
 
     def commit(self) -> None:
-        import shutil
-
-        from drsn_edge.runtime.engine_meta import sidecar_path
-
         for final, tmp in self.files.items():
             if tmp.exists():
                 os.replace(tmp, final)
@@ -75,10 +87,6 @@ class Staging:
             shutil.rmtree(old, ignore_errors=True)
 
     def discard(self) -> None:
-        import shutil
-
-        from drsn_edge.runtime.engine_meta import sidecar_path
-
         for tmp in self.files.values():
             for p in (tmp, sidecar_path(tmp)):
                 if p.exists():
@@ -88,22 +96,16 @@ class Staging:
 
 
 def export_all(
-    checkpoint: str | Path, out: str | Path, opts: ExportOptions, log: Callable[[str], None] = print
+    checkpoint: str | Path | CheckpointFile, out: str | Path, opts: ExportOptions, log: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    """Run the export job; returns a report with one entry per written file."""
-    from drsn_edge.export.onnx_export import prepare_output_path
-    from drsn_edge.runtime.model_file import detect_format
-
+    """Run the export job; returns a report with one entry per written file. The checkpoint is read once; its
+    network and description are passed on to every step."""
     out = Path(out)
     if out.suffix != ".onnx":
         raise DrsnEdgeError(f"output {out} should end in .onnx")
-    if detect_format(checkpoint) != "checkpoint":
-        raise DrsnEdgeError(f"{checkpoint}: not a drsn-edge checkpoint (export takes the .safetensors file train wrote)")
+    ckpt = checkpoint if isinstance(checkpoint, CheckpointFile) else read_checkpoint_file(checkpoint)
     prepare_output_path(out)
     if opts.trt:
-        from drsn_edge.export.tensorrt_build import TRT_PRECISIONS
-        from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
-
         bad = [p for p in opts.trt if p not in TRT_PRECISIONS]
         if bad:
             raise DrsnEdgeError(f"unknown TensorRT precision {bad[0]!r}; choose from {', '.join(TRT_PRECISIONS)}")
@@ -117,7 +119,7 @@ def export_all(
         _check_triton(opts, out)
     stage = Staging()
     try:
-        report = _export(checkpoint, out, opts, stage, log)
+        report = _export(ckpt, out, opts, stage, log)
         stage.commit()
     except BaseException:
         stage.discard()
@@ -125,14 +127,10 @@ def export_all(
     return report
 
 
-def _export(checkpoint: str | Path, out: Path, opts: ExportOptions, stage: Staging, log: Callable[[str], None]) -> dict[str, Any]:
-    import onnx
-
-    from drsn_edge.export.onnx_export import DEFAULT_THRESHOLD_MODE, export_onnx
-    from drsn_edge.export.optimize import op_histogram, optimize_onnx
-
+def _export(ckpt: CheckpointFile, out: Path, opts: ExportOptions, stage: Staging, log: Callable[[str], None]) -> dict[str, Any]:
     mode = opts.threshold_mode or DEFAULT_THRESHOLD_MODE
-    report: dict[str, Any] = {"checkpoint": str(checkpoint), "files": []}
+    report: dict[str, Any] = {"checkpoint": str(ckpt.path), "files": []}
+    model, _ = load_checkpoint(ckpt)
 
     def add(final: Path, fmt: str, **extra: Any) -> None:
         tmp = stage.files[final]
@@ -146,21 +144,19 @@ def _export(checkpoint: str | Path, out: Path, opts: ExportOptions, stage: Stagi
     if opts.optimize:
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "raw.onnx"
-            md = export_onnx(checkpoint, raw, opset=opts.opset, threshold_mode=mode, final=out)
+            md = export_onnx(ckpt, raw, opset=opts.opset, threshold_mode=mode, final=out, model=model)
             stats = optimize_onnx(raw, fp32)
         log(f"exported {out} (opset {opts.opset}, soft threshold '{mode}'); optimized: "
             f"{stats['nodes_before']} -> {stats['nodes_after']} nodes")
         report["optimize"] = stats
     else:
-        md = export_onnx(checkpoint, fp32, opset=opts.opset, threshold_mode=mode, final=out)
+        md = export_onnx(ckpt, fp32, opset=opts.opset, threshold_mode=mode, final=out, model=model)
         report["optimize"] = {"ops": op_histogram(onnx.load(str(fp32)))}
         log(f"exported {out} (opset {opts.opset}, soft threshold '{mode}')")
     add(out, "onnx-fp32")
 
     if opts.verify:
-        from drsn_edge.export.verify import verify
-
-        v = verify(checkpoint, fp32, data_spec=opts.data_spec)
+        v = verify(TorchBackend((model, ckpt.md)), fp32, data_spec=opts.data_spec, reference_name=str(ckpt.path))
         report["verify_fp32"] = v
         lg = v["outputs"]["logits"]["abs_error"]
         log(f"parity vs PyTorch on {v['windows']} windows ({v['windows_from']}): max |diff| {lg['max']:.2e}, "
@@ -169,8 +165,6 @@ def _export(checkpoint: str | Path, out: Path, opts: ExportOptions, stage: Stagi
             raise DrsnEdgeError(f"exported model does not match the checkpoint (max |diff| {lg['max']:.2e}); nothing written")
 
     if opts.fp16:
-        from drsn_edge.export.quantize import quantize_fp16
-
         p16 = get_format("onnx-fp16").path(out)
         quantize_fp16(fp32, stage.path(p16), keep_io_types=opts.fp16_keep_io_types)
         add(p16, "onnx-fp16")
@@ -181,8 +175,6 @@ def _export(checkpoint: str | Path, out: Path, opts: ExportOptions, stage: Stagi
         int8_src = _int8(fp32, out, md, opts, stage, report, add, log)
 
     for precision in opts.trt:
-        from drsn_edge.export.tensorrt_build import build_engine
-
         src = int8_src if precision == "int8" else fp32
         if src is None:
             raise DrsnEdgeError("--trt int8 needs the INT8 QDQ model, which was not written (see above)")
@@ -196,10 +188,17 @@ def _export(checkpoint: str | Path, out: Path, opts: ExportOptions, stage: Stagi
     return report
 
 
+def writes(opts: ExportOptions, fmt: ExportFormat) -> bool:
+    """Whether this export writes ``fmt`` (the format table's ``option`` names the switch that builds it)."""
+    if not fmt.option:
+        return True
+    if fmt.option == "trt":
+        return fmt.precision in opts.trt
+    return bool(getattr(opts, fmt.option))
+
+
 def _check_triton(opts: ExportOptions, out: Path) -> None:
     """Refuse a Triton request that cannot be met, before any work."""
-    from drsn_edge.export.triton import model_name
-
     t = opts.triton
     t.check()
     try:
@@ -207,11 +206,12 @@ def _check_triton(opts: ExportOptions, out: Path) -> None:
     except KeyError:
         raise DrsnEdgeError(f"Triton serves an exported file: {t.format!r} is not one (onnx-fp32, onnx-fp16, "
                             "onnx-int8, tensorrt-fp16...)") from None
-    asked = {"onnx-fp32": True, "onnx-fp16": opts.fp16, "onnx-int8": opts.int8,
-             **{f"tensorrt-{p}": p in opts.trt for p in ("fp32", "fp16", "int8")}}
-    if not asked.get(fmt.name, False):
-        raise DrsnEdgeError(f"Triton would serve {fmt.name}, which this export does not write; ask for it too "
-                            f"({ {'onnx-fp16': '--fp16', 'onnx-int8': '--int8'}.get(fmt.name, '--trt ' + fmt.precision) })")
+    if fmt.runtime not in ("onnxruntime", "tensorrt"):
+        raise DrsnEdgeError(f"Triton serves an exported file: {t.format!r} is not one (onnx-fp32, onnx-fp16, "
+                            "onnx-int8, tensorrt-fp16...)")
+    if not writes(opts, fmt):
+        flag = f"--{fmt.option}" + (f" {fmt.precision}" if fmt.option == "trt" else "")
+        raise DrsnEdgeError(f"Triton would serve {fmt.name}, which this export does not write; ask for it too ({flag})")
     if fmt.name.startswith("tensorrt") and t.max_batch_size > opts.trt_batch[2]:
         raise DrsnEdgeError(f"Triton max batch {t.max_batch_size} is larger than the engine's profile "
                             f"(max {opts.trt_batch[2]}): lower it or raise --trt-batch")
@@ -224,9 +224,6 @@ def _check_triton(opts: ExportOptions, out: Path) -> None:
 
 
 def _triton(out: Path, t, stage: Staging, report: dict, log: Callable[[str], None]) -> dict[str, Any]:
-    from drsn_edge.export.triton import model_name, onnx_input_dtype, write_repository
-    from drsn_edge.runtime.model_file import read_description
-
     fmt = get_format(t.format)
     final = fmt.path(out)
     src = stage.files.get(final)
@@ -250,9 +247,6 @@ def _triton(out: Path, t, stage: Staging, report: dict, log: Callable[[str], Non
 
 def _int8(fp32: Path, out: Path, md, opts: ExportOptions, stage: Staging, report: dict, add, log) -> Path | None:
     """INT8 QDQ, calibrated on representative data; without such data here, skipped with the reason."""
-    from drsn_edge.export.calibration import calibration_data, calibration_windows, validation_set
-    from drsn_edge.export.quantize import quantize_int8
-
     try:
         ds = calibration_data(md, opts.calib_spec)
     except DrsnEdgeError as exc:

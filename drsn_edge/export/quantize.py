@@ -8,8 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
+from onnxconverter_common import float16
+from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quant_pre_process, quantize_static
+from onnxruntime.quantization.qdq_loss_debug import (
+    collect_activations,
+    compute_activation_error,
+    create_activation_matching,
+    modify_model_output_intermediate_tensors,
+)
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile.onnx_props import description_of, write_description
+from drsn_edge.runtime.backends import OnnxRuntimeBackend
+from drsn_edge.runtime.cpu_features import has_vnni
 
 CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
 INT8_TARGETS = ("cpu", "tensorrt")
@@ -22,8 +34,6 @@ def int8_scheme(target: str) -> dict[str, Any]:
     ``reduce_range`` (7-bit weights) where the CPU lacks VNNI, so AVX2's 16-bit accumulation cannot saturate.
     ``tensorrt``: symmetric int8 everywhere (zero point 0), which TensorRT requires.
     """
-    from drsn_edge.export.cpu_features import has_vnni
-
     if target not in INT8_TARGETS:
         raise DrsnEdgeError(f"unknown INT8 target {target!r}; choose from {', '.join(INT8_TARGETS)}")
     if target == "cpu":
@@ -38,13 +48,8 @@ QUANTIZED_OP_TYPES = ["Conv", "Gemm", "MatMul"]
 
 def quantize_fp16(src: str | Path, out: str | Path, keep_io_types: bool = True) -> dict[str, Any]:
     """FP16 weights and activations (onnxconverter-common); fp32 inputs/outputs when ``keep_io_types``."""
-    import onnx
-    from onnxconverter_common import float16
-
-    from drsn_edge.export.onnx_export import read_metadata, write_metadata
-
     proto = onnx.load(str(src))
-    md = read_metadata(proto)
+    md = description_of(proto)
     with warnings.catch_warnings():
         # the standardization's eps (1e-8) rounds to fp16's smallest normal; harmless, and expected
         warnings.simplefilter("ignore", UserWarning)
@@ -53,7 +58,7 @@ def quantize_fp16(src: str | Path, out: str | Path, keep_io_types: bool = True) 
         block = [op for op in float16.DEFAULT_OP_BLOCK_LIST if op not in ("Min", "Max")]
         half = float16.convert_float_to_float16(proto, keep_io_types=keep_io_types, op_block_list=block)
     md.precision = "fp16"
-    write_metadata(half, md)
+    write_description(half, md)
     onnx.save(half, str(out))
     return {"precision": "fp16", "keep_io_types": keep_io_types}
 
@@ -80,8 +85,6 @@ class _Reader:
 
 
 def accuracy(path: str | Path, sets) -> dict[str, float]:
-    from drsn_edge.runtime.backends import OnnxRuntimeBackend
-
     with OnnxRuntimeBackend(str(path), warmup=0) as be:
         return {name: float((np.concatenate([be.infer(x[i : i + 256]) for i in range(0, len(x), 256)]).argmax(1) == y).mean())
                 for name, x, y in sets}
@@ -90,13 +93,6 @@ def accuracy(path: str | Path, sets) -> dict[str, float]:
 def layer_sqnr(float_model: str, qdq_model: str, x: np.ndarray, input_name: str) -> list[dict[str, Any]]:
     """SQNR (dB) per activation: ``qdq`` is the tensor vs its own quantize-dequantize, ``cumulative`` is the
     QDQ model's tensor vs the float model's (error accumulated from the input). Worst first."""
-    from onnxruntime.quantization.qdq_loss_debug import (
-        collect_activations,
-        compute_activation_error,
-        create_activation_matching,
-        modify_model_output_intermediate_tensors,
-    )
-
     with tempfile.TemporaryDirectory() as tmp:
         fa, qa = str(Path(tmp) / "f.onnx"), str(Path(tmp) / "q.onnx")
         modify_model_output_intermediate_tensors(float_model, fa)
@@ -129,18 +125,13 @@ def quantize_int8(
     With ``max_accuracy_drop`` (fraction, e.g. 0.005), nodes stay in float until the accuracy drop on every
     validation set is within budget: first the threshold sub-networks, then the layers of worst SQNR.
     """
-    import onnx
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quant_pre_process, quantize_static
-
-    from drsn_edge.export.onnx_export import read_metadata, write_metadata
-
     if calibrate_method not in CALIBRATION_METHODS:
         raise DrsnEdgeError(f"unknown calibration method {calibrate_method!r}; choose from {', '.join(CALIBRATION_METHODS)}")
     method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
               "entropy": CalibrationMethod.Entropy}[calibrate_method]
     scheme = int8_scheme(target)
     cpu = scheme["target"] == "cpu"
-    md = read_metadata(onnx.load(str(src)))
+    md = description_of(onnx.load(str(src)))
     if not val_sets and max_accuracy_drop is not None:
         log("note: no labelled windows to check the INT8 accuracy budget against; quantizing without one")
         max_accuracy_drop = None
@@ -182,7 +173,7 @@ def quantize_int8(
         qproto = onnx.load(qpath)
     md.precision = "int8"
     md.quantization = {**scheme, "calibration": calibrate_method, "calibration_windows": int(len(calib))}
-    write_metadata(qproto, md)
+    write_description(qproto, md)
     onnx.save(qproto, str(out))
     final = rounds[-1]
     if max_accuracy_drop is not None and final["max_drop"] > max_accuracy_drop:

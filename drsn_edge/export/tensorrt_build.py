@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import onnx
+
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.runtime.engine_meta import write_sidecar
+from drsn_edge.modelfile.engine import write_sidecar
+from drsn_edge.modelfile.onnx_props import description_of
 from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
 
 TRT_PRECISIONS = ("fp32", "fp16", "int8")
@@ -31,11 +34,7 @@ def build_engine(onnx_path: str | Path, out: str | Path, precision: str = "fp16"
     if gpu is None:
         raise DrsnEdgeError(f"TensorRT engine build: {no_gpu_reason()}")
     trt = import_tensorrt()
-    import onnx
-
-    from drsn_edge.export.onnx_export import read_metadata
-
-    md = read_metadata(onnx.load(str(onnx_path)))
+    md = description_of(onnx.load(str(onnx_path)))
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     explicit = 0 if int(trt.__version__.split(".")[0]) >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)

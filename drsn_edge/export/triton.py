@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.runtime.metadata import ModelMetadata
+from drsn_edge.modelfile import ModelMetadata
+from drsn_edge.modelfile.triton import to_parameters
 
 PLATFORMS = {"onnx": ("onnxruntime_onnx", "model.onnx"), "engine": ("tensorrt_plan", "model.plan")}
 DEVICES = ("auto", "cpu", "gpu")
@@ -79,7 +80,7 @@ def build_config(md: ModelMetadata, name: str, kind: str, opts: TritonOptions, i
              "gpu": mc.ModelInstanceGroup.KIND_GPU}
     device = "gpu" if kind == "engine" else opts.device  # an engine runs only on the GPU it was built for
     cfg.instance_group.add(count=opts.instances, kind=kinds[device])
-    for key, value in md.to_props().items():
+    for key, value in to_parameters(md).items():
         cfg.parameters[key].string_value = value
     return cfg
 

@@ -7,9 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
+from onnx import version_converter
+from onnx.reference import ReferenceEvaluator
 
+from drsn_edge.data.dataset import DataSpec, load_dataset
+from drsn_edge.data.noise import add_noise
+from drsn_edge.data.sources.sim import SimOptions, SimSource
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.runtime.metadata import ModelMetadata
+from drsn_edge.evaluation.model_files import open_any_model
+from drsn_edge.export.allowlist import check_allowed_ops
+from drsn_edge.modelfile import ModelMetadata, detect_format
+from drsn_edge.runtime.backends import OnnxRuntimeBackend
+from drsn_edge.runtime.backends.base import BackendBase
 
 
 @dataclass
@@ -75,12 +85,6 @@ def compare_runs(ref_logits: np.ndarray, got_logits: np.ndarray, tol: Tolerance)
 
 def check_graph(path: str | Path, x: np.ndarray) -> dict[str, Any]:
     """``onnx.checker`` (full check) and one run in ONNX's reference evaluator against onnxruntime."""
-    import onnx
-    from onnx.reference import ReferenceEvaluator
-
-    from drsn_edge.export.allowlist import check_allowed_ops
-    from drsn_edge.runtime.backends import OnnxRuntimeBackend
-
     proto = onnx.load(str(path))
     try:
         onnx.checker.check_model(proto, full_check=True)
@@ -99,8 +103,6 @@ def check_graph(path: str | Path, x: np.ndarray) -> dict[str, Any]:
     # normalizes with batch statistics (training); compare on an up-converted copy, the graph itself is unchanged.
     target = 19 if has_qdq else 15
     if opset < target:
-        from onnx import version_converter
-
         ref_proto = version_converter.convert_version(proto, target)
     ref_eval = ReferenceEvaluator(ref_proto)
     y_ref = np.asarray(ref_eval.run(None, {inp.name: xin})[0], dtype=np.float32)
@@ -117,9 +119,6 @@ def verification_windows(md: ModelMetadata, data_spec=None, max_windows: int = 5
                          snrs=(None, 0.0, -4.0)) -> tuple[np.ndarray, str]:
     """Real windows (clean and noisy) and where they came from: the model's test split (or ``data_spec``), or,
     where that data is not on this machine, simulated bearing windows at the model's rate. Parity needs no labels."""
-    from drsn_edge.data.dataset import DataSpec, load_dataset
-    from drsn_edge.data.noise import add_noise
-
     spec = data_spec or DataSpec.from_dict(md.data)
     spec = DataSpec(spec.source, spec.options, md.sample_rate, spec.split, spec.seed)
     x = None
@@ -130,8 +129,6 @@ def verification_windows(md: ModelMetadata, data_spec=None, max_windows: int = 5
     except DrsnEdgeError:
         pass
     if x is None:
-        from drsn_edge.data.sources.sim import SimOptions, SimSource
-
         sim = SimSource().load(SimOptions(duration=3.0, recordings_per_class=2), md.sample_rate, seed, None)
         x = np.concatenate([np.tile(r.signal, (md.in_channels, 1))[None, :, i : i + md.window]
                             for r in sim.recordings for i in range(0, r.samples - md.window, md.window)])
@@ -150,14 +147,16 @@ def runtime_used(backend, settings) -> dict[str, Any]:
     return out
 
 
-def verify(reference: str | Path, candidate: str | Path, tol: Tolerance | None = None, data_spec=None,
-           max_windows: int = 512, batch_size: int = 64, settings=None) -> dict[str, Any]:
-    """Run both models on the same real windows; compare; check the candidate's graph if it is ONNX."""
-    from drsn_edge.runtime.loader import open_model
-    from drsn_edge.runtime.model_file import detect_format
-
-    ref_be, ref_md = open_model(reference, warmup=0, allow_checkpoint=True)
-    cand_be, cand_md = open_model(candidate, settings, warmup=0, allow_checkpoint=True)
+def verify(reference: str | Path | BackendBase, candidate: str | Path, tol: Tolerance | None = None, data_spec=None,
+           max_windows: int = 512, batch_size: int = 64, settings=None, reference_name: str | None = None) -> dict[str, Any]:
+    """Run both models on the same real windows; compare; check the candidate's graph if it is ONNX.
+    ``reference``: a model file, or a backend already opened on one (with its ``md``), named ``reference_name``."""
+    if isinstance(reference, BackendBase):
+        ref_be, ref_md = reference, reference.md
+        reference = reference_name or ref_be.name
+    else:
+        ref_be, ref_md = open_any_model(reference, warmup=0)
+    cand_be, cand_md = open_any_model(candidate, settings, warmup=0)
     for key in ("class_names", "window", "in_channels"):
         if getattr(ref_md, key) != getattr(cand_md, key):
             raise DrsnEdgeError(f"{candidate} and {reference} differ in {key}: {getattr(cand_md, key)} vs {getattr(ref_md, key)}")

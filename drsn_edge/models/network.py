@@ -9,6 +9,7 @@ from drsn_edge.models.config import ARCHITECTURES, ModelConfig
 from drsn_edge.models.heads import NoiseHead, NoveltyHead
 from drsn_edge.models.normalization import WindowStandardize
 from drsn_edge.models.residual_unit import ResidualUnit
+from drsn_edge.models.shrinkage import THRESHOLD_MODES, Shrinkage
 
 
 class ResidualShrinkageNet1d(nn.Module):
@@ -93,8 +94,6 @@ class ResidualShrinkageNet1d(nn.Module):
 
     def set_threshold_mode(self, mode: str) -> None:
         """Switch every shrinkage layer to another (numerically identical) decomposition."""
-        from drsn_edge.models.shrinkage import THRESHOLD_MODES, Shrinkage
-
         if mode not in THRESHOLD_MODES:
             raise ValueError(f"unknown soft-threshold mode {mode!r}")
         for m in self.modules():

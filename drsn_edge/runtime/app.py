@@ -11,14 +11,28 @@ from __future__ import annotations
 import csv
 import dataclasses
 import glob
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.readers import is_readable
 from drsn_edge.runtime.config import StreamConfig, check_config, check_input_rate, no_normal_warning
+from drsn_edge.runtime.lifecycle import catch_stop_signals
+from drsn_edge.runtime.loader import open_model
 from drsn_edge.runtime.providers import ProviderSettings
+from drsn_edge.runtime.runner import StreamRunner
+from drsn_edge.runtime.sinks.console import ConsoleSink
+from drsn_edge.runtime.sinks.jsonl import JsonLinesSink
+from drsn_edge.runtime.sinks.mqtt import MqttSink
+from drsn_edge.runtime.sinks.prometheus import PrometheusSink
+from drsn_edge.runtime.sinks.records import event_record
+from drsn_edge.runtime.sinks.sinkset import SinkSet
+from drsn_edge.runtime.sinks.timeline import TimelineSink
+from drsn_edge.runtime.sources import open_file_source, stdin_source, tcp_source
 from drsn_edge.runtime.sources.base import Scale
+from drsn_edge.runtime.stats import combine
 
 EXIT_OK, EXIT_ALARM, EXIT_BAD_INPUT, EXIT_NO_WINDOWS = 0, 1, 2, 3
 
@@ -80,8 +94,6 @@ def expand_inputs(specs: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
     """(input, stream id, read options) for every recording named by files, folders (recursively), globs, manifests,
     ``-`` and socket URLs; ids are the file names (without suffix), made unique with their folder where needed. A
     manifest row's ``fs``, ``channels``, ``scale`` and ``sensitivity`` apply to its file."""
-    from drsn_edge.readers import is_readable
-
     found: list[tuple[str, str]] = []
     options: dict[int, dict[str, Any]] = {}
     for spec in specs:
@@ -152,8 +164,6 @@ def _unique_ids(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def open_source(spec: str, o: InputOptions):
-    from drsn_edge.runtime.sources import open_file_source, stdin_source, tcp_source
-
     if o.gain is not None and o.sensitivity_mv_per_g is not None:
         raise DrsnEdgeError("give --gain or --sensitivity, not both")
     for name, v in (("--gain", o.gain), ("--sensitivity", o.sensitivity_mv_per_g)):
@@ -173,24 +183,14 @@ def open_sinks(o: OutputOptions, streams, md, outputs_stats) -> list:
     sinks: list = []
     try:
         if o.console:
-            from drsn_edge.runtime.sinks.console import ConsoleSink
-
             sinks.append(ConsoleSink(md))
         if o.jsonl:
-            from drsn_edge.runtime.sinks.jsonl import JsonLinesSink
-
             sinks.append(JsonLinesSink(o.jsonl, windows=o.windows))
         if o.mqtt is not None:
-            from drsn_edge.runtime.sinks.mqtt import MqttSink
-
             sinks.append(MqttSink(o.mqtt))
         if o.prometheus is not None:
-            from drsn_edge.runtime.sinks.prometheus import PrometheusSink
-
             sinks.append(PrometheusSink(o.prometheus, streams, outputs_stats))
         if o.report or o.plot_dir:
-            from drsn_edge.runtime.sinks.timeline import TimelineSink
-
             sinks.append(TimelineSink(o.report, o.plot_dir))
     except OSError as exc:
         for s in sinks:
@@ -205,12 +205,6 @@ def open_sinks(o: OutputOptions, streams, md, outputs_stats) -> list:
 
 def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     """Open model, inputs and outputs; stream every input; return the summary (with ``exit_code``)."""
-    import sys
-
-    from drsn_edge.runtime.lifecycle import catch_stop_signals
-    from drsn_edge.runtime.loader import open_model
-    from drsn_edge.runtime.sinks.sinkset import SinkSet
-
     warn = warn or (lambda m: print(f"drsn-edge stream: warning: {m}", file=sys.stderr))
     stop = catch_stop_signals()
     inputs = expand_inputs([job.input] if isinstance(job.input, str) else list(job.input))
@@ -226,14 +220,12 @@ def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     try:
         _stream_inputs(job, inputs, backend, md, sinks, runners, failed, stop, warn)
     finally:
-        summary = _finish(runners, sinks, failed, stop.is_set(), backend)
+        summary = _finish(runners, sinks, failed, stop.is_set(), backend, md)
         backend.close()
     return summary
 
 
 def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, failed: list, stop, warn) -> None:
-    from drsn_edge.runtime.runner import StreamRunner
-
     if stop.is_set():
         return
     if hasattr(backend, "stop_event"):  # a remote backend waiting out an outage stops waiting on a stop
@@ -260,13 +252,12 @@ def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, fa
         runner.run(handle_signals=False)
 
 
-def _finish(runners: list, sinks, failed: list[str], stopped: bool, backend=None) -> dict[str, Any]:
+def _finish(runners: list, sinks, failed: list[str], stopped: bool, backend=None, md=None) -> dict[str, Any]:
     """The one summary over every stream, sent to every output, then the outputs closed."""
-    from drsn_edge.runtime.sinks.records import event_record
-    from drsn_edge.runtime.stats import combine
-
     summary = combine([r.stats for r in runners])
     summary.update(stopped=stopped, failed_inputs=failed, outputs=sinks.stats())
+    if md is not None:  # what a window is, for whoever reads the summary alone
+        summary["model"] = {"window_samples": md.window, "sample_rate_hz": md.sample_rate, "classes": list(md.class_names)}
     if getattr(backend, "health", None) is not None:  # a remote server: requests, outages, retries
         summary["backend"] = {"name": backend.name, **backend.health}
     summary["exit_code"] = exit_code(summary, stopped)

@@ -6,8 +6,8 @@ import difflib
 from dataclasses import dataclass, field
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile import ModelMetadata
 from drsn_edge.runtime.decisions import AlarmConfig
-from drsn_edge.runtime.metadata import ModelMetadata
 
 #: An input rate outside [model rate / 4, model rate x 16] is almost surely a unit slip (--fs 12 for 12 kHz).
 MIN_RATE_RATIO, MAX_RATE_RATIO = 0.25, 16.0

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import onnxruntime as ort
+
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.cpu_features import cpu_description
+from drsn_edge.runtime.cuda import Stream
+from drsn_edge.runtime.tiny_model import identity_model_bytes
 
 PROVIDER_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
 
@@ -39,8 +44,6 @@ class ProviderSettings:
     tf32: bool = False  # CUDA EP: TF32 convolutions (faster on Ampere+, ~1e-3 relative error); off by default
 
     def providers(self) -> list[tuple[str, dict[str, Any]] | str]:
-        import onnxruntime as ort
-
         if self.provider not in PROVIDER_NAMES:
             raise DrsnEdgeError(f"unknown provider {self.provider!r}; choose from {', '.join(PROVIDER_NAMES)}")
         name = PROVIDER_NAMES[self.provider]
@@ -73,8 +76,6 @@ def _compute_stream() -> int | None:
     global _STREAM
     if _STREAM is None:
         try:
-            from drsn_edge.runtime.cuda import Stream
-
             _STREAM = Stream()
         except Exception:  # noqa: BLE001 - no cuda-python or no device: ONNX Runtime makes its own stream
             return None
@@ -126,10 +127,6 @@ def _reason(log: str, provider: str) -> str:
 
 
 def _cache_path(path: str, settings: ProviderSettings) -> Path | None:
-    import onnxruntime as ort
-
-    from drsn_edge.export.cpu_features import cpu_description
-
     base = Path(settings.cache_dir or os.environ.get("DRSN_EDGE_CACHE") or
                 Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "drsn-edge") / "ort"
     h = hashlib.sha256()
@@ -147,8 +144,6 @@ def _cache_path(path: str, settings: ProviderSettings) -> Path | None:
 def make_session(path: str, settings: ProviderSettings | None = None):
     """An ``onnxruntime.InferenceSession`` with the chosen provider; a clear error if it cannot load or if ONNX
     Runtime fell back to another provider."""
-    import onnxruntime as ort
-
     settings = settings or ProviderSettings()
     opts = ort.SessionOptions()
     opts.log_severity_level = 2
@@ -187,8 +182,6 @@ def make_session(path: str, settings: ProviderSettings | None = None):
 
 def provider_status(provider: str) -> tuple[bool, str]:
     """(usable, reason): whether a session with ``provider`` actually loads here, tried on a one-node model."""
-    import onnxruntime as ort
-
     name = PROVIDER_NAMES.get(provider)
     if name is None:
         return False, f"unknown provider {provider!r}"
@@ -196,7 +189,6 @@ def provider_status(provider: str) -> tuple[bool, str]:
         return False, f"onnxruntime {ort.__version__} here has no {name} (install onnxruntime-gpu on an NVIDIA machine)"
     if provider == "cpu":
         return True, "ok"
-    from drsn_edge.runtime.tiny_model import identity_model_bytes
 
     with tempfile.NamedTemporaryFile(suffix=".onnx") as f:
         f.write(identity_model_bytes())

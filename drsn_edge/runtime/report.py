@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from drsn_edge.errors import DrsnEdgeError
+
 PALETTE = ["#1f77b4", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
            "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
 NORMAL_COLOR = "#2ca02c"
@@ -179,8 +181,6 @@ def plot_stream(h, md, path) -> None:
     try:
         import matplotlib
     except ImportError:
-        from drsn_edge.errors import DrsnEdgeError
-
         raise DrsnEdgeError("--plot needs matplotlib: pip install matplotlib") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

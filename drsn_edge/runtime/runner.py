@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile import ModelMetadata
 from drsn_edge.runtime.config import StreamConfig, check_config, default_channel_map
 from drsn_edge.runtime.decisions import UnitAlarms, UnitSmoothers, softmax
-from drsn_edge.runtime.metadata import ModelMetadata
 from drsn_edge.runtime.quality import MODEL_OUTPUT, OK, REASONS, window_problems
 from drsn_edge.runtime.resampler import StreamResampler
 from drsn_edge.runtime.sinks.records import alarm_record, event_record

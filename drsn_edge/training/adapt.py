@@ -19,12 +19,24 @@
 from __future__ import annotations
 
 import copy
+import datetime
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+
+from drsn_edge.data.augment import Augment
+from drsn_edge.data.dataset import DataSpec, load_dataset
+from drsn_edge.data.splits import SplitSpec
+from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile.checkpoint import read_checkpoint_file
+from drsn_edge.models.checkpoint import load_checkpoint, save_checkpoint
+from drsn_edge.training.config import TrainConfig
+from drsn_edge.training.heads import fit_heads
+from drsn_edge.training.noise_schedule import NoiseSchedule
 
 METHODS = ("adabn", "tent")
 
@@ -45,8 +57,6 @@ def adabn(model: nn.Module, x: np.ndarray, batch: int = 256, noise=None, seed: i
     """
     rng = np.random.default_rng(seed)
     if augment is not None and augment.enabled:
-        from dataclasses import replace
-
         still = replace(augment, speed=0.0)
         x = np.concatenate([still.apply(x, x.shape[2], rng), still.apply(x, x.shape[2], rng)])
     if noise is not None and noise.enabled:
@@ -117,8 +127,6 @@ def tent(model: nn.Module, x: np.ndarray, steps: int = 50, batch: int = 128, lr:
 
 def training_noise(md):
     """The noise schedule a model was trained with (its BatchNorm statistics were measured under it)."""
-    from drsn_edge.training.noise_schedule import NoiseSchedule
-
     n = (md.training or {}).get("noise") or {}
     return NoiseSchedule(tuple(n.get("kinds", ())), n.get("snr_low", 0.0), n.get("snr_high", 0.0),
                          n.get("clean_fraction", 0.0))
@@ -126,8 +134,6 @@ def training_noise(md):
 
 def training_augment(md):
     """The augmentation a model was trained with (None for none)."""
-    from drsn_edge.data.augment import Augment
-
     a = (md.training or {}).get("augment")
     return Augment(**a) if a else None
 
@@ -135,8 +141,6 @@ def training_augment(md):
 def adapt_model(model: nn.Module, x: np.ndarray, method: str = "tent", log: Callable[[str], None] = print,
                 noise=None, augment=None, **kw: Any) -> dict[str, Any]:
     if method not in METHODS:
-        from drsn_edge.errors import DrsnEdgeError
-
         raise DrsnEdgeError(f"unknown adaptation method {method!r}; choose from {', '.join(METHODS)}")
     torch.manual_seed(kw.get("seed", 0))
     probe = torch.from_numpy(np.ascontiguousarray(x[np.linspace(0, len(x) - 1, min(len(x), 1024)).astype(int)]))
@@ -174,14 +178,9 @@ MAX_RELABELLED = 0.3
 def target_windows(md, spec, max_windows: int = 4096, seed: int = 0) -> tuple[np.ndarray, str]:
     """Windows of the target machine at the model's rate, labels ignored: every window of the data ``spec``
     describes (split "all"), at most ``max_windows`` of them, spread over the recordings."""
-    from drsn_edge.data.dataset import DataSpec, load_dataset
-    from drsn_edge.data.splits import SplitSpec
-
     spec = DataSpec(spec.source, spec.options, md.sample_rate, SplitSpec("all"), spec.seed)
     ds = load_dataset(spec, min_samples=md.window)
     if ds.in_channels != md.in_channels:
-        from drsn_edge.errors import DrsnEdgeError
-
         raise DrsnEdgeError(f"the target data has {ds.in_channels} channel(s), the model takes {md.in_channels}")
     x, _ = ds.windows("test", md.window, md.hop)
     if len(x) > max_windows:
@@ -192,19 +191,13 @@ def target_windows(md, spec, max_windows: int = 4096, seed: int = 0) -> tuple[np
 def adapt_checkpoint(checkpoint: str, target, out: str, method: str = "tent", max_windows: int = 4096,
                      log: Callable[[str], None] = print, force: bool = False) -> dict[str, Any]:
     """Adapt a checkpoint to the machine ``target`` (a DataSpec) describes and write the adapted checkpoint."""
-    import datetime
-
-    from drsn_edge.export.onnx_export import sha256_file
-    from drsn_edge.training.checkpoint import load_checkpoint, save_checkpoint
-
-    model, md = load_checkpoint(checkpoint)
+    ckpt = read_checkpoint_file(checkpoint)
+    model, md = load_checkpoint(ckpt)
     x, described = target_windows(md, target, max_windows)
     log(f"adapting to {described} ({method})")
     source = copy.deepcopy(model)
     info = adapt_model(model, x, method, log=log, noise=training_noise(md), augment=training_augment(md))
     if info["confident_relabelled"] > MAX_RELABELLED and not force:
-        from drsn_edge.errors import DrsnEdgeError
-
         raise DrsnEdgeError(
             f"adaptation relabelled {100 * info['confident_relabelled']:.0f} % of the {info['confident_windows']} target "
             "windows the model was sure about: the target recordings hold one state of the machine (e.g. only "
@@ -212,7 +205,7 @@ def adapt_checkpoint(checkpoint: str, target, out: str, method: str = "tent", ma
             "need labelled checks either way; adapt on recordings of the machine's different states, or keep the "
             "model as it is (--force writes it anyway)")
     heads_note = _refit_heads(model, md, source, log)
-    md.adaptation = {**info, "target": described, "source_checkpoint_sha256": sha256_file(checkpoint),
+    md.adaptation = {**info, "target": described, "source_checkpoint_sha256": ckpt.sha256,
                      "source_metrics": md.metrics, "heads": heads_note,
                      "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     md.metrics = {}  # the source's test figures no longer describe this model; evaluate it on labelled target data
@@ -226,10 +219,6 @@ def _refit_heads(model, md, source_net, log) -> str:
     the source data through the adapted network, or drop what cannot be refitted here (saying so)."""
     if not md.extra_outputs:
         return "none"
-    from drsn_edge.data.dataset import DataSpec, load_dataset
-    from drsn_edge.errors import DrsnEdgeError
-    from drsn_edge.training.config import TrainConfig
-    from drsn_edge.training.heads import fit_heads
 
     try:
         ds = load_dataset(DataSpec.from_dict(md.data), min_samples=md.window)

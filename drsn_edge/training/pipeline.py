@@ -13,10 +13,10 @@ from drsn_edge._version import __version__
 from drsn_edge.data.dataset import DataSpec, VibrationDataset, load_dataset
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.evaluation.metrics import classification_report
-from drsn_edge.models.config import resolve_config
+from drsn_edge.modelfile import ModelMetadata
+from drsn_edge.models.checkpoint import save_checkpoint
+from drsn_edge.models.config import ARCHITECTURES, resolve_config
 from drsn_edge.models.factory import model_from_config
-from drsn_edge.runtime.metadata import ModelMetadata
-from drsn_edge.training.checkpoint import save_checkpoint
 from drsn_edge.training.config import TrainConfig
 from drsn_edge.training.heads import fit_heads
 from drsn_edge.training.trainer import predict_logits, train
@@ -61,8 +61,6 @@ def test_report(model: torch.nn.Module, dataset: VibrationDataset, md: ModelMeta
 
 def default_heads(arch: str) -> list[str]:
     """Novelty for every model; the noise level where there are shrinkage thresholds to read it from."""
-    from drsn_edge.models.config import ARCHITECTURES
-
     return ["novelty", "noise"] if ARCHITECTURES.get(arch) else ["novelty"]
 
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from drsn_edge.data.sources.base import DataSource, FileEntry, SourceData, read_entries
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.readers import ReadOptions, is_readable
+from drsn_edge.readers import ReadOptions, is_readable, open_reader
 
 MANIFEST_COLUMNS = ("path", "label", "group", "fs", "channels", "scale", "sensitivity", "start_s", "stop_s")
 
@@ -66,10 +67,6 @@ def _classes(opts: FileDataOptions, beside: Path, found: list[str]) -> list[str]
 
 def common_rate(entries: list[FileEntry]) -> float:
     """The rate most files have (the model rate when none is given); ties go to the higher rate."""
-    from collections import Counter
-
-    from drsn_edge.readers import open_reader
-
     rates: Counter[float] = Counter()
     for e in entries:
         try:

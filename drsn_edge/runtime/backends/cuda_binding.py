@@ -6,6 +6,10 @@ graph per size, replayed. With ``timing``, the GPU time of each call from CUDA e
 from __future__ import annotations
 
 import numpy as np
+import onnxruntime as ort
+
+from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.cuda import EventTimer, Stream, _rt
 
 #: batch sizes with their own device buffers (and CUDA graph); larger batches run in chunks of the largest
 BATCH_SIZES = (1, 4, 16, 64)
@@ -13,8 +17,6 @@ BATCH_SIZES = (1, 4, 16, 64)
 
 class CudaBinding:
     def __init__(self, session, md, outputs: list[str], settings, sizes: tuple[int, ...] = BATCH_SIZES) -> None:
-        import onnxruntime as ort
-
         self.session, self.sizes, self.outputs = session, tuple(sorted(sizes)), outputs
         self.input = session.get_inputs()[0].name
         dev = settings.device_id
@@ -75,11 +77,9 @@ def _timer(session):
     if not ptr:
         return None
     try:
-        from drsn_edge.runtime.cuda import EventTimer, Stream
-    except ImportError:
+        rt = _rt()
+    except DrsnEdgeError:  # no cuda-python: no GPU timing
         return None
     s = Stream.__new__(Stream)
-    from drsn_edge.runtime.cuda import _rt
-
-    s.rt, s.handle = _rt(), ptr
+    s.rt, s.handle = rt, ptr
     return EventTimer(s)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import onnxruntime as ort
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile import ModelMetadata
 from drsn_edge.runtime.backends.base import BackendBase, InputSpec
-from drsn_edge.runtime.metadata import ModelMetadata
+from drsn_edge.runtime.backends.cuda_binding import CudaBinding
 from drsn_edge.runtime.providers import ProviderSettings, make_session
 
 
 def _quiet_run_options():
-    import onnxruntime as ort
-
     ro = ort.RunOptions()
     ro.log_severity_level = 4  # a failing run raises, and we say why in one line: no C++ log beside it
     return ro
@@ -43,8 +43,6 @@ class OnnxRuntimeBackend(BackendBase):
         self._outputs = [names[0], *extra]
         self._bound = None
         if self.settings.provider == "cuda" and self.md is not None:
-            from drsn_edge.runtime.backends.cuda_binding import CudaBinding
-
             self._bound = CudaBinding(self.session, self.md, self._outputs, self.settings)
         if self.md is not None:
             check_io(self.path, self.md, inp.shape, self.session.get_outputs()[0].shape)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile.engine import check_engine_compatible, read_sidecar
 from drsn_edge.runtime.backends.base import BackendBase, InputSpec
-from drsn_edge.runtime.engine_meta import check_engine_compatible, read_sidecar
+from drsn_edge.runtime.cuda import DeviceBuffer, EventTimer, Stream
 from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
 
 
@@ -26,7 +27,6 @@ class TensorRTBackend(BackendBase):
             import tensorrt as trt
         except ImportError:
             raise DrsnEdgeError(f"{self.path} is a TensorRT engine: the tensorrt package is not installed") from None
-        from drsn_edge.runtime.cuda import DeviceBuffer, EventTimer, Stream
 
         gpu = gpu_info()
         if gpu is None:

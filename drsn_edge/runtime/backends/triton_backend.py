@@ -19,19 +19,15 @@ from typing import Any
 import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile import ModelMetadata
+from drsn_edge.modelfile.triton import from_parameters
 from drsn_edge.runtime.backends.base import BackendBase, InputSpec
-from drsn_edge.runtime.metadata import ModelMetadata
 
-SCHEME = "triton://"
 URL_RE = re.compile(r"^triton://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})/(?P<model>[A-Za-z0-9_.-]+)"
                     r"(?:/(?P<version>\d+))?/?$")
 #: gRPC status codes of a server that is down, restarting or (re)loading the model: wait and resend
 TRANSIENT = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "NOT_FOUND", "CANCELLED", "ABORTED", "RESOURCE_EXHAUSTED")
 DTYPES = {"TYPE_FP32": ("FP32", np.float32), "TYPE_FP16": ("FP16", np.float16)}
-
-
-def is_triton_url(model: object) -> bool:
-    return isinstance(model, str) and model.startswith(SCHEME)
 
 
 @dataclass(frozen=True)
@@ -62,12 +58,6 @@ def _status(exc: Exception) -> str:
 def _message(exc: Exception) -> str:
     msg = getattr(exc, "message", lambda: None)() or str(exc)
     return " ".join(str(msg).split())
-
-
-def metadata_from_config(parameters: dict[str, Any], source: str) -> ModelMetadata:
-    """The drsn-edge description stored in a Triton config's parameters (``{key: {"string_value": ...}}``)."""
-    props = {k: v.get("string_value", "") if isinstance(v, dict) else str(v) for k, v in parameters.items()}
-    return ModelMetadata.from_props(props, source)
 
 
 class TritonBackend(BackendBase):
@@ -144,7 +134,7 @@ class TritonBackend(BackendBase):
         if "drsn_edge" not in params:
             raise DrsnEdgeError(f"{source} has no drsn-edge description in its config parameters; write its "
                                 "repository with drsn-edge export --triton-repo")
-        md = metadata_from_config(params, source)
+        md = from_parameters(params, source)
         inputs, outputs = cfg.get("input") or [], {o["name"]: o for o in cfg.get("output") or []}
         if len(inputs) != 1 or [int(d) for d in inputs[0].get("dims", [])] != [md.in_channels, md.window]:
             raise DrsnEdgeError(f"{source}: the server's input {inputs} does not match its description "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from drsn_edge.runtime.metadata import ModelMetadata
+from drsn_edge.modelfile import ModelMetadata
 
 
 class ConsoleSink:

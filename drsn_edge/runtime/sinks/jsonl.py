@@ -8,6 +8,7 @@ import time
 from typing import Any, TextIO
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.readers import readable_os_error
 
 
 class JsonLinesSink:
@@ -26,8 +27,6 @@ class JsonLinesSink:
             try:
                 self.f: TextIO = open(path, "a", buffering=1 << 16, encoding="utf-8")
             except OSError as exc:
-                from drsn_edge.readers import readable_os_error
-
                 raise DrsnEdgeError(f"cannot write {path}: {readable_os_error(exc)}") from None
         else:
             self.f = sys.stdout

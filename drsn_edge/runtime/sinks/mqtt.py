@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import threading
 import time
 from collections import deque
@@ -98,8 +99,6 @@ class MqttSink:
         if user:
             self.client.username_pw_set(user, password)
         if tls or opts.ca_file or opts.cert_file:
-            import ssl
-
             for f in (opts.ca_file, opts.cert_file, opts.key_file):
                 if f and not os.path.isfile(f):
                     raise DrsnEdgeError(f"MQTT TLS file not found: {f}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.report import plot_stream, render_report
 from drsn_edge.runtime.timeline import Timeline
 
 #: alarm spans and gaps kept per input (the oldest go first beyond this; counted)
@@ -103,13 +104,9 @@ class TimelineSink:
                 if s["end"] is None:
                     s["end"], s["open"] = end if end is not None else s["start"], True
         if self.report:
-            from drsn_edge.runtime.report import render_report
-
             Path(self.report).write_text(render_report(list(self.streams.values()), self.md, self.run_summary),
                                          encoding="utf-8")
         if self.plot_dir:
-            from drsn_edge.runtime.report import plot_stream
-
             for h in self.streams.values():
                 plot_stream(h, self.md, Path(self.plot_dir) / f"{_safe(h.stream)}.png")
 
