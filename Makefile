@@ -50,6 +50,7 @@ test: install system triton-server
 
 lint: install
 	$(BIN)/ruff check drsn_edge tests benchmarks
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/drsn-edge bench benchmarks/models/cwru-wide-cw.safetensors --out benchmarks/results/cpu-2core

@@ -125,8 +125,8 @@ def run(args: argparse.Namespace) -> int:
     job = StreamJob(
         model=args.model, input=args.input, stream_id=args.stream_id, force=args.force,
         server_wait_s=60.0 if args.server_wait is None else args.server_wait,
-        inputs=InputOptions(fs=args.fs, channels=args.channels, fmt=args.format, gain=args.gain,
-                            sensitivity_mv_per_g=args.sensitivity, time_column=args.time_column,
+        inputs=InputOptions(fs=args.fs, channels=args.channels, fmt=args.format, scale=args.gain,
+                            sensitivity=args.sensitivity, time_column=args.time_column,
                             columns=tuple(c.strip() for c in args.columns.split(",")) if args.columns else None,
                             layout=args.layout, realtime=args.realtime),
         outputs=OutputOptions(jsonl=jsonl, windows=not args.alarms_only, mqtt=mqtt,

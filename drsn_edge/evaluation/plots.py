@@ -31,15 +31,6 @@ def draw_confusion(ax, cm: np.ndarray, names: list[str], title: str) -> None:
     ax.set_title(title, fontsize=9)
 
 
-def plot_confusion(cm: np.ndarray, names: list[str], title: str, path: str) -> None:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 5.6))
-    draw_confusion(ax, cm, names, title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def plot_report(report: dict[str, Any], path: str) -> None:
     """Accuracy and balanced accuracy vs SNR per noise type, and the clean confusion matrix."""
     plt = _plt()

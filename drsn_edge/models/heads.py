@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+#: the heads a network may have, by the name its config lists
 HEADS = ("novelty", "noise")
 
 

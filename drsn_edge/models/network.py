@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from drsn_edge.models.config import ARCHITECTURES, ModelConfig
-from drsn_edge.models.heads import NoiseHead, NoveltyHead
+from drsn_edge.models.heads import HEADS, NoiseHead, NoveltyHead
 from drsn_edge.models.normalization import WindowStandardize
 from drsn_edge.models.residual_unit import ResidualUnit
 from drsn_edge.models.shrinkage import THRESHOLD_MODES, Shrinkage
@@ -53,8 +53,8 @@ class ResidualShrinkageNet1d(nn.Module):
         self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
         self.fc = nn.Linear(channels, config.num_classes)
         heads = set(config.heads)
-        if heads - {"novelty", "noise"}:
-            raise ValueError(f"unknown heads {sorted(heads - {'novelty', 'noise'})}")
+        if heads - set(HEADS):
+            raise ValueError(f"unknown heads {sorted(heads - set(HEADS))}; a model has {', '.join(HEADS)}")
         self.novelty = NoveltyHead(config.num_classes, channels) if "novelty" in heads else None
         alpha_features = sum(u.shrink.threshold.fc2.out_features for u in self.units if hasattr(u.shrink, "threshold"))
         if "noise" in heads and not alpha_features:

@@ -8,7 +8,6 @@ the run with its summary and the code of what was seen until then (0 when nothin
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import glob
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.readers import is_readable
+from drsn_edge.readers import ManifestRow, is_manifest, no_recordings, read_manifest, scale_factor, walk_recordings
 from drsn_edge.runtime.config import StreamConfig, check_config, check_input_rate, no_normal_warning
 from drsn_edge.runtime.lifecycle import catch_stop_signals
 from drsn_edge.runtime.loader import open_model
@@ -42,8 +41,8 @@ class InputOptions:
     fs: float | None = None
     channels: int | None = None
     fmt: str = "f32le"
-    gain: float | None = None
-    sensitivity_mv_per_g: float | None = None
+    scale: float | None = None  # raw value x scale = g
+    sensitivity: float | None = None  # mV/g, for inputs in volts
     time_column: str | None = None  # CSV: name or number of the time stamp column
     columns: tuple[str, ...] | None = None  # CSV columns / .mat variables / channel numbers to stream
     layout: str | None = None  # 2-D arrays: channels-first (default) or samples-first
@@ -75,21 +74,6 @@ class StreamJob:
     server_wait_s: float = 60.0  # triton:// models: how long to wait out a server outage before giving up
 
 
-def _is_manifest(path: Path) -> bool:
-    if path.suffix.lower() != ".csv":
-        return False
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            head = next(csv.reader(f), [])
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return False
-    return "path" in [h.strip() for h in head]
-
-
-#: manifest columns that set how one file is read, and the InputOptions field each sets
-MANIFEST_OPTIONS = {"fs": "fs", "channels": "columns", "scale": "gain", "sensitivity": "sensitivity_mv_per_g"}
-
-
 def expand_inputs(specs: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
     """(input, stream id, read options) for every recording named by files, folders (recursively), globs, manifests,
     ``-`` and socket URLs; ids are the file names (without suffix), made unique with their folder where needed. A
@@ -107,18 +91,14 @@ def expand_inputs(specs: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
                 raise DrsnEdgeError(f"no file matches {spec!r}")
             found += [(m, "") for m in matches]
         elif p.is_dir():
-            files = sorted(str(f) for f in p.rglob("*") if f.is_file() and is_readable(f) and not f.name.startswith("."))
+            files = walk_recordings(p)
             if not files:
-                raise DrsnEdgeError(f"{spec}: no recordings in this folder (known suffixes: wav, flac, ogg, npy, csv, mat)")
-            found += [(f, "") for f in files]
-        elif p.is_file() and _is_manifest(p):
-            with open(p, newline="", encoding="utf-8-sig") as f:
-                rows = list(csv.DictReader(f))
-            for line, r in enumerate(rows, start=2):
-                if not (r.get("path") or "").strip():
-                    continue
-                options[len(found)] = _manifest_options(r, f"{spec} line {line}")
-                found.append((str((p.parent / r["path"].strip()).resolve()), ""))
+                raise no_recordings(spec)
+            found += [(str(f), "") for f in files]
+        elif is_manifest(p):
+            for row in read_manifest(p):
+                options[len(found)] = _row_options(row)
+                found.append((str(row.path), ""))
         elif p.exists():
             found.append((spec, ""))
         else:
@@ -126,25 +106,14 @@ def expand_inputs(specs: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
     return [(f, sid, options.get(i, {})) for i, (f, sid) in enumerate(_unique_ids(found))]
 
 
-def _manifest_options(row: dict[str, Any], where: str) -> dict[str, Any]:
+def _row_options(row: ManifestRow) -> dict[str, Any]:
     """The read options a manifest row sets; a column the stream cannot apply is refused, never ignored."""
-    out: dict[str, Any] = {}
     for col in ("start_s", "stop_s"):
-        if (row.get(col) or "").strip():
-            raise DrsnEdgeError(f"{where}: {col} is for training and evaluation; stream reads whole files "
+        if getattr(row, col) is not None:
+            raise DrsnEdgeError(f"{row.where}: {col} is for training and evaluation; stream reads whole files "
                                 "(cut the file, or leave the column empty)")
-    for col, field_name in MANIFEST_OPTIONS.items():
-        v = (row.get(col) or "").strip()
-        if not v:
-            continue
-        if col == "channels":
-            out[field_name] = tuple(c.strip() for c in v.replace(";", ",").split(",") if c.strip())
-            continue
-        try:
-            out[field_name] = float(v)
-        except ValueError:
-            raise DrsnEdgeError(f"{where}: {col} must be a number, got {v!r}") from None
-    return out
+    given = {"fs": row.fs, "columns": row.channels, "scale": row.scale, "sensitivity": row.sensitivity}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _unique_ids(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -164,14 +133,9 @@ def _unique_ids(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def open_source(spec: str, o: InputOptions):
-    if o.gain is not None and o.sensitivity_mv_per_g is not None:
-        raise DrsnEdgeError("give --gain or --sensitivity, not both")
-    for name, v in (("--gain", o.gain), ("--sensitivity", o.sensitivity_mv_per_g)):
-        if v is not None and not v > 0:
-            raise DrsnEdgeError(f"{name} must be a positive number")
     if o.block < 1:
         raise DrsnEdgeError("the read block must be at least one sample")
-    scale = Scale.from_options(o.gain, o.sensitivity_mv_per_g)
+    scale = Scale(scale_factor(o.scale, o.sensitivity))
     if spec == "-":
         return stdin_source(o.fs, o.channels, o.fmt, scale)
     if spec.startswith(("tcp://", "tcp-listen://")):

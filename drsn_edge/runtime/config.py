@@ -31,7 +31,6 @@ class StreamConfig:
     clip_level: float | None = None
     max_abs: float = 1e4  # |sample| beyond this (in g) is not a plausible vibration
     gap_timeout_s: float = 2.0  # live sources: no data this long = a gap
-    force: bool = False  # accept an implausible input rate
 
 
 def default_channel_map(sensor_channels: int, model_channels: int) -> list[list[int]]:

@@ -3,8 +3,12 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from drsn_edge.cli.main import main
 from drsn_edge.export.formats import export_formats
+
+pytestmark = pytest.mark.slow  # each test runs drsn-edge bench end to end
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "benchmarks" / "models" / "sim-paper-cw.safetensors"

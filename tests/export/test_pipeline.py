@@ -91,3 +91,31 @@ def test_committed_models_export_from_any_directory(cwru_dir, tmp_path, monkeypa
                                        "-o", "m.onnx"])
     assert code == 0, err
     assert "cwru" in text or "PASS" in text
+
+
+def test_one_export_reads_its_checkpoint_once(sim_checkpoint, tmp_path, monkeypatch, capsys):
+    """Before, one export read the checkpoint about five times and loaded its weights twice: format detection, the
+    export, the hash, the parity reference's description and its weights."""
+    import builtins
+
+    import safetensors
+    import safetensors.torch
+
+    target = sim_checkpoint.resolve()
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and Path(file).resolve() == target:
+            opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the checkpoint's weights were read from the file a second time")
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(safetensors.torch, "load_file", never)
+    monkeypatch.setattr(safetensors, "safe_open", never)
+    code, text, err = run_cli(capsys, ["export", str(sim_checkpoint), "-o", str(tmp_path / "m.onnx"), "--fp16"])
+    assert code == 0 and "PASS" in text, err
+    assert len(opened) == 1, opened

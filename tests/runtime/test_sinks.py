@@ -168,6 +168,7 @@ def metric(body: str, line_start: str) -> float:
     return float(next(ln.rsplit(" ", 1)[1] for ln in body.splitlines() if ln.startswith(line_start)))
 
 
+@pytest.mark.slow
 def test_broker_killed_mid_stream_loses_no_alarm_and_counts_every_lost_window(broker, stream_model):
     """A stream at ~20x real time; the broker is killed for OUTAGE_S; every alarm arrives, every window message is
     published, waiting or counted as dropped, and the summary and Prometheus agree."""

@@ -150,6 +150,7 @@ def recording(tmp_path_factory) -> Path:
 
 
 @needs_server
+@pytest.mark.slow
 def test_outage_mid_stream_loses_nothing(sim_repo, recording, tmp_path):
     """The server is killed mid-stream and started again: outage counted, every window decided exactly once, and the
     decisions (novelty and noise level included) equal the local backend's."""
@@ -188,6 +189,7 @@ def windows_or_empty(path: Path) -> list[dict]:
 
 
 @needs_server
+@pytest.mark.slow
 def test_server_gone_for_good_is_one_line_error(sim_repo, recording, tmp_path):
     server = TritonServer(sim_repo, "drsn", log=tmp_path / "server.log").start()
     url = server.url
@@ -203,6 +205,7 @@ def test_server_gone_for_good_is_one_line_error(sim_repo, recording, tmp_path):
     assert "unreachable for" in lines[-1] and "not decided" in lines[-1], r.stderr
 
 
+@pytest.mark.slow
 def test_server_never_up_is_one_line_error(capsys, recording):
     assert_one_line_error(capsys, ["stream", f"triton://127.0.0.1:{free_port()}/drsn", str(recording)],
                           "did not serve 'drsn' within")

@@ -10,6 +10,7 @@ from drsn_edge.data.sources.cwru import CwruSource
 from drsn_edge.data.sources.files import FolderSource, ManifestSource
 from drsn_edge.data.sources.sim import SimSource
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.readers import is_manifest
 
 SOURCES: dict[str, DataSource] = {s.name: s for s in (SimSource(), CwruSource(), FolderSource(), ManifestSource())}
 #: names a user types for --data; folder and manifest are chosen by giving a path
@@ -31,8 +32,9 @@ def resolve_data(text: str) -> tuple[str, str | None]:
     p = Path(text)
     if p.is_dir():
         return "folder", text
-    if p.is_file() and p.suffix.lower() in (".csv", ".tsv"):
+    if is_manifest(p):
         return "manifest", text
     if p.exists():
-        raise DrsnEdgeError(f"--data {text}: a file that is not a manifest (.csv); give the folder of recordings or a manifest")
+        raise DrsnEdgeError(f"--data {text}: a file that is not a manifest (a CSV with a 'path' column); give the folder "
+                            "of recordings or a manifest")
     raise DrsnEdgeError(f"--data {text}: not a registered dataset ({', '.join(REGISTERED)}), and no such folder or manifest")

@@ -1,4 +1,5 @@
-"""The user's own recordings: a folder with one subfolder per label, or a manifest CSV.
+"""The user's own recordings: a folder with one subfolder per label, or a manifest CSV (both read by
+:mod:`drsn_edge.readers.manifest`, the one reader of manifests and folders).
 
 Folder layout::
 
@@ -6,17 +7,11 @@ Folder layout::
     DATA/outer_race/pump-3/a.csv    a deeper subfolder names the group (machine / load / run)
     DATA/classes.txt                optional: one label per line, fixing the class order (else sorted)
 
-Manifest (CSV, paths relative to it)::
-
-    path,label,group,fs,channels,scale,sensitivity,start_s,stop_s
-    rec/a.wav,normal,pump-1,,,,,,
-    rec/b.npy,inner_race,pump-2,25600,,,100,0,60
+Manifest: see :mod:`drsn_edge.readers.manifest` for its columns.
 """
 
 from __future__ import annotations
 
-import csv
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +19,9 @@ from typing import Any
 
 from drsn_edge.data.sources.base import DataSource, FileEntry, SourceData, read_entries
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.readers import ReadOptions, is_readable, open_reader
+from drsn_edge.readers import ReadOptions, no_recordings, open_reader, read_manifest, scale_factor, walk_recordings
 
-MANIFEST_COLUMNS = ("path", "label", "group", "fs", "channels", "scale", "sensitivity", "start_s", "stop_s")
+UNLABELLED = "unlabelled"
 
 
 @dataclass
@@ -42,15 +37,15 @@ class FileDataOptions:
     scale: float | None = None  # raw value x scale = g
     sensitivity: float | None = None  # mV/g, for files in volts (scale = 1000 / sensitivity)
     normal: str = "normal"  # the healthy class, for alarms and false-alarm rates
-    unlabelled: bool = False  # every recording under the folder, labels ignored (adaptation to a new machine)
+    unlabelled: bool = False  # every recording, labels ignored (adaptation to a new machine, enrolment)
 
     def read_options(self, **row: Any) -> ReadOptions:
-        scale, sens = row.get("scale", self.scale), row.get("sensitivity", self.sensitivity)
-        if scale is not None and sens is not None:
-            raise DrsnEdgeError("give scale or sensitivity, not both")
-        return ReadOptions(fs=row.get("fs"), fallback_fs=self.file_fs, channels=row.get("channels", self.channels),
-                           time_column=self.time_column, layout=self.layout,
-                           scale=1000.0 / sens if sens else (scale if scale is not None else 1.0))
+        """How to read one file: these options, with a manifest row's own values over them."""
+        scale, sens = row.get("scale"), row.get("sensitivity")
+        if scale is None and sens is None:
+            scale, sens = self.scale, self.sensitivity
+        return ReadOptions(fs=row.get("fs"), fallback_fs=self.file_fs, channels=row.get("channels") or self.channels,
+                           time_column=self.time_column, layout=self.layout, scale=scale_factor(scale, sens))
 
 
 def _classes(opts: FileDataOptions, beside: Path, found: list[str]) -> list[str]:
@@ -103,36 +98,24 @@ class FolderSource(DataSource):
         if not root.is_dir():
             raise DrsnEdgeError(f"data folder not found: {root}")
         if opts.unlabelled:
-            files = sorted(f for f in root.rglob("*") if f.is_file() and not f.name.startswith(".") and is_readable(f))
+            files = walk_recordings(root)
             if not files:
-                raise DrsnEdgeError(f"{root}: no recordings found (known suffixes: wav, flac, ogg, npy, csv, mat)")
-            return ([FileEntry(f, "unlabelled", f.relative_to(root).as_posix(), None, opts.read_options()) for f in files],
-                    ["unlabelled"], root)
+                raise no_recordings(root)
+            return ([FileEntry(f, UNLABELLED, f.relative_to(root).as_posix(), None, opts.read_options()) for f in files],
+                    [UNLABELLED], root)
         entries = []
         for label_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            for f in sorted(label_dir.rglob("*")):
-                if not f.is_file() or f.name.startswith(".") or not is_readable(f):
-                    continue
+            for f in walk_recordings(label_dir):
                 rel = f.relative_to(root)
                 group = rel.parts[1] if len(rel.parts) > 2 else None
                 entries.append(FileEntry(f, label_dir.name, rel.as_posix(), group, opts.read_options()))
         if not entries:
-            raise DrsnEdgeError(f"{root}: no recordings found (expected LABEL/FILE, e.g. normal/run1.wav)")
+            raise no_recordings(root, "LABEL/FILE, e.g. normal/run1.wav")
         return entries, _classes(opts, root, [e.label for e in entries]), root
 
     def load(self, opts: FileDataOptions, fs: float, seed: int, min_samples: int | None) -> SourceData:
         entries, names, root = self.entries(opts)
         return _finish(entries, names, opts, fs, min_samples, root)
-
-
-def _float(value: str, what: str, where: str) -> float | None:
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise DrsnEdgeError(f"{where}: {what} {value!r} is not a number") from None
 
 
 class ManifestSource(DataSource):
@@ -144,40 +127,19 @@ class ManifestSource(DataSource):
 
     def entries(self, opts: FileDataOptions) -> tuple[list[FileEntry], list[str], Path]:
         path = Path(opts.root or "")
-        if not path.is_file():
-            raise DrsnEdgeError(f"manifest not found: {path}")
-        try:
-            with open(path, newline="", encoding="utf-8-sig") as f:
-                rows = list(csv.DictReader(f))
-                header = [h.strip() for h in (rows[0].keys() if rows else [])]
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise DrsnEdgeError(f"{path}: not a readable CSV manifest ({exc})") from None
-        if not rows:
-            raise DrsnEdgeError(f"{path}: the manifest has no rows (expected a header path,label and one row per file)")
-        for col in ("path", "label"):
-            if col not in header:
-                raise DrsnEdgeError(f"{path}: the manifest needs a {col!r} column (it has: {', '.join(header)})")
-        unknown = [h for h in header if h not in MANIFEST_COLUMNS]
-        if unknown:
-            raise DrsnEdgeError(f"{path}: unknown manifest column {unknown[0]!r}; columns are {', '.join(MANIFEST_COLUMNS)}")
+        rows = read_manifest(path)
+        if not opts.unlabelled and all(r.label is None for r in rows):
+            raise DrsnEdgeError(f"{path}: the manifest needs a 'label' column for training (a class on every row)")
         entries = []
-        for n, raw in enumerate(rows, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
-            where = f"{path} line {n}"
-            if not row["path"] or not row["label"]:
-                raise DrsnEdgeError(f"{where}: empty path or label")
-            per: dict[str, Any] = {}
-            for k in ("fs", "scale", "sensitivity"):
-                v = _float(row.get(k, ""), k, where)
-                if v is not None:
-                    per[k] = v
-            if row.get("channels"):
-                per["channels"] = tuple(c.strip() for c in re.split(r"[;|,]", row["channels"]) if c.strip())
-            file = (path.parent / row["path"]).resolve()
-            entries.append(FileEntry(file, row["label"], row["path"], row.get("group") or None, opts.read_options(**per),
-                                     _float(row.get("start_s", ""), "start_s", where),
-                                     _float(row.get("stop_s", ""), "stop_s", where)))
-        return entries, _classes(opts, path.parent, [e.label for e in entries]), path
+        for row in rows:
+            label = UNLABELLED if opts.unlabelled else row.label
+            if label is None:
+                raise DrsnEdgeError(f"{row.where}: empty label (a manifest for training needs a label on every row)")
+            per = {k: getattr(row, k) for k in ("fs", "channels", "scale", "sensitivity") if getattr(row, k) is not None}
+            entries.append(FileEntry(row.path, label, row.rel, row.group, opts.read_options(**per), row.start_s,
+                                     row.stop_s))
+        names = [UNLABELLED] if opts.unlabelled else _classes(opts, path.parent, [e.label for e in entries])
+        return entries, names, path
 
     def load(self, opts: FileDataOptions, fs: float, seed: int, min_samples: int | None) -> SourceData:
         entries, names, path = self.entries(opts)

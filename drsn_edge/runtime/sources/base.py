@@ -38,15 +38,9 @@ class Source(Protocol):
 
 @dataclass
 class Scale:
-    """Raw value -> g: ``value * gain`` (g per unit), or volts / (sensitivity in V per g)."""
+    """Raw value -> g: ``value * gain`` (:func:`drsn_edge.readers.scale_factor` makes it from a scale or a sensitivity)."""
 
     gain: float = 1.0
-
-    @classmethod
-    def from_options(cls, gain: float | None = None, sensitivity_mv_per_g: float | None = None) -> Scale:
-        if sensitivity_mv_per_g:
-            return cls(1000.0 / sensitivity_mv_per_g)
-        return cls(gain if gain is not None else 1.0)
 
 
 class Pacer:
