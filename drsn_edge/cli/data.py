@@ -11,7 +11,7 @@ from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples
 from drsn_edge.cli.progress import progress_bar
 from drsn_edge.data.inspect import format_inspection, inspect_entries
 from drsn_edge.data.sources import get_source
-from drsn_edge.data.sources.files import common_rate
+from drsn_edge.data.sources.files import default_model_rate
 from drsn_edge.errors import DrsnEdgeError
 
 
@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     i.add_argument("path", help="a folder (one subfolder per label), a manifest CSV, or cwru (with --data-dir)")
     add_data_options(i)
     i.add_argument("--window", type=int, default=2048, help="window length in samples, for the window counts")
-    i.add_argument("--fs", type=float, help="model rate for the window counts (default: as train would choose)")
+    i.add_argument("--model-fs", type=float, metavar="HZ", help="the model's rate, for the window counts (default: as "
+                   "train would choose it, said on the first line)")
     i.add_argument("--strict", action="store_true", help="any problem, warnings too, makes the exit code 2")
     i.add_argument("--json", help="write the full report here")
     i.set_defaults(func=run_inspect, command="data inspect")
@@ -42,12 +43,20 @@ def run_inspect(args: argparse.Namespace) -> int:
     spec = data_spec_from_args(args)
     source = get_source(spec.source)
     opts = source.options(spec.options)
-    entries, names, _ = source.entries(opts)
-    if args.fs is None:
-        args.fs = source.default_fs(opts) or common_rate(entries)
-
+    found = source.entries(opts)
+    entries, names = found.files, found.class_names
+    for note in found.notes:
+        print(f"note: {note}")
+    rate, why = args.model_fs or source.default_fs(opts), None
+    if rate is None:
+        try:
+            rate, why = default_model_rate(entries, args.window)
+        except DrsnEdgeError:  # no file readable: the table below says why, file by file
+            why = "no file could be read, so no model rate is chosen (window counts at each file's own rate)"
+    if why:
+        print(f"{why}\n")
     with progress_bar(len(entries), "reading") as tick:
-        report = inspect_entries(entries, names, args.window, args.fs, progress=tick)
+        report = inspect_entries(entries, names, args.window, rate, progress=tick)
     print(format_inspection(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, default=str))

@@ -14,7 +14,7 @@ from drsn_edge.data.noise import parse_noise_types, parse_snr_list
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.evaluation.grid import format_table
 from drsn_edge.evaluation.job import evaluate_model
-from drsn_edge.evaluation.metrics import format_report
+from drsn_edge.evaluation.metrics import format_confusion, format_recordings, format_report
 from drsn_edge.evaluation.plots import plot_report
 from drsn_edge.runtime.loader import describe_model
 from drsn_edge.runtime.providers import ProviderSettings
@@ -73,6 +73,11 @@ def run(args: argparse.Namespace) -> int:
     for n in report["split"]["notes"]:
         print(f"note: {n}")
     print(format_report(report["clean"]))
+    print()
+    print(format_confusion(report["clean"]))
+    if report["clean"].get("per_recording"):
+        print()
+        print(format_recordings(report["clean"]))
     if "clean_held_out_only" in report:
         h = report["clean_held_out_only"]
         print(f"held-out recordings only (without time-split fallbacks): accuracy {100 * h['accuracy']:.2f} %, "

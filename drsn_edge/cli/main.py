@@ -21,6 +21,19 @@ def build_parser() -> Parser:
     return parser
 
 
+#: what a shell reports for a process ended by SIGPIPE
+EXIT_BROKEN_PIPE = 141
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["stream"]:  # a stop request at any moment, start-up included, ends with a summary
@@ -39,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"drsn-edge {args.command}: error: missing dependency {exc.name!r}; "
               f"install the extra that provides it, e.g. pip install 'drsn-edge[train]'", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (| head): end quietly, as a shell reports SIGPIPE
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except OSError as exc:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"drsn-edge {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)

@@ -12,14 +12,30 @@ from drsn_edge.data.splits import SplitSpec
 from drsn_edge.errors import DrsnEdgeError
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' lines, and shows every option's default (where an option has a value of its own)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+#: Old spellings that keep working for a release, each with a one-line note: old -> new (same meaning).
+DEPRECATED = {"--file-fs": "--fs", "--normal": "--normal-label", "--gain": "--scale", "--columns": "--channels",
+              "--mat-channels": "--channels"}
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (no usage dump) and exit code 2."""
+    """argparse with a one-line error (no usage dump) and exit code 2, defaults in ``--help``, and the deprecated
+    spellings of :data:`DEPRECATED` rewritten with a note."""
 
     #: Options whose values may start with '-' (``--snr -6:10``); argparse would take them for flags.
     NEGATIVE_VALUE_OPTIONS = ("--snr",)
 
     def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)  # keep the examples' lines
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
@@ -27,6 +43,11 @@ class Parser(argparse.ArgumentParser):
         joined: list[str] = []
         i = 0
         while i < len(argv):
+            flag, eq, value = argv[i].partition("=")
+            if flag in DEPRECATED and argv[i - 1:i] != ["--"]:
+                sys.stderr.write(f"drsn-edge: note: {flag} is now {DEPRECATED[flag]} (the old spelling works until "
+                                 "0.3)\n")
+                argv[i] = DEPRECATED[flag] + eq + value
             if argv[i] in self.NEGATIVE_VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-"):
                 joined.append(f"{argv[i]}={argv[i + 1]}")
                 i += 2
@@ -40,6 +61,33 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+#: The options that read recordings, with one meaning in every command (train, evaluate, adapt, data inspect, export,
+#: verify, bench and stream): flag -> add_argument's keywords.
+INPUT_OPTIONS: dict[str, dict[str, Any]] = {
+    "--fs": dict(type=float, metavar="HZ", help="the input's sample rate, for inputs that store none (.npy, CSV without "
+                 "time stamps, raw streams); a file that stores its own rate is read at it (default: the file's own)"),
+    "--channels": dict(help="which channels: names (CWRU: DE, FE, BA; CSV columns; .mat variables such as bearing.gs) "
+                       "or numbers, comma-separated (default: all)"),
+    "--layout": dict(choices=["channels-first", "samples-first"],
+                     help="layout of a 2-D .npy / .mat array (default: channels-first, i.e. (channels, samples))"),
+    "--time-column": dict(help="CSV column (name or number) of time stamps in s: rate and gaps from it (default: a "
+                          "column named like one)"),
+    "--scale": dict(type=float, help="raw value x scale = g (default: 1; for inputs in volts give --sensitivity)"),
+    "--sensitivity": dict(type=float, metavar="MV_PER_G", help="sensor sensitivity in mV/g, for inputs in volts "
+                          "(default: none, the input is in g)"),
+}
+NORMAL_LABEL = dict(metavar="CLASS", help="the healthy class: an alarm means P(not this class) is high (default: "
+                    "'normal' where the data has it; without one, an alarm means some class is predicted with high "
+                    "confidence)")
+
+
+def add_input_options(g: argparse._ArgumentGroup, skip: tuple[str, ...] = ()) -> None:
+    """How recordings are read, in the words every command shares."""
+    for flag, kw in INPUT_OPTIONS.items():
+        if flag not in skip:
+            g.add_argument(flag, **kw)
+
+
 #: CLI flag -> (option name, the sources it applies to). The library speaks in option names; only here are flags.
 DATA_FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "data_dir": ("root", ("cwru",)),
@@ -50,12 +98,12 @@ DATA_FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sim_duration": ("duration", ("sim",)),
     "sim_recordings": ("recordings_per_class", ("sim",)),
     "classes": ("classes", ("cwru", "folder", "manifest")),
-    "file_fs": ("file_fs", ("folder", "manifest")),
+    "fs": ("file_fs", ("folder", "manifest")),
     "layout": ("layout", ("folder", "manifest")),
     "time_column": ("time_column", ("folder", "manifest")),
     "scale": ("scale", ("folder", "manifest")),
     "sensitivity": ("sensitivity", ("folder", "manifest")),
-    "normal": ("normal", ("folder", "manifest")),
+    "normal_label": ("normal", ("folder", "manifest")),
 }
 _LISTS = {"channels", "classes", "loads"}
 
@@ -68,34 +116,36 @@ def add_data_options(p: argparse.ArgumentParser, training: bool = False) -> None
     """Data and split options. ``--data`` is a registered dataset (sim, cwru), a folder or a manifest CSV."""
     g = p.add_argument_group("data")
     g.add_argument("--data", help="sim (built-in simulator), cwru (with --data-dir), a folder with one subfolder per "
-                                  "label, or a manifest CSV (path,label[,group,fs,channels,...])")
-    g.add_argument("--data-dir", help="cwru: the folder of CWRU .mat files (e.g. ../shared/data/cwru/12k_drive_end)")
-    g.add_argument("--labels", help="sim / cwru label set: 10 (condition x size) or 4 (condition)")
-    g.add_argument("--channels", help="cwru: DE, FE, BA; files: CSV columns / .mat variables / channel numbers, "
-                                      "comma-separated (default: all)")
-    g.add_argument("--loads", help="cwru: motor loads in hp, e.g. 0,1,2")
-    g.add_argument("--group-by", help="cwru: what a group is for group splits: load (default), file, none")
+                                  "label, or a manifest CSV (path,label[,group,fs,channels,...]) (default: the model's "
+                                  "own data, or sim)")
+    g.add_argument("--data-dir", help="cwru: the folder of CWRU .mat files, e.g. ../shared/data/cwru/12k_drive_end "
+                                      "(default: none)")
+    g.add_argument("--labels", help="sim / cwru label set: 10 (condition x size) or 4 (condition) (default: sim 4, "
+                                    "cwru 10)")
+    add_input_options(g)
+    g.add_argument("--loads", help="cwru: motor loads in hp, e.g. 0,1,2 (default: all)")
+    g.add_argument("--group-by", help="cwru: what a group is for group splits: load, file, none (default: load)")
     g.add_argument("--classes", help="files: class order, comma-separated (default: classes.txt, else sorted)")
-    g.add_argument("--file-fs", type=float, help="files: sample rate of files that store none (.npy, CSV without time)")
-    g.add_argument("--layout", choices=["channels-first", "samples-first"], help="files: layout of 2-D arrays")
-    g.add_argument("--time-column", help="files: CSV column of time stamps (name or number)")
-    g.add_argument("--scale", type=float, help="files: raw value x scale = g")
-    g.add_argument("--sensitivity", type=float, help="files: sensor sensitivity in mV/g, for files in volts")
-    g.add_argument("--normal", help="files: the healthy class (default: normal)")
-    g.add_argument("--sim-duration", type=float, help="sim: seconds per simulated recording (default 10)")
-    g.add_argument("--sim-recordings", type=int, help="sim: recordings (machines) per class (default 4)")
+    g.add_argument("--normal-label", **NORMAL_LABEL)
+    g.add_argument("--sim-duration", type=float, help="sim: seconds per simulated recording (default: 10)")
+    g.add_argument("--sim-recordings", type=int, help="sim: recordings (machines) per class (default: 4)")
     if training:
-        g.add_argument("--fs", type=float, help="model sample rate in Hz (default: 12000 for sim / cwru, else the rate "
-                                                "most files have); other rates are resampled")
+        g.add_argument("--model-fs", type=float, metavar="HZ",
+                       help="the model's sample rate; recordings at other rates are resampled to it (default: 12000 "
+                            "for sim / cwru; for your files, the rate most of them have, lowered where a window would "
+                            "span less than 0.15 s: data inspect says which)")
     s = p.add_argument_group("split")
     s.add_argument("--split", choices=["time", "recording", "group", "all"],
                    help="time: inside each recording (optimistic); recording: whole recordings held out per label; "
-                        "group: --test-group held out; all: every window is test (evaluate on new data)")
-    s.add_argument("--test-group", help="group(s) held out for testing, comma-separated (implies --split group)")
-    s.add_argument("--split-fractions", help="train,val,test shares (default 0.7,0.1,0.2)")
-    s.add_argument("--split-seed", type=int, help="seed of the assignment of recordings to splits (default 0)")
+                        "group: --test-group held out; all: every window is test (default: recording to train, all "
+                        "to evaluate given --data)")
+    s.add_argument("--test-group", help="group(s) held out for testing, comma-separated (implies --split group) "
+                                        "(default: none)")
+    s.add_argument("--split-fractions", help="train,val,test shares (default: 0.7,0.1,0.2)")
+    s.add_argument("--split-seed", type=int, help="seed of the assignment of recordings to splits (default: 0)")
     if training:
-        s.add_argument("--cv", choices=["group"], help="leave-one-group-out: one model per group, one report over all")
+        s.add_argument("--cv", choices=["group"], help="leave-one-group-out: one model per group, one report over all "
+                                                       "(default: one model)")
 
 
 def _options_from_args(args: argparse.Namespace, source: str) -> dict[str, Any]:
@@ -107,7 +157,8 @@ def _options_from_args(args: argparse.Namespace, source: str) -> dict[str, Any]:
         if source not in sources:
             where = "your own files (a folder or manifest)" if sources == ("folder", "manifest") else \
                 ", ".join(f"--data {s}" for s in sources)
-            hint = "; for your own recordings use --data FOLDER or --data MANIFEST.csv" if dest == "data_dir" else ""
+            hint = {"data_dir": "; for your own recordings use --data FOLDER or --data MANIFEST.csv",
+                    "fs": "; the model's rate is --model-fs"}.get(dest, "")
             raise DrsnEdgeError(f"{_flag(dest)} applies to {where}, not to --data {source}{hint}")
         if dest in _LISTS:
             value = [v.strip() for v in str(value).split(",") if v.strip()]
@@ -159,7 +210,7 @@ def data_spec_from_args(args: argparse.Namespace, base=None, default_split: str 
         split = SplitSpec(default_split) if default_split else SplitSpec()
     split = _split_from_args(args, split)
     seed = args.split_seed if getattr(args, "split_seed", None) is not None else (base.seed if base and args.data is None else 0)
-    fs = getattr(args, "fs", None) or (base.fs if base is not None and args.data is None else None)
+    fs = getattr(args, "model_fs", None) or (base.fs if base is not None and args.data is None else None)
     spec = DataSpec(source, opts, fs, split, seed)
 
     get_source(source).options(spec.options)  # refuse bad option values now, before any work
@@ -169,7 +220,7 @@ def data_spec_from_args(args: argparse.Namespace, base=None, default_split: str 
 def data_given(args: argparse.Namespace) -> bool:
     """Whether any data or split option was given on the command line."""
     return any(getattr(args, d, None) is not None for d in [*DATA_FLAGS, "data", "split", "test_group", "split_fractions",
-                                                             "split_seed"])
+                                                             "split_seed", "model_fs"])
 
 
 def examples(*commands: str) -> str:

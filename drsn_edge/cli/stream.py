@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from drsn_edge.cli.parser import examples
+from drsn_edge.cli.parser import NORMAL_LABEL, add_input_options, examples
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import is_triton_url
+from drsn_edge.readers import split_channels
 from drsn_edge.runtime.app import EXIT_NO_WINDOWS, InputOptions, OutputOptions, StreamJob, no_window_reason, run_stream
 from drsn_edge.runtime.config import StreamConfig, parse_channel_map
 from drsn_edge.runtime.decisions import AlarmConfig
@@ -29,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        epilog=examples("drsn-edge stream model.onnx recordings/ --report run.html",
                                        "drsn-edge stream model.onnx a.wav b.csv --time-column time_s --jsonl out.jsonl",
                                        "arecord -f S16_LE -r 48000 -c 2 | drsn-edge stream model.onnx - --fs 48000 "
-                                       "--channels 2 --format s16le --sensitivity 100 --mqtt mqtt://broker:1883"))
+                                       "--raw-channels 2 --format s16le --sensitivity 100 --mqtt mqtt://broker:1883"))
     p.add_argument("model", help="exported .onnx (or TensorRT .engine) with drsn-edge metadata, or a model on a Triton "
                                  "server: triton://HOST:PORT/MODEL")
     p.add_argument("input", nargs="+", help="files, folders, globs, a manifest CSV, '-' for stdin, tcp://HOST:PORT or "
@@ -37,18 +38,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--server-wait", type=float, default=None, metavar="S",
                    help="triton:// models: wait out a server outage this long, resending, before giving up (default 60)")
     i = p.add_argument_group("input")
-    i.add_argument("--fs", type=float, help="input sample rate in Hz (files that store one are checked against it)")
-    i.add_argument("--force", action="store_true", help="accept an input rate far from the model's (a unit slip otherwise)")
-    i.add_argument("--channels", type=int, help="sensor channels in the input (raw streams: required)")
+    add_input_options(i)
+    i.add_argument("--raw-channels", type=int, metavar="N", help="raw streams (stdin, tcp): channels interleaved in "
+                   "the stream (required there)")
     i.add_argument("--format", default="f32le", choices=["f32le", "s16le"], help="raw stream sample format")
-    i.add_argument("--gain", type=float, help="g per input unit (default 1)")
-    i.add_argument("--sensitivity", type=float, help="sensor sensitivity in mV/g, for inputs in volts")
-    i.add_argument("--time-column", help="CSV column (name or number) holding time stamps in s: rate and gaps from it")
-    i.add_argument("--columns", help="which channels: CSV columns or .mat variables by name (accel_x, bearing.gs, DE for "
-                                     "CWRU files), or channel numbers; comma-separated (default: all)")
-    i.add_argument("--mat-channels", dest="columns", help=argparse.SUPPRESS)  # the 0.1 name
-    i.add_argument("--layout", choices=["channels-first", "samples-first"],
-                   help="layout of a 2-D .npy / .mat array (default channels-first: (channels, samples))")
+    i.add_argument("--force", action="store_true", help="accept an input rate far from the model's (a unit slip otherwise)")
     i.add_argument("--realtime", action="store_true", help="replay files at recording speed (default: as fast as possible)")
     i.add_argument("--stream-id", help="name of the stream in records, MQTT topics and metrics (default: the input's name)")
     w = p.add_argument_group("windows and batching")
@@ -69,7 +63,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--min-raise-s", type=float, default=0.5)
     d.add_argument("--min-clear-s", type=float, default=1.0)
     d.add_argument("--suppress-s", type=float, default=0.0, help="no new alarm this long after a clear")
-    d.add_argument("--normal-label", help="the healthy class (default: the model's)")
+    d.add_argument("--normal-label", **{**NORMAL_LABEL, "help": NORMAL_LABEL["help"].replace("where the data has it", "the "
+                                                                                             "model's healthy class")})
     o = p.add_argument_group("outputs")
     o.add_argument("--jsonl", help="JSON lines to a file, '-' for stdout, or none (default: stdout when it is not a "
                                    "terminal)")
@@ -109,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
         raise DrsnEdgeError("standard input and sockets stream alone: give one live input per run")
     if args.threads < 0:
         raise DrsnEdgeError("--threads must not be negative")
+    channels, raw_channels = args.channels, args.raw_channels
+    if live and raw_channels is None and channels and channels.strip().isdigit():  # the 0.1 spelling for a raw stream
+        print(f"drsn-edge: note: for a raw stream, --channels {channels} is now --raw-channels {channels} (the old "
+              "spelling works until 0.3)", file=sys.stderr)
+        channels, raw_channels = None, int(channels)
     human = sys.stdout.isatty() and args.jsonl is None
     jsonl = None if human or args.jsonl == "none" else (args.jsonl or "-")
     mqtt = None
@@ -125,10 +125,10 @@ def run(args: argparse.Namespace) -> int:
     job = StreamJob(
         model=args.model, input=args.input, stream_id=args.stream_id, force=args.force,
         server_wait_s=60.0 if args.server_wait is None else args.server_wait,
-        inputs=InputOptions(fs=args.fs, channels=args.channels, fmt=args.format, scale=args.gain,
+        inputs=InputOptions(fs=args.fs, raw_channels=raw_channels, fmt=args.format, scale=args.scale,
                             sensitivity=args.sensitivity, time_column=args.time_column,
-                            columns=tuple(c.strip() for c in args.columns.split(",")) if args.columns else None,
-                            layout=args.layout, realtime=args.realtime),
+                            channels=split_channels(channels) if channels else None, layout=args.layout,
+                            realtime=args.realtime),
         outputs=OutputOptions(jsonl=jsonl, windows=not args.alarms_only, mqtt=mqtt,
                               prometheus=args.prometheus, console=human, report=args.report, plot_dir=args.plot),
         config=StreamConfig(hop=args.hop, channel_map=parse_channel_map(args.channel_map) if args.channel_map else None,

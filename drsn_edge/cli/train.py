@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="drsn-cw", help="drsn-cw, drsn-cs or resnet")
     p.add_argument("--preset", default="wide", help="wide (a WDCNN-style wide first kernel; the default) or paper "
                                                     "(Zhao et al. Table II)")
-    p.add_argument("--window", type=int, help="window length in samples (default: the preset's)")
+    p.add_argument("--window", type=int, help="window length in samples (default: the preset's, 2048)")
     p.add_argument("--noise", default=",".join(_NOISE.kinds),
                    help="noise types drawn per window: gaussian,laplacian,pink | all | none")
     p.add_argument("--snr", default=f"{_NOISE.snr_low:g}:{_NOISE.snr_high:g}",
@@ -39,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--band", type=float, default=_CFG.augment.band,
                    help="share of windows given a random low-pass and spectral tilt (sensor differences; 0: off)")
     p.add_argument("--no-augment", action="store_true", help="no augmentation at all (the paper's training)")
-    p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation score")
+    p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation score "
+                                                "(default: none: every epoch runs, the best on validation is kept)")
     p.add_argument("--no-refit", action="store_true",
                    help="keep the best validation epoch's weights (by default training runs again on training + "
                         "validation recordings up to that epoch)")

@@ -3,6 +3,8 @@ confusion matrix, per-recording verdicts, and fault-vs-normal detection and fals
 
 from __future__ import annotations
 
+import re
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -106,3 +108,79 @@ def format_report(r: dict[str, Any]) -> str:
     for name, c in r["per_class"].items():
         lines.append(f"{name.ljust(width)}  {c['support']:7d}  {pct(c['recall']):>8}  {pct(c['precision']):>11}")
     return "\n".join(lines)
+
+
+def short_names(names: list[str]) -> list[str]:
+    """Short codes for class names (``inner_race_0.007`` -> ``IR.007``), unique."""
+    out: list[str] = []
+    for n in names:
+        parts = [p for p in re.split(r"[_\s-]+", n) if p]
+        letters = "".join(p[0].upper() for p in parts if not _is_number(p))
+        digits = "".join(p.removeprefix("0") for p in parts if _is_number(p))
+        code = (letters or n[:3]) + digits
+        while code in out:
+            code += "'"
+        out.append(code)
+    return out
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def format_confusion(r: dict[str, Any], width: int = 80) -> str:
+    """The confusion matrix (rows true, columns predicted, window counts); short class codes and a key when the
+    names would not fit in ``width`` columns."""
+    names, cm = r["class_names"], np.asarray(r["confusion"])
+    present = [i for i in range(len(names)) if cm[i].sum() or cm[:, i].sum()]
+    labels = [names[i] for i in present]
+    cell = max(len(str(int(cm.max()))), 3)
+    full = max(len(n) for n in labels)
+    use_codes = full + (max(cell, full) + 1) * len(labels) + 2 > width
+    shown = short_names(labels) if use_codes else labels
+    col = max(cell, max(len(s) for s in shown))
+    head = max(len(s) for s in shown)
+    lines = ["confusion (rows: true class, columns: predicted; windows)",
+             " " * (head + 2) + " ".join(s.rjust(col) for s in shown)]
+    for k, i in enumerate(present):
+        row = " ".join(str(int(cm[i, j])).rjust(col) for j in present)
+        lines.append(f"{shown[k].ljust(head)}  {row}")
+    if use_codes:
+        lines += textwrap.wrap("key: " + ", ".join(f"{c} = {n}" for c, n in zip(shown, labels)), width)
+    return "\n".join(lines)
+
+
+def format_recordings(r: dict[str, Any], width: int = 80) -> str:
+    """Per recording: its label, windows, share of windows right, and the majority verdict; within ``width`` columns
+    (long recording names lose their start, never the file name; class names become the confusion's codes)."""
+    rows = r.get("per_recording") or []
+    if not rows:
+        return ""
+    code = dict(zip(r["class_names"], short_names(r["class_names"])))
+
+    def table(names: bool, rec_width: int | None) -> list[list[str]]:
+        name = (lambda n: n) if names else (lambda n: code.get(n, n))
+        body = [[str(x["recording"]), name(x["label"]), str(x["windows"]), f"{100 * x['accuracy']:.1f}",
+                 f"{name(x['verdict'])} {100 * x['verdict_share']:.0f} %" + ("" if x["correct"] else " WRONG")]
+                for x in rows]
+        if rec_width:
+            for row in body:
+                row[0] = row[0] if len(row[0]) <= rec_width else "..." + row[0][-(rec_width - 3):]
+        return [["recording", "label", "windows", "right %", "verdict"], *body]
+
+    def fits(t: list[list[str]]) -> bool:
+        return sum(max(len(row[i]) for row in t) for i in range(5)) + 8 <= width
+
+    t = table(True, None)
+    for names, rec in ((True, None), (True, 24), (False, 24), (False, 12)):
+        t = table(names, rec)
+        if fits(t):
+            break
+    widths = [max(len(row[i]) for row in t) for i in range(5)]
+    fmt = lambda row: "  ".join(v.ljust(w) if i in (0, 1, 4) else v.rjust(w)  # noqa: E731
+                                for i, (v, w) in enumerate(zip(row, widths))).rstrip()
+    return "\n".join(["per recording (majority verdict of its windows)", *map(fmt, t)])

@@ -11,9 +11,9 @@ normalization, the data and split it was trained on, its heads and provenance. O
 :mod:`~drsn_edge.modelfile.detect` recognises a file by its content and reads the description of any of them.
 """
 
-from drsn_edge.modelfile.description import SCHEMA, ModelMetadata
+from drsn_edge.modelfile.description import NO_HEALTHY_CLASS, SCHEMA, ModelMetadata
 from drsn_edge.modelfile.detect import detect_format, is_triton_url, read_description
 from drsn_edge.modelfile.hashing import sha256_bytes, sha256_file
 
-__all__ = ["SCHEMA", "ModelMetadata", "detect_format", "is_triton_url", "read_description", "sha256_bytes",
+__all__ = ["NO_HEALTHY_CLASS", "SCHEMA", "ModelMetadata", "detect_format", "is_triton_url", "read_description", "sha256_bytes",
            "sha256_file"]

@@ -16,6 +16,8 @@ from typing import Any
 from drsn_edge.errors import DrsnEdgeError
 
 SCHEMA = "drsn-edge-model/2"
+#: what an alarm means when a model has no healthy class: said alike by training and by the runtime
+NO_HEALTHY_CLASS = "every window is some class, and an alarm means a class is predicted with high confidence"
 READABLE_SCHEMAS = ("drsn-edge-model/1", SCHEMA)
 
 

@@ -163,7 +163,7 @@ class CsvReader(Reader):
             d = np.diff(head[:, c])
             if np.all(d > 0) and np.std(d) <= 0.01 * np.mean(d):
                 raise self.fail(f"column {names[c]!r} increases steadily like time stamps; use it as time with "
-                                f"--time-column {names[c]}, or pick the sensor columns with --columns")
+                                f"--time-column {names[c]}, or pick the sensor columns with --channels")
 
     # ---- blocks ------------------------------------------------------------------------------------------------
     def _blocks(self, frames: int) -> Iterator[Block]:

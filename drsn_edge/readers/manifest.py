@@ -12,14 +12,18 @@ Manifest columns (paths relative to the manifest)::
     sensitivity   mV/g, for files in volts (scale = 1000 / sensitivity)
     start_s       keep the file from here (s)
     stop_s        ... to here (s)
+
+Other columns (a checksum, a note, a load) are ignored and named once; one that looks like a misspelt column
+(``sensitvity``) is refused with the column it resembles.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from drsn_edge.errors import DrsnEdgeError
@@ -91,8 +95,29 @@ def _number(value: str, col: str, where: str) -> float | None:
     return v
 
 
-def read_manifest(path: str | Path) -> list[ManifestRow]:
-    """Every row of a manifest, checked: known columns only, a path on every row, numbers where numbers go."""
+@dataclass
+class Manifest:
+    """A manifest's rows, and the columns it has that drsn-edge does not read."""
+
+    path: Path
+    rows: list[ManifestRow]
+    ignored: list[str] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def note(self) -> str | None:
+        """The one line that says which columns were not read (None when all were)."""
+        if not self.ignored:
+            return None
+        return f"{self.path}: column(s) {', '.join(self.ignored)} are not drsn-edge columns and are not read"
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    """Every row of a manifest, checked: a path on every row, numbers where numbers go, no misspelt column."""
     path = Path(path)
     if not path.is_file():
         raise DrsnEdgeError(f"manifest not found: {path}")
@@ -106,8 +131,11 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
     if "path" not in header:
         raise DrsnEdgeError(f"{path}: the manifest needs a 'path' column (it has: {', '.join(header) or 'none'})")
     unknown = [h for h in header if h not in MANIFEST_COLUMNS]
-    if unknown:
-        raise DrsnEdgeError(f"{path}: unknown manifest column {unknown[0]!r}; columns are {', '.join(MANIFEST_COLUMNS)}")
+    for h in unknown:
+        near = difflib.get_close_matches(h.lower(), MANIFEST_COLUMNS, n=1, cutoff=0.8)
+        if near:
+            raise DrsnEdgeError(f"{path}: unknown manifest column {h!r}: did you mean {near[0]!r}? (columns are "
+                                f"{', '.join(MANIFEST_COLUMNS)})")
     if not rows:
         raise DrsnEdgeError(f"{path}: the manifest has no rows (expected a header with path and one row per file)")
     out = []
@@ -115,14 +143,14 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
         where = f"{path} line {line}"
         if len(cells) > len(header):
             raise DrsnEdgeError(f"{where}: {len(cells)} cells, the header names {len(header)}")
-        row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+        row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header) if h not in unknown}
         if not row["path"]:
             raise DrsnEdgeError(f"{where}: empty path")
         nums = {k: _number(row.get(k, ""), k, where) for k in _NUMBERS}
         out.append(ManifestRow(where, (path.parent / row["path"]).resolve(), row["path"], row.get("label") or None,
                                row.get("group") or None, channels=split_channels(row["channels"])
                                if row.get("channels") else None, **nums))
-    return out
+    return Manifest(path, out, unknown)
 
 
 def walk_recordings(root: str | Path) -> list[Path]:

@@ -211,7 +211,7 @@ class MatReader(Reader):
             return found
         if not found:
             raise self.fail("no numeric variable long enough to be a signal")
-        raise self.fail(f"several signal variables ({', '.join(found[:8])}); choose with --columns (e.g. {found[0]})")
+        raise self.fail(f"several signal variables ({', '.join(found[:8])}); choose with --channels (e.g. {found[0]})")
 
     def _var(self, path: str) -> _Var:
         node = self._node(path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,14 @@ EXIT_OK, EXIT_ALARM, EXIT_BAD_INPUT, EXIT_NO_WINDOWS = 0, 1, 2, 3
 
 @dataclass
 class InputOptions:
-    fs: float | None = None
-    channels: int | None = None
-    fmt: str = "f32le"
+    fs: float | None = None  # the rate of inputs that store none (raw streams, .npy, CSV without time stamps)
+    fs_stated: float | None = None  # a manifest row's fs: the rate its file has (checked against one it stores)
+    raw_channels: int | None = None  # raw streams: channels interleaved
+    fmt: str = "f32le"  # raw streams: sample format
     scale: float | None = None  # raw value x scale = g
     sensitivity: float | None = None  # mV/g, for inputs in volts
     time_column: str | None = None  # CSV: name or number of the time stamp column
-    columns: tuple[str, ...] | None = None  # CSV columns / .mat variables / channel numbers to stream
+    channels: tuple[str, ...] | None = None  # which channels: CSV columns / .mat variables / channel numbers
     layout: str | None = None  # 2-D arrays: channels-first (default) or samples-first
     realtime: bool = False
     block: int = 1024
@@ -74,7 +76,7 @@ class StreamJob:
     server_wait_s: float = 60.0  # triton:// models: how long to wait out a server outage before giving up
 
 
-def expand_inputs(specs: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
+def expand_inputs(specs: list[str], warn: Callable[[str], None] = lambda note: None) -> list[tuple[str, str, dict[str, Any]]]:
     """(input, stream id, read options) for every recording named by files, folders (recursively), globs, manifests,
     ``-`` and socket URLs; ids are the file names (without suffix), made unique with their folder where needed. A
     manifest row's ``fs``, ``channels``, ``scale`` and ``sensitivity`` apply to its file."""
@@ -96,7 +98,10 @@ def expand_inputs(specs: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
                 raise no_recordings(spec)
             found += [(str(f), "") for f in files]
         elif is_manifest(p):
-            for row in read_manifest(p):
+            manifest = read_manifest(p)
+            if manifest.note():
+                warn(manifest.note())
+            for row in manifest:
                 options[len(found)] = _row_options(row)
                 found.append((str(row.path), ""))
         elif p.exists():
@@ -112,7 +117,7 @@ def _row_options(row: ManifestRow) -> dict[str, Any]:
         if getattr(row, col) is not None:
             raise DrsnEdgeError(f"{row.where}: {col} is for training and evaluation; stream reads whole files "
                                 "(cut the file, or leave the column empty)")
-    given = {"fs": row.fs, "columns": row.channels, "scale": row.scale, "sensitivity": row.sensitivity}
+    given = {"fs_stated": row.fs, "channels": row.channels, "scale": row.scale, "sensitivity": row.sensitivity}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -137,10 +142,13 @@ def open_source(spec: str, o: InputOptions):
         raise DrsnEdgeError("the read block must be at least one sample")
     scale = Scale(scale_factor(o.scale, o.sensitivity))
     if spec == "-":
-        return stdin_source(o.fs, o.channels, o.fmt, scale)
+        return stdin_source(o.fs, o.raw_channels, o.fmt, scale)
     if spec.startswith(("tcp://", "tcp-listen://")):
-        return tcp_source(spec, o.fs, o.channels, o.fmt, scale)
-    return open_file_source(spec, o.fs, o.channels, scale, o.block, o.realtime, o.time_column, o.columns, o.layout)
+        return tcp_source(spec, o.fs, o.raw_channels, o.fmt, scale)
+    if o.raw_channels is not None:
+        raise DrsnEdgeError("--raw-channels is for raw streams (stdin, tcp); a file says its own channels (choose some "
+                            "with --channels)")
+    return open_file_source(spec, o.fs, scale, o.block, o.realtime, o.time_column, o.channels, o.layout, o.fs_stated)
 
 
 def open_sinks(o: OutputOptions, streams, md, outputs_stats) -> list:
@@ -171,7 +179,7 @@ def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     """Open model, inputs and outputs; stream every input; return the summary (with ``exit_code``)."""
     warn = warn or (lambda m: print(f"drsn-edge stream: warning: {m}", file=sys.stderr))
     stop = catch_stop_signals()
-    inputs = expand_inputs([job.input] if isinstance(job.input, str) else list(job.input))
+    inputs = expand_inputs([job.input] if isinstance(job.input, str) else list(job.input), warn)
     if job.stream_id:
         inputs = [(f, job.stream_id if len(inputs) == 1 else f"{job.stream_id}/{sid}", o) for f, sid, o in inputs]
     backend, md = open_model(job.model, job.provider, server_wait_s=job.server_wait_s)

@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.modelfile import ModelMetadata
+from drsn_edge.modelfile import NO_HEALTHY_CLASS, ModelMetadata
 from drsn_edge.runtime.decisions import AlarmConfig
 
 #: An input rate outside [model rate / 4, model rate x 16] is almost surely a unit slip (--fs 12 for 12 kHz).
@@ -95,5 +95,5 @@ def check_input_rate(fs: float, md: ModelMetadata, force: bool, where: str) -> l
 
 
 def no_normal_warning(md: ModelMetadata) -> str:
-    return (f"the model has no healthy class (its classes: {', '.join(md.class_names)}): every window is some class, "
-            "and an alarm means a class is predicted with high confidence; name the healthy class with --normal-label")
+    return (f"the model has no healthy class (its classes: {', '.join(md.class_names)}): {NO_HEALTHY_CLASS}; name "
+            "the healthy class with --normal-label if it has one")

@@ -15,7 +15,39 @@ from drsn_edge.errors import DrsnEdgeError
 PALETTE = ["#1f77b4", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
            "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
 NORMAL_COLOR = "#2ca02c"
-W, PLOT_H, STRIP_H, NOISE_H, LEFT, RIGHT = 960, 170, 14, 60, 56, 16
+W, PLOT_H, STRIP_H, NOISE_H, LEFT, RIGHT = 960, 170, 14, 80, 56, 16
+
+
+#: tick steps a time axis may take, seconds (1-2-5 and minutes)
+TICK_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600,
+              43200, 86400)
+#: what the noise-level output means, for axis titles
+NOISE_MEANING = "noise level, dB (noise power relative to the vibration, about -SNR; from the model's own thresholds)"
+
+
+def nice_ticks(t_max: float, most: int = 8) -> list[float]:
+    """Tick positions at a clean step (0.5 s, 1 s, 2 s, 5 s, 10 s, 30 s, 1 min...) from 0 to ``t_max``."""
+    step = next((s for s in TICK_STEPS if t_max / s <= most), TICK_STEPS[-1])
+    return [round(k * step, 6) for k in range(int(t_max / step + 1e-9) + 1)]
+
+
+def tick_label(v: float) -> str:
+    """``0.5 s``, ``2 s``, ``1.5 min``, ``2 h``: what the tick is placed at, never rounded to a neighbour."""
+    if v >= 7200 and v % 3600 == 0:
+        return f"{v / 3600:g} h"
+    if v >= 120 and v % 60 == 0:
+        return f"{v / 60:g} min"
+    return f"{v:g} s"
+
+
+def noise_axis(lo: float, hi: float) -> tuple[float, float, list[float]]:
+    """Bounds at 5-dB steps around ``lo..hi`` (at least 10 dB apart) and their ticks."""
+    lo5, hi5 = 5 * np.floor(lo / 5), 5 * np.ceil(hi / 5)
+    if hi5 - lo5 < 10:
+        mid = (lo5 + hi5) / 2
+        lo5, hi5 = 5 * np.floor((mid - 5) / 5), 5 * np.ceil((mid + 5) / 5)
+    step = next(s for s in (5, 10, 20, 50) if (hi5 - lo5) / s <= 4)
+    return float(lo5), float(hi5), [float(v) for v in np.arange(lo5, hi5 + 1e-9, step)]
 
 
 def class_colors(names: list[str], normal: str | None) -> dict[str, str]:
@@ -40,7 +72,7 @@ def _svg_unit(tl, spans: list, gaps: list, md, colors: dict[str, str], t_max: fl
     top = 8
     strip_y = top + PLOT_H + 6
     rej_y = strip_y + STRIP_H + 4
-    noise_y = rej_y + 12
+    noise_y = rej_y + 26
     height = noise_y + (NOISE_H + 18 if has_noise else 4) + 14
     span_w = W - LEFT - RIGHT
 
@@ -50,7 +82,7 @@ def _svg_unit(tl, spans: list, gaps: list, md, colors: dict[str, str], t_max: fl
     def y(p: float) -> float:
         return top + (1 - p) * PLOT_H
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {W} {height}" '
              f'role="img" aria-label="timeline">',
              f'<rect x="{LEFT}" y="{top}" width="{span_w}" height="{PLOT_H}" fill="#fafafa" stroke="#ccc"/>']
     for s in spans:  # alarm spans behind the lines
@@ -88,18 +120,20 @@ def _svg_unit(tl, spans: list, gaps: list, md, colors: dict[str, str], t_max: fl
     if has_noise:
         nz = a["noise"]
         ok = np.isfinite(nz)
-        lo, hi = float(np.nanmin(nz)), float(np.nanmax(nz))
-        hi = hi if hi > lo else lo + 1e-9
+        lo, hi, ticks = noise_axis(float(np.nanmin(nz)), float(np.nanmax(nz)))
         yn = lambda v: noise_y + (1 - (v - lo) / (hi - lo)) * NOISE_H  # noqa: E731
         pts = " ".join(f"{x(tt):.1f},{yn(v):.1f}" for tt, v in zip(t[ok], nz[ok]))
         parts += [f'<rect x="{LEFT}" y="{noise_y}" width="{span_w}" height="{NOISE_H}" fill="#fafafa" stroke="#ccc"/>',
-                  f'<polyline points="{pts}" fill="none" stroke="#444" stroke-width="1.2"><title>noise level</title>'
-                  '</polyline>',
-                  f'<text x="{LEFT - 6}" y="{noise_y + 10}" font-size="10" text-anchor="end">{hi:.3g}</text>',
-                  f'<text x="{LEFT - 6}" y="{noise_y + NOISE_H}" font-size="10" text-anchor="end">{lo:.3g}</text>',
-                  f'<text x="{LEFT + 4}" y="{noise_y + 11}" font-size="10">noise level (the model\'s own thresholds)</text>']
-    for v in np.linspace(0, t_max, 6):
-        parts.append(f'<text x="{x(v):.1f}" y="{height - 2}" font-size="10" text-anchor="middle">{v:.0f} s</text>')
+                  f'<polyline class="noise" points="{pts}" fill="none" stroke="#444" stroke-width="1.2"><title>'
+                  f'{_e(NOISE_MEANING)}</title></polyline>',
+                  f'<text x="{LEFT}" y="{noise_y - 4}" font-size="10">{_e(NOISE_MEANING)}</text>']
+        for v in ticks:
+            parts.append(f'<text class="noise-tick" x="{LEFT - 6}" y="{yn(v) + 4:.1f}" font-size="10" '
+                         f'text-anchor="end">{v:g} dB</text>')
+    for v in nice_ticks(t_max):
+        parts.append(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{top + PLOT_H}" y2="{top + PLOT_H + 4}" stroke="#888"/>'
+                     f'<text class="time-tick" x="{x(v):.1f}" y="{height - 2}" font-size="10" text-anchor="middle" '
+                     f'data-t="{v:g}">{tick_label(v)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -148,7 +182,8 @@ def render_report(histories: list, md, run: dict[str, Any] | None) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>drsn-edge stream report</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1000px; }}
+body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; }}
+svg {{ display: block; max-width: 1800px; }}
 table {{ border-collapse: collapse; margin: 8px 0 20px; }}
 td, th {{ border: 1px solid #ddd; padding: 3px 8px; text-align: right; }}
 td:first-child, th:first-child, td:nth-child(3) {{ text-align: left; }}
@@ -177,35 +212,72 @@ level it estimates.</p>
 
 
 def plot_stream(h, md, path) -> None:
-    """The timeline of one input as a PNG (matplotlib)."""
+    """The timeline of one input as a PNG (matplotlib), with what the report draws: per channel the smoothed class
+    probabilities, alarm spans, gaps, rejected windows, the decision strip and the noise level in dB; the verdicts
+    under the title."""
     try:
         import matplotlib
     except ImportError:
         raise DrsnEdgeError("--plot needs matplotlib: pip install matplotlib") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
 
     colors = class_colors(md.class_names, md.normal_label)
-    units = sorted(h.units)
-    fig, axes = plt.subplots(max(1, len(units)), 1, figsize=(11, 2.6 * max(1, len(units))), squeeze=False)
-    for ax, u in zip(axes[:, 0], units):
-        a = h.units[u].arrays()
-        for k, name in enumerate(md.class_names):
-            ax.plot(a["t"], a["prob"][:, k], color=colors[name], lw=1.2, label=name)
-        for s in h.spans:
-            if s["unit"] == u:
-                ax.axvspan(s["start"], s["end"], color="#d62728", alpha=0.13)
-                ax.text(s["start"], 1.02, f"ALARM {s['label']}", color="#d62728", fontsize=7)
+    units = sorted(h.units) or [0]
+    noise = any(np.isfinite(h.units[u].arrays()["noise"]).any() for u in h.units)
+    ratios = [5, 0.6] + ([2] if noise else [])
+    fig, axes = plt.subplots(len(units) * len(ratios), 1, figsize=(12, (2.2 + (0.8 if noise else 0)) * len(units) + 0.8),
+                             squeeze=False, gridspec_kw={"height_ratios": ratios * len(units)}, sharex=True)
+    verdicts = {v["unit"]: v for v in (h.summary or {}).get("verdicts", [])}
+    cmap = ListedColormap([colors[n] for n in md.class_names])
+    for k, u in enumerate(units):
+        ax, strip = axes[k * len(ratios), 0], axes[k * len(ratios) + 1, 0]
+        a = h.units[u].arrays() if u in h.units else {"t": np.zeros(0), "prob": np.zeros((0, len(md.class_names))),
+                                                        "rejected": np.zeros(0), "noise": np.zeros(0)}
+        for j, name in enumerate(md.class_names):
+            ax.plot(a["t"], a["prob"][:, j], color=colors[name], lw=1.2, label=name)
+        for sp in h.spans:
+            if sp["unit"] == u:
+                ax.axvspan(sp["start"], sp["end"], color="#7f3fbf" if sp.get("kind") == "novelty" else "#d62728", alpha=0.13)
+                ax.text(sp["start"], 1.03, f"ALARM {sp['label']}", color="#d62728", fontsize=7)
         for g in h.gaps:
             ax.axvline(g, color="#555", ls="--", lw=0.8)
         rej = a["rejected"] > 0
         ax.plot(a["t"][rej], np.full(rej.sum(), -0.06), "k|", ms=6)
         ax.set_ylim(-0.1, 1.1)
+        v = verdicts.get(u)
         ax.set_ylabel(f"channel {u}\nP(class)")
+        if v:
+            ax.set_title(f"channel {u}: {v['dominant'] or '-'} {100 * v['share']:.0f} %, {v['alarms_raised']} alarm(s), "
+                         f"{v['rejected']} rejected, {v['unknown']} unknown", fontsize=8, loc="left")
         ax.grid(alpha=0.3)
-    axes[0, 0].set_title(f"{h.stream}: smoothed class probabilities, alarms (shaded), rejected windows (ticks)")
-    axes[0, 0].legend(fontsize=7, ncol=min(5, len(md.class_names)), loc="upper right")
-    axes[-1, 0].set_xlabel("stream time (s)")
+        ok = np.isfinite(a["prob"]).all(axis=1) if len(a["t"]) else np.zeros(0, bool)
+        if ok.any():
+            edges = np.concatenate([[0.0], (a["t"][1:] + a["t"][:-1]) / 2, [a["t"][-1]]])
+            strip.pcolormesh(edges, [0, 1], np.where(ok, a["prob"].argmax(1), np.nan)[None, :], cmap=cmap, vmin=-0.5,
+                             vmax=len(md.class_names) - 0.5)
+        strip.set_yticks([])
+        strip.set_ylabel("decision", rotation=0, ha="right", va="center", fontsize=8)
+        if noise:
+            nax = axes[k * len(ratios) + 2, 0]
+            nz = a["noise"]
+            fin = np.isfinite(nz)
+            if fin.any():
+                lo, hi, ticks = noise_axis(float(nz[fin].min()), float(nz[fin].max()))
+                nax.plot(a["t"][fin], nz[fin], color="#444", lw=1.0)
+                nax.set_ylim(lo, hi)
+                nax.set_yticks(ticks)
+            nax.set_ylabel("noise\nlevel, dB", fontsize=8)
+            nax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0)
+    fig.suptitle(f"{h.stream}: smoothed class probabilities, alarms (shaded), rejected windows (ticks), gaps (dashed)"
+                 + (f"; noise level: {NOISE_MEANING}" if noise else ""), fontsize=8)
+    last = axes[-1, 0]
+    t_max = max([float(h.units[u].arrays()["t"].max()) for u in h.units if h.units[u].n] + [1e-6])
+    ticks = nice_ticks(t_max)
+    last.set_xticks(ticks, [tick_label(t) for t in ticks])
+    last.set_xlabel("stream time")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -41,9 +41,11 @@ def cross_validate(data: DataSpec, arch: str, preset: str, cfg: TrainConfig, out
     report = {"data": data.to_dict(), "model": {"arch": arch, "preset": preset}, "training": cfg.describe(),
               "folds": folds, "mean": _mean(folds)}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".cv.json").write_text(json.dumps(report, indent=1))
-    out.with_suffix(".cv.md").write_text(format_cv(report))
+    written = [out.with_suffix(".cv.json"), out.with_suffix(".cv.md")]
+    written[0].write_text(json.dumps(report, indent=1))
+    written[1].write_text(format_cv(report))
     log(format_cv(report))
+    log("wrote " + ", ".join(str(p) for p in [*(f["checkpoint"] for f in folds), *written]))
     return report
 
 

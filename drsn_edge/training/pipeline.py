@@ -28,8 +28,9 @@ NORMALIZATION = {
 }
 
 
-def describe_split(dataset: VibrationDataset) -> list[str]:
-    """Lines saying what each split holds, and every fallback, for the training log."""
+def describe_split(dataset: VibrationDataset, shown: int = 6) -> list[str]:
+    """Lines saying what each split holds (its groups, else its recordings, by name), and every fallback, for the
+    training log."""
     s = dataset.summary()
     lines = [f"split: {dataset.spec.split.describe()}"]
     for split in ("train", "val", "test"):
@@ -37,7 +38,11 @@ def describe_split(dataset: VibrationDataset) -> list[str]:
         if cells:
             recs = sum(c["recordings"] for c in cells.values())
             secs = sum(c["seconds"] for c in cells.values())
-            lines.append(f"  {split}: {recs} recording span(s), {secs:.0f} s, {len(cells)} class(es)")
+            members = [dataset.recordings[i] for i in dataset.plan.recordings_in(split)]
+            groups = sorted({r.group for r in members if r.group is not None})
+            names = [f"group {g}" for g in groups] if groups else [r.rid for r in members]
+            listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+            lines.append(f"  {split}: {recs} recording span(s), {secs:.0f} s, {len(cells)} class(es): {listed}")
     lines += [f"  note: {n}" for n in s["notes"]]
     return lines
 

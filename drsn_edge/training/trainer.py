@@ -17,6 +17,14 @@ from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.training.config import TrainConfig
 
 
+def duration(seconds: float) -> str:
+    """``"1 h 05 min"``, ``"3 min 20 s"``, ``"12 s"``."""
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -117,6 +125,7 @@ def _run(model: nn.Module, dataset: VibrationDataset, cfg: TrainConfig, splits: 
     crop = cfg.augment.crop_length(window) if augment else window
     from tqdm.auto import tqdm
 
+    started = time.perf_counter()
     for epoch in range(1, stop + 1):
         model.train()
         total, correct, loss_sum = 0, 0, 0.0
@@ -149,8 +158,12 @@ def _run(model: nn.Module, dataset: VibrationDataset, cfg: TrainConfig, splits: 
         score = row.get("val_balanced_acc", float(epoch))
         if score >= best[0]:
             best = (score, epoch, copy.deepcopy(model.state_dict()))
-        log(f"epoch {epoch:3d}  loss {row['loss']:.4f}  train acc {row['train_acc']:.4f}" + (
-            f"  val acc {row['val_acc']:.4f}  val balanced {row['val_balanced_acc']:.4f}" if x_val is not None else ""))
+        per_epoch = (time.perf_counter() - started) / epoch
+        row["seconds"] = round(per_epoch, 2)
+        log(f"epoch {epoch:3d}/{stop}  loss {row['loss']:.4f}  train acc {row['train_acc']:.4f}" + (
+            f"  val acc {row['val_acc']:.4f}  val balanced {row['val_balanced_acc']:.4f}" if x_val is not None else "")
+            + f"  {per_epoch:.1f} s/epoch, {duration(per_epoch * (stop - epoch))} left" + (
+                " in this pass (then the refit)" if cfg.refit and x_val is not None and "val" not in splits else ""))
         if cfg.patience is not None and x_val is not None and epoch - best[1] >= cfg.patience:
             log(f"early stop: no better validation balanced accuracy for {cfg.patience} epochs (best: epoch {best[1]})")
             break

@@ -81,10 +81,10 @@ def test_bad_files_refused_naming_the_file(folder, tmp_path, capsys):
     (root / "normal" / "pump-a" / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     np.save(root / "normal" / "pump-b" / "dead.npy", np.zeros((1, 30000), np.float32))
     out = tmp_path / "m.safetensors"
-    assert_one_line_error(capsys, ["train", "--data", str(root), "--file-fs", "12000", "--out", str(out), "--epochs", "1"],
+    assert_one_line_error(capsys, ["train", "--data", str(root), "--fs", "12000", "--out", str(out), "--epochs", "1"],
                           "normal/pump-a/broken.wav: cannot read audio")
     assert not out.exists()
-    code, text, err = run_cli(capsys, ["data", "inspect", str(root), "--file-fs", "12000"])
+    code, text, err = run_cli(capsys, ["data", "inspect", str(root), "--fs", "12000"])
     assert code == 2 and "error: normal/pump-a/broken.wav: cannot read audio" in text
     assert "error: normal/pump-b/dead.npy: channel 0 is constant" in text
     assert "outer_race" in text and "pump-a" in text
@@ -100,7 +100,7 @@ def test_inspect_reports_problems_per_file(tmp_path, capsys):
     y[50] = np.nan
     np.save(tmp_path / "outer_race" / "nan.npy", y[None])
     np.save(tmp_path / "outer_race" / "short.npy", y[None, :1000])
-    code, text, _ = run_cli(capsys, ["data", "inspect", str(tmp_path), "--file-fs", "12000", "--json", str(tmp_path / "i.json")])
+    code, text, _ = run_cli(capsys, ["data", "inspect", str(tmp_path), "--fs", "12000", "--json", str(tmp_path / "i.json")])
     assert code == 2
     assert "warning: normal/clip.npy: channel 0: 41 samples stuck at" in text
     assert "error: outer_race/nan.npy: 1 NaN / Inf samples" in text
@@ -110,8 +110,8 @@ def test_inspect_reports_problems_per_file(tmp_path, capsys):
     os.remove(tmp_path / "outer_race" / "nan.npy")
     os.remove(tmp_path / "outer_race" / "short.npy")
     np.save(tmp_path / "outer_race" / "ok.npy", sig("outer_race", 12000, 3.0, 3)[None])
-    assert run_cli(capsys, ["data", "inspect", str(tmp_path), "--file-fs", "12000"])[0] == 0  # a warning only
-    assert run_cli(capsys, ["data", "inspect", str(tmp_path), "--file-fs", "12000", "--strict"])[0] == 2
+    assert run_cli(capsys, ["data", "inspect", str(tmp_path), "--fs", "12000"])[0] == 0  # a warning only
+    assert run_cli(capsys, ["data", "inspect", str(tmp_path), "--fs", "12000", "--strict"])[0] == 2
 
 
 def _leak_free(ds, key, side=lambda split: split):
@@ -185,8 +185,8 @@ def test_options_that_do_not_apply_are_errors(tmp_path, capsys):
     out = str(tmp_path / "m.safetensors")
     assert_one_line_error(capsys, ["train", "--data-dir", str(tmp_path), "--out", out], "--data-dir is the CWRU folder")
     assert_one_line_error(capsys, ["train", "--loads", "0,1", "--out", out], "--loads applies to --data cwru")
-    assert_one_line_error(capsys, ["train", "--data", "sim", "--file-fs", "100", "--out", out],
-                          "--file-fs applies to your own files")
+    assert_one_line_error(capsys, ["train", "--data", "sim", "--fs", "100", "--out", out],
+                          "--fs applies to your own files")
     assert_one_line_error(capsys, ["train", "--data", str(tmp_path / "nope"), "--out", out], "no such folder or manifest")
     assert_one_line_error(capsys, ["train", "--split", "group", "--test-group", "m9", "--sim-duration", "1",
                                    "--out", out], "no group 'm9'")

@@ -42,7 +42,7 @@ def test_checkpoint_recognised_by_content_and_exported_without_its_data(stream_m
         (root / cond).mkdir(parents=True)
         np.save(root / cond / "a.npy", simulate_bearing(cond, duration=2.0, seed=i)[None])
     code, text, err = run_cli(capsys, ["export", str(tmp_path / "far.safetensors"), "-o", str(tmp_path / "c.onnx"),
-                                       "--int8", "--calib", str(root), "--file-fs", "12000", "--calib-windows", "32"])
+                                       "--int8", "--calib", str(root), "--fs", "12000", "--calib-windows", "32"])
     assert code == 0, err
     assert (tmp_path / "c.int8.onnx").is_file()
 
@@ -55,7 +55,7 @@ def test_failed_export_writes_nothing(stream_model, tmp_path, capsys):
     (root / "normal" / "bad.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     np.save(root / "ball" / "a.npy", np.random.default_rng(0).standard_normal((1, 30000)).astype(np.float32))
     code, _, err = run_cli(capsys, ["export", str(ckpt), "-o", str(tmp_path / "m.onnx"), "--fp16", "--int8", "--calib",
-                                    str(root), "--file-fs", "12000"])
+                                    str(root), "--fs", "12000"])
     assert code == 2 and "bad.wav" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["calib"]  # no m.onnx, no m.fp16.onnx, no partial files
 
@@ -79,7 +79,7 @@ def test_evaluate_reports_labels_the_model_does_not_know(stream_model, tmp_path,
         (tmp_path / cond).mkdir()
         np.save(tmp_path / cond / "a.npy", simulate_bearing("normal" if cond == "misalignment" else cond, duration=2.0,
                                                             seed=i)[None])
-    code, text, err = run_cli(capsys, ["evaluate", str(onnx), "--data", str(tmp_path), "--file-fs", "12000", "--snr", "clean"])
+    code, text, err = run_cli(capsys, ["evaluate", str(onnx), "--data", str(tmp_path), "--fs", "12000", "--snr", "clean"])
     assert code == 0, err
     assert "label 'misalignment' is not a class of the model: its 22 windows are not scored" in text
     assert "windows 44:" in text

@@ -20,7 +20,7 @@ def _write(folder, text):
 
 def test_rows_are_read_and_checked(tmp_path):
     m = _write(tmp_path, "path,label,group,fs,channels,scale\nrec/a.npy,normal,p1,12000,a;b|c,2\n\nrec/b.wav,ball,,,,\n")
-    rows = read_manifest(m)
+    rows = read_manifest(m).rows
     assert [r.rel for r in rows] == ["rec/a.npy", "rec/b.wav"] and rows[0].path == (tmp_path / "rec" / "a.npy").resolve()
     assert rows[0].channels == ("a", "b", "c") and rows[0].fs == 12000.0 and rows[0].scale == 2.0
     assert rows[1].group is None and rows[1].fs is None and "line 4" in rows[1].where  # a blank line is skipped
@@ -28,7 +28,7 @@ def test_rows_are_read_and_checked(tmp_path):
 
 
 @pytest.mark.parametrize("text, needle", [
-    ("path,label,colour\na.npy,x,red\n", "unknown manifest column 'colour'"),
+    ("path,label,sensitvity\na.npy,x,100\n", "unknown manifest column 'sensitvity': did you mean 'sensitivity'?"),
     ("file,label\na.npy,x\n", "needs a 'path' column"),
     ("path,label\n,x\n", "line 2: empty path"),
     ("path,label,fs\na.npy,x," + "9" * 20 + "kHz\n", "is not a number"),
@@ -42,13 +42,18 @@ def test_bad_manifests_are_refused_in_one_line(tmp_path, text, needle):
 
 
 def test_training_and_stream_read_a_manifest_by_the_same_rules(tmp_path, stream_model, capsys):
-    """Before, stream ignored unknown columns and skipped rows without a path, where training refused both."""
+    """Before, stream ignored unknown columns silently and skipped rows without a path, where training refused both."""
     np.save(tmp_path / "a.npy", np.zeros((1, 30000), np.float32))
-    bad = _write(tmp_path, "path,label,colour\na.npy,normal,red\n")
+    bad = _write(tmp_path, "path,label,scael\na.npy,normal,2\n")
     for argv in (["train", "--data", str(bad)], ["stream", str(stream_model[1]), str(bad)]):
-        assert_one_line_error(capsys, argv, "unknown manifest column 'colour'")
+        assert_one_line_error(capsys, argv, "unknown manifest column 'scael': did you mean 'scale'?")
+    empty = _write(tmp_path, "path,label\n,normal\n")
+    for argv in (["train", "--data", str(empty)], ["stream", str(stream_model[1]), str(empty)]):
+        assert_one_line_error(capsys, argv, "line 2: empty path")
+    extra = read_manifest(_write(tmp_path, "path,label,sha256,load_lbs\na.npy,normal,abc,50\n"))
+    assert extra.ignored == ["sha256", "load_lbs"] and "sha256, load_lbs are not drsn-edge columns" in extra.note()
     good = _write(tmp_path, "path,label,fs\na.npy,normal,12000\n")
-    assert expand_inputs([str(good)]) == [(str((tmp_path / "a.npy").resolve()), "a", {"fs": 12000.0})]
+    assert expand_inputs([str(good)]) == [(str((tmp_path / "a.npy").resolve()), "a", {"fs_stated": 12000.0})]
     cut = _write(tmp_path, "path,label,fs,start_s\na.npy,normal,12000,1\n")
     assert_one_line_error(capsys, ["stream", str(stream_model[1]), str(cut)], "start_s is for training")
 

@@ -47,7 +47,7 @@ def free_port():
 
 def test_stop_during_start_up(stream_model, tmp_path):
     _, onnx = stream_model
-    proc = stream(onnx, tmp_path, "-", "--fs", "12000", "--channels", "1", stdin=subprocess.PIPE)
+    proc = stream(onnx, tmp_path, "-", "--fs", "12000", "--raw-channels", "1", stdin=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while not caught(proc.pid, signal.SIGTERM) and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -59,7 +59,7 @@ def test_stop_during_start_up(stream_model, tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_stop_while_stdin_is_idle(stream_model, tmp_path, sig):
     _, onnx = stream_model
-    proc = stream(onnx, tmp_path, "-", "--fs", "12000", "--channels", "1", stdin=subprocess.PIPE)
+    proc = stream(onnx, tmp_path, "-", "--fs", "12000", "--raw-channels", "1", stdin=subprocess.PIPE)
     proc.stdin.buffer.write(simulate_bearing("normal", duration=1.0, seed=1).astype("<f4").tobytes())
     proc.stdin.buffer.flush()
     time.sleep(3.0)  # then nothing more arrives
@@ -70,7 +70,7 @@ def test_stop_while_stdin_is_idle(stream_model, tmp_path, sig):
 def test_stop_while_tcp_listen_waits(stream_model, tmp_path):
     _, onnx = stream_model
     port = free_port()
-    proc = stream(onnx, tmp_path, f"tcp-listen://127.0.0.1:{port}", "--fs", "12000", "--channels", "1")
+    proc = stream(onnx, tmp_path, f"tcp-listen://127.0.0.1:{port}", "--fs", "12000", "--raw-channels", "1")
     time.sleep(3.0)
     finish(proc, tmp_path)
 
@@ -78,7 +78,7 @@ def test_stop_while_tcp_listen_waits(stream_model, tmp_path):
 def test_tcp_listen_serves_one_sender_after_another(stream_model, tmp_path):
     _, onnx = stream_model
     port = free_port()
-    proc = stream(onnx, tmp_path, f"tcp-listen://127.0.0.1:{port}", "--fs", "12000", "--channels", "1")
+    proc = stream(onnx, tmp_path, f"tcp-listen://127.0.0.1:{port}", "--fs", "12000", "--raw-channels", "1")
     for seed in (1, 2):
         deadline = time.monotonic() + 20
         while True:

@@ -64,6 +64,19 @@ def test_report_in_a_real_browser(report):
         assert streams == {"pump-a", "pump-b"}
         assert len(driver.find_elements(By.CSS_SELECTOR, "section.stream svg")) == 3  # pump-a: 1 channel, pump-b: 2
         assert driver.find_elements(By.CSS_SELECTOR, "rect.alarm")
+        # time ticks at clean steps, each label placed where its time is (before: "0 s, 1 s, 1 s, 2 s" every 0.6 s)
+        svg = driver.find_elements(By.CSS_SELECTOR, "section.stream svg")[0]
+        ticks = svg.find_elements(By.CSS_SELECTOR, "text.time-tick")
+        t = np.array([float(e.get_attribute("data-t")) for e in ticks])
+        labels = [e.text for e in ticks]
+        x = np.array([e.rect["x"] + e.rect["width"] / 2 for e in ticks])
+        assert len(set(labels)) == len(labels) and all(lab == f"{v:g} s" for lab, v in zip(labels, t)), labels
+        steps = np.diff(t)
+        assert np.allclose(steps, steps[0]) and steps[0] in (0.5, 1, 2, 5, 10), steps
+        assert np.allclose(np.diff(x) / steps, (x[-1] - x[0]) / (t[-1] - t[0]), rtol=0.02)
+        assert any("dB" in e.text for e in svg.find_elements(By.CSS_SELECTOR, "text.noise-tick"))
+        body = driver.find_element(By.TAG_NAME, "body").rect["width"]
+        assert svg.rect["width"] > 0.95 * body, (svg.rect["width"], body)  # the page's full width
         errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
         assert not errors, errors
         shot = report / "report.png"
@@ -128,7 +141,7 @@ def test_warnings_for_inputs_that_would_mislead(stream_model, tmp_path, capsys):
     summary = json.loads(out.splitlines()[-1])
     assert summary["units"] == 1 and "column 'time_s' read as time stamps" in err
     code, out, err = run_cli(capsys, ["stream", str(onnx), str(tmp_path / "r.csv"), "--time-column", "time_s",
-                                      "--columns", "accel_x", "--alarms-only"])
+                                      "--channels", "accel_x", "--alarms-only"])
     assert json.loads(out.splitlines()[-1])["units"] == 1
 
 

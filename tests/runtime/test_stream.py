@@ -139,7 +139,7 @@ def test_cli_files_wav_csv_mat(stream_model, tmp_path, capsys, cwru_dir):
     _, onnx = stream_model
     x = simulate_bearing("outer_race", duration=2.0, seed=5)
     sf.write(tmp_path / "r.wav", np.stack([x, x], 1) / 4, 12000, subtype="FLOAT")
-    code, out, err = run_cli(capsys, ["stream", str(onnx), str(tmp_path / "r.wav"), "--gain", "4"])
+    code, out, err = run_cli(capsys, ["stream", str(onnx), str(tmp_path / "r.wav"), "--scale", "4"])
     recs = [json.loads(line) for line in out.splitlines()]
     assert {r["unit"] for r in recs if r["type"] == "window"} == {0, 1}  # two sensors, two units
     assert code == 1 and any(r["type"] == "alarm" for r in recs)  # exit code 1: an alarm was raised
@@ -177,8 +177,10 @@ def test_bad_inputs_are_one_line_errors(stream_model, tmp_path, capsys):
     np.save(tmp_path / "samples_first.npy", np.zeros((1000, 2), np.float32))
     assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "samples_first.npy"), "--fs", "12000"],
                           "looks like (samples, channels)")
-    assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy"), "--fs", "12000", "--channels", "1"],
-                   "has 2 channel(s)")
+    assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy"), "--fs", "12000", "--channels", "5"],
+                   "no channel '5'")
+    assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy"), "--fs", "12000", "--raw-channels", "1"],
+                   "--raw-channels is for raw streams")
     assert_one_line_error(capsys, ["stream", str(model), str(tmp_path / "two.npy"), "--fs", "12000", "--channel-map", "0,5"],
                    "names sensor 5")
     (tmp_path / "x.xyz").write_text("1,2,3")
@@ -191,7 +193,7 @@ def test_bad_inputs_are_one_line_errors(stream_model, tmp_path, capsys):
     assert_one_line_error(capsys, ["stream", str(plain), str(tmp_path / "two.npy"), "--fs", "12000"], "no drsn-edge metadata")
     (tmp_path / "junk.onnx").write_bytes(b"\x00junk")
     assert_one_line_error(capsys, ["stream", str(tmp_path / "junk.onnx"), "-"], "not a loadable ONNX model")
-    assert_one_line_error(capsys, ["stream", str(model), "-", "--fs", "12000", "--channels", "1", "--raise", "0.2"],
+    assert_one_line_error(capsys, ["stream", str(model), "-", "--fs", "12000", "--raw-channels", "1", "--raise", "0.2"],
                    "hysteresis")
 
 
@@ -209,7 +211,7 @@ def test_garbage_on_socket_is_rejected_not_fatal(stream_model):
 
     threading.Thread(target=send, daemon=True).start()
     proc = subprocess.run([sys.executable, "-m", "drsn_edge", "stream", str(onnx), f"tcp://127.0.0.1:{port}",
-                           "--fs", "12000", "--channels", "1", "--alarms-only"], capture_output=True, text=True, timeout=60)
+                           "--fs", "12000", "--raw-channels", "1", "--alarms-only"], capture_output=True, text=True, timeout=60)
     srv.close()
     assert proc.returncode == 3, proc.stderr  # no window could be classified
     assert "no window processed: every window was rejected (nan_or_inf" in proc.stderr
@@ -222,8 +224,8 @@ def test_stdin_int16_stream(stream_model):
     _, onnx = stream_model
     x = simulate_bearing("inner_race", duration=3.0, seed=8)
     raw = np.clip(x / 4 * 32767, -32768, 32767).astype("<i2").tobytes()
-    proc = subprocess.run([sys.executable, "-m", "drsn_edge", "stream", str(onnx), "-", "--fs", "12000", "--channels", "1",
-                           "--format", "s16le", "--gain", "4"], input=raw, capture_output=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "drsn_edge", "stream", str(onnx), "-", "--fs", "12000", "--raw-channels", "1",
+                           "--format", "s16le", "--scale", "4"], input=raw, capture_output=True, timeout=60)
     assert proc.returncode == 1, proc.stderr  # the inner-race fault raised an alarm
     windows = [json.loads(line) for line in proc.stdout.splitlines() if b'"window"' in line]
     assert len(windows) == (36000 - 2048) // 1024 + 1

@@ -22,7 +22,7 @@ def test_adapt_to_a_new_machine_then_export(stream_model, tmp_path, capsys):
         x = simulate_bearing(c, duration=3.0, seed=200 + i, resonance_band=(3000, 5500))  # another structure
         np.save(target / f"{i}.npy", x[None])
     out = tmp_path / "adapted.safetensors"
-    code, _, err = run_cli(capsys, ["adapt", str(ckpt), "--data", str(target), "--file-fs", "12000", "-o", str(out),
+    code, _, err = run_cli(capsys, ["adapt", str(ckpt), "--data", str(target), "--fs", "12000", "-o", str(out),
                                     "--method", "tent"])
     assert code == 0, err
     md = read_description(out)
@@ -47,10 +47,10 @@ def test_adapt_refuses_a_target_recorded_in_one_state(tmp_path, capsys):
     for s in (21, 22):
         np.save(target / f"pump-{s}.npy", simulate_bearing("normal", duration=12.0, seed=s).astype(np.float32))
     out = tmp_path / "adapted.safetensors"
-    assert_one_line_error(capsys, ["adapt", str(model), "--data", str(target), "--file-fs", "12000", "-o", str(out),
+    assert_one_line_error(capsys, ["adapt", str(model), "--data", str(target), "--fs", "12000", "-o", str(out),
                                    "--method", "adabn"], "relabelled")
     assert not out.exists()
-    code, _, _ = run_cli(capsys, ["adapt", str(model), "--data", str(target), "--file-fs", "12000", "-o", str(out),
+    code, _, _ = run_cli(capsys, ["adapt", str(model), "--data", str(target), "--fs", "12000", "-o", str(out),
                                   "--method", "adabn", "--force"])
     assert code == 0 and out.is_file()
 

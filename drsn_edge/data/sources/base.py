@@ -31,6 +31,16 @@ class FileEntry:
 
 
 @dataclass
+class Entries:
+    """The files a file-backed source would read, before reading them: what ``data inspect`` lists."""
+
+    files: list[FileEntry]
+    class_names: list[str]
+    where: Path
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class SourceData:
     recordings: list[Recording]
     class_names: list[str]
@@ -55,8 +65,8 @@ class DataSource:
     def load(self, opts: Any, fs: float | None, seed: int, min_samples: int | None) -> SourceData:
         raise NotImplementedError
 
-    def entries(self, opts: Any) -> tuple[list[FileEntry], list[str], Path]:
-        """(files, class names, where) of a file-backed source, without reading the files."""
+    def entries(self, opts: Any) -> Entries:
+        """The files of a file-backed source, without reading them."""
         raise DrsnEdgeError(f"the {self.name} data source has no files to inspect")
 
     def options(self, given: dict[str, Any]) -> Any:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from drsn_edge.data.sources.base import DataSource, FileEntry, SourceData, read_entries
+from drsn_edge.data.sources.base import DataSource, Entries, FileEntry, SourceData, read_entries
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.readers import ReadOptions
 from drsn_edge.readers.matlab import CWRU_CHANNELS, CWRU_RATES
@@ -101,7 +101,7 @@ class CwruSource(DataSource):
     name = "cwru"
     Options = CwruOptions
 
-    def entries(self, opts: CwruOptions) -> tuple[list[FileEntry], list[str], Path]:
+    def entries(self, opts: CwruOptions) -> Entries:
         root = Path(opts.root)
         if not root.is_dir():
             raise DrsnEdgeError(f"CWRU data folder not found: {root}")
@@ -122,11 +122,12 @@ class CwruSource(DataSource):
                       "load_hp": entry.load_hp, "rpm": NOMINAL_RPM[entry.load_hp]}))
         if not entries:
             raise DrsnEdgeError(f"no CWRU recordings of label set {opts.label_set!r} found in {root} (expected e.g. 105.mat)")
-        return entries, names, root
+        return Entries(entries, names, root)
 
     def load(self, opts: CwruOptions, fs: float, seed: int, min_samples: int | None) -> SourceData:
-        entries, names, root = self.entries(opts)
-        recs, problems, _ = read_entries(entries, names, fs, min_samples)
+        found = self.entries(opts)
+        names, root = found.class_names, found.where
+        recs, problems, _ = read_entries(found.files, names, fs, min_samples)
         bad = [p for p in problems if p.error]
         if bad:  # a catalogued file that cannot be read is an error of the data set, not a skipped file
             raise DrsnEdgeError(bad[0].line())

@@ -62,18 +62,26 @@ class ConsoleSink:
         self.finish()
 
 
-def verdict_table(summary: dict[str, Any], file=None) -> None:
-    """Per input and channel: dominant class and its share, alarms, rejected / unknown windows, duration."""
+def verdict_table(summary: dict[str, Any], file=None, width: int | None = None) -> None:
+    """Per input and channel: dominant class and its share, alarms, rejected / unknown windows, duration. Class names
+    are never cut: at 80 columns the input's name wraps and the numbers keep short headers."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title="verdicts", title_justify="left", show_lines=False)
-    for col, just in (("input", "left"), ("channel", "right"), ("dominant class", "left"), ("share", "right"),
-                      ("alarms", "right"), ("rejected", "right"), ("unknown", "right"), ("duration", "right")):
-        t.add_column(col, justify=just)
+    t = Table(title="verdicts", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    names = [v["dominant"] or "-" for s in summary["streams"] for v in s["verdicts"]]
+    t.add_column("input", justify="left", overflow="fold", ratio=1)
+    t.add_column("ch", justify="right", no_wrap=True)
+    t.add_column("dominant class", justify="left", no_wrap=True, min_width=max([len(n) for n in names] + [8]))
+    for col in ("share", "alarms", "rejected", "unknown", "seconds"):
+        t.add_column(col, justify="right", no_wrap=True)
     for s in summary["streams"]:
-        for v in s["verdicts"]:
-            t.add_row(s["stream"], str(v["unit"]), v["dominant"] or "-", f"{100 * v['share']:.0f} %",
-                      str(v["alarms_raised"]) + (" (active)" if v["alarm_active"] else ""), str(v["rejected"]),
-                      str(v["unknown"]), f"{v['duration_s']:.1f} s")
-    Console(file=file or sys.stdout, highlight=False).print(t)
+        for v, name in zip(s["verdicts"], names[: len(s["verdicts"])]):
+            t.add_row(s["stream"], str(v["unit"]), name, f"{100 * v['share']:.0f} %",
+                      str(v["alarms_raised"]) + (" on" if v["alarm_active"] else ""), str(v["rejected"]),
+                      str(v["unknown"]), f"{v['duration_s']:.1f}")
+        names = names[len(s["verdicts"]):]
+    Console(file=file or sys.stdout, highlight=False, width=width).print(t)
+    if any(v["alarm_active"] for s in summary["streams"] for v in s["verdicts"]):
+        Console(file=file or sys.stdout, highlight=False, width=width).print("alarms: 'on' = still active at the end")

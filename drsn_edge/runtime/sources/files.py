@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.readers import Reader, ReadOptions, open_reader
 from drsn_edge.runtime.sources.base import Chunk, Pacer, Scale, SourceStats, as_chunks
 
@@ -71,14 +70,13 @@ class ReaderSource:
         self.reader.close()
 
 
-def open_file_source(path: str | Path, fs: float | None = None, channels: int | None = None, scale: Scale | None = None,
-                     block: int = 1024, realtime: bool = False, time_column: str | None = None,
-                     columns: tuple[str, ...] | None = None, layout: str | None = None) -> ReaderSource:
-    """Open a recording; rate and channel count from the file where it has them (``fs`` is checked against it)."""
+def open_file_source(path: str | Path, fs: float | None = None, scale: Scale | None = None, block: int = 1024,
+                     realtime: bool = False, time_column: str | None = None, channels: tuple[str, ...] | None = None,
+                     layout: str | None = None, fs_checked: float | None = None) -> ReaderSource:
+    """Open a recording; rate and channels from the file where it has them. ``fs``: the rate of a file that stores
+    none; ``fs_checked``: the rate the file must have (a manifest row's ``fs``); ``channels``: which to stream."""
     scale = scale or Scale()
-    reader = open_reader(path, ReadOptions(fs=fs, channels=columns, time_column=None if time_column is None else
-                                           str(time_column), layout=layout, scale=scale.gain))
-    if channels is not None and reader.info.channels != channels:
-        reader.close()
-        raise DrsnEdgeError(f"{path} has {reader.info.channels} channel(s), --channels says {channels}")
+    reader = open_reader(path, ReadOptions(fs=fs_checked, fallback_fs=fs, channels=channels, layout=layout,
+                                           time_column=None if time_column is None else str(time_column),
+                                           scale=scale.gain))
     return ReaderSource(reader, block, realtime)

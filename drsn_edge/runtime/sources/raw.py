@@ -43,9 +43,9 @@ class RawDecoder:
 
 def _check_raw(fs: float | None, channels: int | None) -> None:
     if not fs or not channels:
-        raise DrsnEdgeError("a raw stream needs --fs and --channels")
+        raise DrsnEdgeError("a raw stream needs its rate and channel count: --fs and --raw-channels")
     if fs <= 0 or channels < 1:
-        raise DrsnEdgeError("--fs must be positive and --channels at least 1")
+        raise DrsnEdgeError("--fs must be positive and --raw-channels at least 1")
 
 
 class _FdReader:
