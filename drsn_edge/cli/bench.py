@@ -32,8 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (each format in turn, every round)")
     p.add_argument("--no-capacity", action="store_true", help="skip the bisection of channels sustained per core")
     p.add_argument("--stream-channels", type=int, default=64, help="channels for the drsn-edge stream measurement")
-    p.add_argument("--floor-accuracy", type=float, help="minimum clean accuracy %% of every format; exit 1 below")
-    p.add_argument("--floor-latency-ms", type=float, help="maximum batch-1 median latency; exit 1 above")
+    p.add_argument("--floor-accuracy", type=float, help="minimum clean accuracy %% of every format; exit 1 below "
+                   "(default: no floor)")
+    p.add_argument("--floor-latency-ms", type=float, help="maximum batch-1 median latency; exit 1 above (default: no floor)")
     add_data_options(p)
     p.set_defaults(func=run)
 

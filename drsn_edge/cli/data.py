@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--model-fs", type=float, metavar="HZ", help="the model's rate, for the window counts (default: as "
                    "train would choose it, said on the first line)")
     i.add_argument("--strict", action="store_true", help="any problem, warnings too, makes the exit code 2")
-    i.add_argument("--json", help="write the full report here")
+    i.add_argument("--json", help="write the full report (JSON) here (default: none)")
     i.set_defaults(func=run_inspect, command="data inspect")
 
 

@@ -38,8 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=1, help="noise realizations per test window")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--provider", choices=["cpu", "cuda", "tensorrt"], default="cpu", help="ONNX Runtime provider")
-    p.add_argument("--json", help="write the full report (per class, per recording, confusion matrices) here")
-    p.add_argument("--plot", help="write a PNG (accuracy vs SNR, confusion matrix) here")
+    p.add_argument("--json", help="write the full report (per class, per recording, confusion matrices) here (default: none)")
+    p.add_argument("--plot", help="write a PNG (accuracy vs SNR, confusion matrix) here (default: none)")
     p.set_defaults(func=run)
 
 

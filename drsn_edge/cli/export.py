@@ -46,9 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trt", action="append", choices=["fp32", "fp16", "int8"], default=[],
                    help="build a TensorRT engine (needs an NVIDIA GPU); repeatable")
     p.add_argument("--trt-batch", default="1,8,64", help="TensorRT batch profile MIN,OPT,MAX")
-    p.add_argument("--report", help="write the export report (JSON) here")
+    p.add_argument("--report", help="write the export report (JSON) here (default: none)")
     t = p.add_argument_group("Triton Inference Server (one server for many sensors)")
-    t.add_argument("--triton-repo", metavar="DIR", help="also write a Triton model repository entry DIR/NAME/ "
+    t.add_argument("--triton-repo", metavar="DIR", help="also write a Triton model repository entry DIR/NAME/ (default: none) "
                                                          "(config.pbtxt, labels.txt, 1/model.onnx or 1/model.plan)")
     t.add_argument("--triton-name", help="model name on the server (default: the output's stem)")
     t.add_argument("--triton-format", default="onnx-fp32",
@@ -70,13 +70,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "drsn-edge verify model.onnx --against model.safetensors --provider cuda"))
     v.add_argument("model", help=".onnx file to check")
     v.add_argument("--against", required=True, help="reference: checkpoint (.safetensors) or another .onnx")
-    v.add_argument("--atol", type=float)
-    v.add_argument("--rtol", type=float)
-    v.add_argument("--min-agreement", type=float, help="minimum top-1 agreement, 0..1")
+    v.add_argument("--atol", type=float, help="absolute tolerance (default: by precision: 1e-4 fp32, 5e-2 fp16)")
+    v.add_argument("--rtol", type=float, help="relative tolerance (default: by precision: 1e-3 fp32, 5e-2 fp16)")
+    v.add_argument("--min-agreement", type=float, help="minimum top-1 agreement, 0..1 (default: by precision: 1 fp32, "
+                   "0.999 fp16, 0.98 int8)")
     v.add_argument("--windows", type=int, default=512)
     v.add_argument("--provider", choices=["cpu", "cuda", "tensorrt"], default="cpu")
     v.add_argument("--tf32", action="store_true", help="CUDA provider: allow TF32 convolutions (off by default)")
-    v.add_argument("--json", help="write the report here")
+    v.add_argument("--json", help="write the report here (default: none)")
     add_data_options(v)
     v.set_defaults(func=run_verify)
 

@@ -268,8 +268,17 @@ def _int8(fp32: Path, out: Path, md, opts: ExportOptions, stage: Staging, report
     s = q["scheme"]
     log(f"wrote {p8} (INT8 QDQ for {target}: {s['activations']} activations, {s['weights']} weights"
         f"{', reduce_range' if s['reduce_range'] else ''}; {len(q['nodes_kept_float'])} nodes kept float); "
-        "worst layers (cumulative SQNR): "
+        "worst layers (cumulative SQNR, which matters only through the decisions): "
         + ", ".join(f"{w['tensor']} {w['cumulative_sqnr_db']:.1f} dB" for w in worst))
+    h = q["heads"]
+    if h:
+        said = []
+        if "novelty_calls_changed" in h:
+            said.append(f"novelty: {100 * h['novelty_calls_changed']:.1f} % of windows change their known / unknown call")
+        if "noise_level_abs_diff_db" in h:
+            d = h["noise_level_abs_diff_db"]
+            said.append(f"noise level: within {d['median']:.2f} dB (median; {d['p95']:.2f} dB at the 95th percentile)")
+        log("INT8 heads vs FP32 on the same windows: " + "; ".join(said))
     return tmp
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +108,45 @@ def layer_sqnr(float_model: str, qdq_model: str, x: np.ndarray, input_name: str)
     return sorted(rows, key=lambda r: r["cumulative_sqnr_db"] if np.isfinite(r["cumulative_sqnr_db"]) else np.inf)
 
 
+@contextlib.contextmanager
+def routed_logging() -> Iterator[list[str]]:
+    """ONNX Runtime's quantization tools log through the root logger ("WARNING:root:Axis 1 is out-of-range ..."),
+    which reaches stderr unasked: its messages are collected here instead, for the export report."""
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage()
+            if text not in messages:
+                messages.append(text)
+
+    root, handler = logging.getLogger(), Collect(logging.INFO)
+    root.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        root.removeHandler(handler)
+
+
+def head_agreement(float_model: str | Path, int8_model: str | Path, x: np.ndarray, md) -> dict[str, Any]:
+    """Whether INT8 changes what the heads say: the share of windows whose known / unknown call flips, and how far the
+    noise level moves (dB). A layer's low SQNR matters only through these and the class decisions."""
+    outs = []
+    for path in (float_model, int8_model):
+        with OnnxRuntimeBackend(str(path), warmup=0, md=md) as be:
+            parts = [be.infer_all(x[i : i + 256])[1] for i in range(0, len(x), 256)]
+        outs.append({k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {})
+    f, q = outs
+    out: dict[str, Any] = {}
+    threshold = (md.novelty or {}).get("threshold")
+    if "novelty" in f and threshold is not None:
+        out["novelty_calls_changed"] = float(np.mean((f["novelty"] > threshold) != (q["novelty"] > threshold)))
+    if "noise_level" in f:
+        d = np.abs(f["noise_level"] - q["noise_level"])
+        out["noise_level_abs_diff_db"] = {"median": float(np.median(d)), "p95": float(np.percentile(d, 95))}
+    return out
+
+
 def _producers(proto) -> dict[str, str]:
     return {o: n.name for n in proto.graph.node for o in n.output}
 
@@ -136,7 +178,7 @@ def quantize_int8(
         log("note: no labelled windows to check the INT8 accuracy budget against; quantizing without one")
         max_accuracy_drop = None
     float_acc = accuracy(src, val_sets)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, routed_logging() as messages:
         pre = str(Path(tmp) / "pre.onnx")
         quant_pre_process(str(src), pre, skip_symbolic_shape=False)
         pre_proto = onnx.load(pre)
@@ -171,6 +213,7 @@ def quantize_int8(
                     break
                 excluded += new
         qproto = onnx.load(qpath)
+        heads = head_agreement(src, qpath, val_sets[0][1] if val_sets else calib, md) if md.extra_outputs else {}
     md.precision = "int8"
     md.quantization = {**scheme, "calibration": calibrate_method, "calibration_windows": int(len(calib))}
     write_description(qproto, md)
@@ -181,4 +224,5 @@ def quantize_int8(
     return {"precision": "int8", "scheme": scheme, "calibration": {"method": calibrate_method, "windows": int(len(calib))},
             "float_accuracy": float_acc, "int8_accuracy": final["accuracy"], "max_accuracy_drop": final["max_drop"],
             "budget": max_accuracy_drop, "budget_met": max_accuracy_drop is None or final["max_drop"] <= max_accuracy_drop,
-            "nodes_kept_float": excluded, "rounds": rounds, "layer_sqnr_db": sqnr}
+            "nodes_kept_float": excluded, "rounds": rounds, "layer_sqnr_db": sqnr, "heads": heads,
+            "quantizer_messages": messages}

@@ -22,6 +22,12 @@ def test_export_all_formats_and_verify(stream_model, tmp_path, capsys):
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["optimize"]["nodes_after"] < rep["optimize"]["nodes_before"]
     assert rep["verify_fp32"]["outputs"]["logits"]["abs_error"]["max"] <= 1e-4
+    # ONNX Runtime's quantizer logs through the root logger: routed into the report, not leaked to stderr
+    assert "WARNING:root" not in err and "out-of-range" not in err, err
+    assert any("out-of-range" in m for m in rep["int8"]["quantizer_messages"]), rep["int8"]["quantizer_messages"]
+    # a head's low SQNR is said with what it does to the decisions
+    assert "INT8 heads vs FP32 on the same windows: novelty:" in text and "noise level: within" in text
+    assert 0 <= rep["int8"]["heads"]["novelty_calls_changed"] <= 0.1
     code, text, _ = run_cli(capsys, ["verify", str(out), "--against", str(sim_checkpoint), "--json", str(tmp_path / "v.json")])
     assert code == 0 and "PASS" in text and "onnx.checker: ok" in text
     code, text, _ = run_cli(capsys, ["verify", str(tmp_path / "sub" / "m.int8.onnx"), "--against", str(out)])
