@@ -40,11 +40,14 @@ def run_demo(out: Path, epochs: int = 12, quick: bool = False) -> dict:
 
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    print("== 1/5 train: DRSN-CW (wide preset) on the bearing simulator, 12 simulated machines per condition, the default "
-          "recipe (noise of three kinds at -6..20 dB, speed jitter); whole machines held out for validation and test")
     data = DataSpec("sim", {"label_set": "4", "duration": 3.0 if quick else 5.0,
                             "recordings_per_class": 4 if quick else 12})
     cfg = TrainConfig(epochs=epochs, steps_per_epoch=20 if quick else 80, seed=0)
+    noise = cfg.noise
+    print(f"== 1/5 train: DRSN-CW (wide preset) on the bearing simulator, 12 simulated machines per condition, the default "
+          f"recipe (noise of {len(noise.kinds)} kinds at {noise.snr_low:g}..{noise.snr_high:g} dB, "
+          f"{100 * noise.clean_fraction:.0f} % of windows clean, speed jitter); whole machines held out for validation "
+          "and test")
     ckpt = out / "drsn-cw.safetensors"
     train_checkpoint(data, "drsn-cw", "wide", cfg, ckpt, progress=not quick)
 

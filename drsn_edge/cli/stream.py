@@ -152,6 +152,12 @@ def run(args: argparse.Namespace) -> int:
     for st in s["streams"]:
         for note in st["source"]["notes"]:
             print(f"input {st['stream']}: {note}", file=sys.stderr)
+        if human and not s["model"].get("healthy_class"):  # an alarm there needs a class held with high confidence
+            for v in st["verdicts"]:
+                if not v["alarms_raised"] and v["windows"]:
+                    print(f"input {st['stream']} channel {v['unit']}: no alarm: the most likely class's smoothed "
+                          f"probability peaked at {v['p_fault_max']:.2f}, below --raise {args.raise_at:g}",
+                          file=sys.stderr)
     for name, o in s["outputs"].items():
         if o.get("error") or o.get("dropped") or o.get("waiting") or o.get("refused"):
             print(f"output {name}: {', '.join(f'{k} {v}' for k, v in o.items())}", file=sys.stderr)

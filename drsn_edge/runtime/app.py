@@ -183,7 +183,8 @@ def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     if job.stream_id:
         inputs = [(f, job.stream_id if len(inputs) == 1 else f"{job.stream_id}/{sid}", o) for f, sid, o in inputs]
     backend, md = open_model(job.model, job.provider, server_wait_s=job.server_wait_s)
-    if check_config(job.config, md) is None:
+    healthy = check_config(job.config, md)
+    if healthy is None:
         warn(no_normal_warning(md))
     runners: list = []
     sinks = SinkSet([], warn=warn)
@@ -192,7 +193,7 @@ def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     try:
         _stream_inputs(job, inputs, backend, md, sinks, runners, failed, stop, warn)
     finally:
-        summary = _finish(runners, sinks, failed, stop.is_set(), backend, md)
+        summary = _finish(runners, sinks, failed, stop.is_set(), backend, md, healthy)
         backend.close()
     return summary
 
@@ -224,12 +225,14 @@ def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, fa
         runner.run(handle_signals=False)
 
 
-def _finish(runners: list, sinks, failed: list[str], stopped: bool, backend=None, md=None) -> dict[str, Any]:
+def _finish(runners: list, sinks, failed: list[str], stopped: bool, backend=None, md=None,
+            healthy: str | None = None) -> dict[str, Any]:
     """The one summary over every stream, sent to every output, then the outputs closed."""
     summary = combine([r.stats for r in runners])
     summary.update(stopped=stopped, failed_inputs=failed, outputs=sinks.stats())
     if md is not None:  # what a window is, for whoever reads the summary alone
-        summary["model"] = {"window_samples": md.window, "sample_rate_hz": md.sample_rate, "classes": list(md.class_names)}
+        summary["model"] = {"window_samples": md.window, "sample_rate_hz": md.sample_rate, "classes": list(md.class_names),
+                            "healthy_class": healthy}
     if getattr(backend, "health", None) is not None:  # a remote server: requests, outages, retries
         summary["backend"] = {"name": backend.name, **backend.health}
     summary["exit_code"] = exit_code(summary, stopped)

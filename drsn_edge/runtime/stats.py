@@ -41,6 +41,7 @@ class StreamStats:
         self.unit_unknown = np.zeros(u, np.int64)  # windows labelled unknown (novelty)
         self.alarms_raised = np.zeros(u, np.int64)
         self.p_fault = np.zeros(u)  # the latest smoothed P(fault)
+        self.p_fault_max = np.zeros(u)  # the highest (an alarm needs --raise)
         self.first_t = np.full(u, np.nan)
         self.last_t = np.zeros(u)
         self.alarm: list[str | None] = [None] * u  # the active alarm's label
@@ -58,6 +59,7 @@ class StreamStats:
         uniq, rev_idx = np.unique(units[::-1], return_index=True)
         last = len(units) - 1 - rev_idx  # each unit's latest window in this batch
         self.p_fault[uniq], self.last_t[uniq] = p_fault[last], t[last]
+        np.fmax.at(self.p_fault_max, units, p_fault)
         if noise is not None:
             self.noise_level[uniq] = noise[last]
         np.fmin.at(self.first_t, units, t)
@@ -98,6 +100,7 @@ class StreamStats:
                         "share": float(counts[top] / total) if total else 0.0, "windows": total,
                         "alarms_raised": int(self.alarms_raised[u]), "alarm_active": self.alarm[u],
                         "rejected": int(self.unit_rejected[u]), "unknown": int(self.unit_unknown[u]),
+                        "p_fault_max": round(float(self.p_fault_max[u]), 4),
                         "duration_s": float(self.last_t[u] - self.first_t[u]) if np.isfinite(self.first_t[u]) else 0.0})
         return out
 

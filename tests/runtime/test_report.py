@@ -157,3 +157,20 @@ def test_manifest_rows_set_rate_and_channels_and_refuse_what_stream_cannot_apply
     assert [len(s["verdicts"]) for s in streams] == [1, 1], streams  # pump-b: only the channel the row names
     man.write_text(f"path,label,fs,start_s\n{recordings / 'pump-a.npy'},x,12000,3\n")
     assert_one_line_error(capsys, ["stream", str(onnx), str(man)], "start_s is for training")
+
+
+def test_the_verdict_table_fits_80_columns_and_never_cuts_a_class_name():
+    """At 80 columns rich cut class names to `inner_r…` and kept wide numeric columns."""
+    import io
+
+    from drsn_edge.runtime.sinks.console import verdict_table
+
+    summary = {"streams": [{"stream": "a-long-recording-name-from-the-plant-gateway-of-pump-7", "verdicts": [
+        {"unit": u, "dominant": name, "share": 0.93, "alarms_raised": 2, "alarm_active": name, "rejected": 1200,
+         "unknown": 30, "duration_s": 12345.6}]} for u, name in enumerate(["inner_race_0.007", "outer_race_0.021"])]}
+    out = io.StringIO()
+    verdict_table(summary, out, width=80)
+    lines = out.getvalue().splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    assert "inner_race_0.007" in out.getvalue() and "outer_race_0.021" in out.getvalue() and "…" not in out.getvalue()
+    assert "12345.6" in out.getvalue()
