@@ -78,6 +78,6 @@ def run_demo(out: Path, epochs: int = 12, quick: bool = False) -> dict:
             print(f"   t={r['stream_time']:6.2f} s  {r['state'].upper():5s}  {r['label']}  (P(fault) {r['p_fault']:.2f})")
     lat = summary["latency_ms"]
     print(f"   {summary['processed']} windows, latency p50 {lat['p50']:.1f} ms, real-time factor "
-          f"{summary['real_time_factor']:.0f}x; all records in {out / 'stream.jsonl'}")
+          f"{summary['real_time_factor'] or 0:.0f}x; all records in {out / 'stream.jsonl'}")
     print(f"\ndone in {time.perf_counter() - t0:.0f} s; files in {out}/")
     return {"eval": report, "formats": bench["formats"], "stream": summary}

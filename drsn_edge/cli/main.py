@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
-from drsn_edge._version import __version__
-from drsn_edge.cli import adapt, bench, data, demo, evaluate, export, stream, train
-from drsn_edge.cli.parser import Parser
-from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.runtime.lifecycle import catch_stop_signals
+from drsn_edge.lifecycle import catch_stop_signals
+
+if sys.argv[1:2] in (["stream"], ["serve"]):  # a stop at any moment, start-up included, ends with a summary
+    catch_stop_signals()
+
+from drsn_edge._version import __version__  # noqa: E402 - after the signal handlers: imports take ~0.3 s
+from drsn_edge.cli import adapt, bench, data, demo, evaluate, export, stream, train  # noqa: E402
+from drsn_edge.cli.parser import Parser  # noqa: E402
+from drsn_edge.errors import DrsnEdgeError  # noqa: E402
 
 
 def build_parser() -> Parser:
@@ -35,6 +40,7 @@ def _quiet_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    as_process = argv is None
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["stream"]:  # a stop request at any moment, start-up included, ends with a summary
 
@@ -44,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error already printed on one line
         return int(exc.code or 0)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        if as_process and args.command in ("stream", "serve"):  # done: a stop now must not kill the shutting down
+            for sig in (signal.SIGINT, signal.SIGTERM):  # interpreter (it restores default handlers, SIG_IGN kept)
+                signal.signal(sig, signal.SIG_IGN)
+        return code
     except DrsnEdgeError as exc:
         print(f"drsn-edge {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code

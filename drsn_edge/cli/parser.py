@@ -76,6 +76,8 @@ INPUT_OPTIONS: dict[str, dict[str, Any]] = {
     "--scale": dict(type=float, help="raw value x scale = g (default: 1; for inputs in volts give --sensitivity)"),
     "--sensitivity": dict(type=float, metavar="MV_PER_G", help="sensor sensitivity in mV/g, for inputs in volts "
                           "(default: none, the input is in g)"),
+    "--allow-outside": dict(action="store_true", default=None, help="let a manifest name files outside its own folder "
+                            "(default: refused)"),
 }
 NORMAL_LABEL = dict(metavar="CLASS", help="the healthy class: an alarm means P(not this class) is high (default: "
                     "'normal' where the data has it; without one, an alarm means some class is predicted with high "
@@ -105,6 +107,7 @@ DATA_FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scale": ("scale", ("folder", "manifest")),
     "sensitivity": ("sensitivity", ("folder", "manifest")),
     "normal_label": ("normal", ("folder", "manifest")),
+    "allow_outside": ("allow_outside", ("manifest",)),
 }
 _LISTS = {"channels", "classes", "loads"}
 

@@ -16,9 +16,10 @@ from drsn_edge.runtime.providers import ProviderSettings
 from drsn_edge.runtime.sinks.console import verdict_table
 from drsn_edge.runtime.sinks.mqtt import MqttOptions
 
-EXIT_CODES = ("exit codes: 0 no alarm raised, 1 an alarm was raised, 2 bad input or settings, 3 no window processed "
-              "(input shorter than a window); a stop by SIGINT / SIGTERM ends with the summary and the code of what "
-              "was seen until then")
+EXIT_CODES = ("exit codes, the first that applies: 2 bad input or settings (an input that failed, even midway), 4 an "
+              "output failed (a full disk, a broker that refused the connection), 1 an alarm was raised, 3 no window "
+              "processed (input shorter than a window), 0 otherwise; a stop by SIGINT / SIGTERM ends with the summary "
+              "and the code of what was seen until then; SIGHUP reopens the output files (logrotate)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -103,8 +104,6 @@ def run(args: argparse.Namespace) -> int:
     live = any(x == "-" or x.startswith("tcp") for x in args.input)
     if live and len(args.input) > 1:
         raise DrsnEdgeError("standard input and sockets stream alone: give one live input per run")
-    if args.threads < 0:
-        raise DrsnEdgeError("--threads must not be negative")
     channels, raw_channels = args.channels, args.raw_channels
     if live and raw_channels is None and channels and channels.strip().isdigit():  # the 0.1 spelling for a raw stream
         print(f"drsn-edge: note: for a raw stream, --channels {channels} is now --raw-channels {channels} (the old "
@@ -121,15 +120,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.server_wait is not None and not is_triton_url(args.model):
         raise DrsnEdgeError("--server-wait applies to a model on a Triton server (triton://HOST:PORT/MODEL)")
-    if args.server_wait is not None and not args.server_wait > 0:
-        raise DrsnEdgeError("--server-wait must be a positive number of seconds")
     job = StreamJob(
         model=args.model, input=args.input, stream_id=args.stream_id, force=args.force,
         server_wait_s=60.0 if args.server_wait is None else args.server_wait,
         inputs=InputOptions(fs=args.fs, raw_channels=raw_channels, fmt=args.format, scale=args.scale,
                             sensitivity=args.sensitivity, time_column=args.time_column,
                             channels=split_channels(channels) if channels else None, layout=args.layout,
-                            realtime=args.realtime),
+                            realtime=args.realtime, allow_outside=bool(args.allow_outside)),
         outputs=OutputOptions(jsonl=jsonl, windows=not args.alarms_only, mqtt=mqtt,
                               prometheus=args.prometheus, console=human, report=args.report, plot_dir=args.plot),
         config=StreamConfig(hop=args.hop, channel_map=parse_channel_map(args.channel_map) if args.channel_map else None,
@@ -148,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     lat = s["latency_ms"]
     print(f"windows in {s['windows_in']}, processed {s['processed']}, dropped {s['dropped']}, rejected {s['rejected']}, "
           f"gaps {s['gaps']}, alarm changes {s['alarms']}; latency ms p50 {lat['p50']:.2f} p90 {lat['p90']:.2f} "
-          f"p99 {lat['p99']:.2f} max {lat['max']:.2f}; real-time factor {s['real_time_factor']:.1f}x", file=sys.stderr)
+          f"p99 {lat['p99']:.2f} max {lat['max']:.2f}; real-time factor "
+          + (f"{s['real_time_factor']:.1f}x" if s["real_time_factor"] is not None else "- (no time passed)"), file=sys.stderr)
     for st in s["streams"]:
         for note in st["source"]["notes"]:
             print(f"input {st['stream']}: {note}", file=sys.stderr)

@@ -49,6 +49,7 @@ class ReadOptions:
 class Block:
     data: np.ndarray  # (channels, n) float32, g
     gap_before: bool = False  # samples are missing just before this block (CSV time stamps)
+    gap_s: float = 0.0  # how long the gap is, in seconds
 
 
 @dataclass
@@ -85,7 +86,7 @@ class Reader:
             data = np.asarray(b.data, dtype=np.float32)
             if scale != 1:
                 data = data * scale
-            yield Block(data, b.gap_before)
+            yield Block(data, b.gap_before, b.gap_s)
 
     def read(self) -> np.ndarray:
         """The whole file as ``(channels, samples)`` float32 (for datasets; streams use :meth:`blocks`)."""
@@ -147,6 +148,8 @@ def orient(shape: tuple[int, ...], layout: str | None, where: str) -> tuple[int,
     A 2-D array with more rows than columns and no stated layout is refused: as (channels, samples) it would be
     thousands of channels of a few samples, and guessing would silently swap time and sensors.
     """
+    if 0 in shape:
+        raise DrsnEdgeError(f"{where}: an empty array (shape {shape}): no samples to read")
     if len(shape) == 1:
         return 1, shape[0], False
     if len(shape) != 2:

@@ -19,6 +19,8 @@ _TIME_NAME = re.compile(r"^\s*(t|time|times|timestamp|time[_ ]?\(?s\)?|time_sec|
 _DELIMITERS = (",", ";", "\t")
 #: A gap is a step longer than this many nominal sample intervals.
 GAP_FACTOR = 1.5
+#: Columns a CSV file may have (sensors and a time column).
+MAX_COLUMNS = 4096
 #: Rows used to find the rate from the time column.
 RATE_ROWS = 1024
 
@@ -45,6 +47,9 @@ class CsvReader(Reader):
             raise self.fail("no data rows")
         self.delim = next((d for d in _DELIMITERS if d in first), None)  # None: whitespace
         fields = self._split(first)
+        if len(fields) > MAX_COLUMNS:  # every row is parsed whole: 10^6 columns took 120x the file's size in memory
+            raise self.fail(f"{len(fields)} columns; drsn-edge reads CSV files of at most {MAX_COLUMNS} (a recording "
+                            "with more channels than that: store it as .npy)")
         self.header = not all(_is_number(v) for v in fields if v.strip())
         names = [v.strip() or str(i) for i, v in enumerate(fields)] if self.header else [str(i) for i in range(len(fields))]
         self.width = len(fields)
@@ -193,7 +198,9 @@ class CsvReader(Reader):
             first_gap = bool(cuts and cuts[0] == 0)
             for k in range(len(bounds) - 1):
                 if bounds[k + 1] > bounds[k]:
-                    yield Block(data[:, bounds[k] : bounds[k + 1]], gap_before=(k > 0) or first_gap)
+                    gap = (k > 0) or first_gap
+                    missing = float(dt[bounds[k]] - self.step) if gap else 0.0  # the time the gap took
+                    yield Block(data[:, bounds[k] : bounds[k + 1]], gap_before=gap, gap_s=missing)
             last_t = float(t[-1])
             row += len(arr)
 

@@ -116,8 +116,10 @@ class Manifest:
         return f"{self.path}: column(s) {', '.join(self.ignored)} are not drsn-edge columns and are not read"
 
 
-def read_manifest(path: str | Path) -> Manifest:
-    """Every row of a manifest, checked: a path on every row, numbers where numbers go, no misspelt column."""
+def read_manifest(path: str | Path, allow_outside: bool = False) -> Manifest:
+    """Every row of a manifest, checked: a path on every row, numbers where numbers go, no misspelt column, and
+    files inside the manifest's folder unless ``allow_outside`` (a manifest from elsewhere must not read any file the
+    process can)."""
     path = Path(path)
     if not path.is_file():
         raise DrsnEdgeError(f"manifest not found: {path}")
@@ -146,8 +148,14 @@ def read_manifest(path: str | Path) -> Manifest:
         row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header) if h not in unknown}
         if not row["path"]:
             raise DrsnEdgeError(f"{where}: empty path")
+        if len(row["path"]) > 4096 or "\0" in row["path"]:
+            raise DrsnEdgeError(f"{where}: not a file path")
         nums = {k: _number(row.get(k, ""), k, where) for k in _NUMBERS}
-        out.append(ManifestRow(where, (path.parent / row["path"]).resolve(), row["path"], row.get("label") or None,
+        file = (path.parent / row["path"]).resolve()
+        if not allow_outside and not file.is_relative_to(path.parent.resolve()):
+            raise DrsnEdgeError(f"{where}: {row['path']!r} is outside the manifest's folder {path.parent.resolve()}; "
+                                "move it there, or allow it with --allow-outside")
+        out.append(ManifestRow(where, file, row["path"], row.get("label") or None,
                                row.get("group") or None, channels=split_channels(row["channels"])
                                if row.get("channels") else None, **nums))
     return Manifest(path, out, unknown)

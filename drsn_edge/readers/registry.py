@@ -7,6 +7,7 @@ h5py) matters only for its own format.
 from __future__ import annotations
 
 import importlib
+import stat
 from pathlib import Path
 
 from drsn_edge.errors import DrsnEdgeError, readable_os_error
@@ -34,6 +35,10 @@ def open_reader(path: str | Path, options: ReadOptions | None = None) -> Reader:
         raise DrsnEdgeError(f"{path} is a folder, not a recording file")
     if not path.exists():
         raise DrsnEdgeError(f"input file not found: {path}")
+    mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):  # opening one blocks, reading it hangs
+        raise DrsnEdgeError(f"{path}: a pipe or device, not a recording file: stream it as standard input "
+                            f"(drsn-edge stream MODEL - --fs HZ --raw-channels N < {path})")
     entry = _READERS.get(path.suffix.lower())
     if entry is None:
         raise DrsnEdgeError(f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(SUFFIXES)}")

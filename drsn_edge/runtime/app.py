@@ -1,9 +1,11 @@
 """A stream job from plain options (used by ``drsn-edge stream``; importable without torch): one model, one or
 many inputs (files, folders, globs, a manifest, standard input, sockets), one set of outputs, one summary.
 
-Exit codes (documented, for scripts): 0 no alarm raised; 1 an alarm was raised; 2 bad input or settings;
-3 no window was processed (input shorter than a window, or nothing readable). A stop request (SIGINT / SIGTERM) ends
-the run with its summary and the code of what was seen until then (0 when nothing alarmed).
+Exit codes (documented, for scripts), first that applies: 2 bad input or settings (an input that failed, even
+midway); 4 an output failed (set aside, or a broker that refused the connection); 1 an alarm was raised; 3 no window
+was processed (input shorter than a window, or nothing readable); 0 otherwise. A stop request (SIGINT / SIGTERM) ends
+the run with its summary and the code of what was seen until then. One function decides it (:func:`exit_code`): the
+process returns what the summary records.
 """
 
 from __future__ import annotations
@@ -17,9 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.lifecycle import catch_stop_signals
 from drsn_edge.readers import ManifestRow, is_manifest, no_recordings, read_manifest, scale_factor, walk_recordings
-from drsn_edge.runtime.config import StreamConfig, check_config, check_input_rate, no_normal_warning
-from drsn_edge.runtime.lifecycle import catch_stop_signals
+from drsn_edge.runtime.config import (
+    StreamConfig,
+    check_config,
+    check_input_rate,
+    check_number,
+    check_numbers,
+    no_normal_warning,
+)
 from drsn_edge.runtime.loader import open_model
 from drsn_edge.runtime.providers import ProviderSettings
 from drsn_edge.runtime.runner import StreamRunner
@@ -34,7 +43,7 @@ from drsn_edge.runtime.sources import open_file_source, stdin_source, tcp_source
 from drsn_edge.runtime.sources.base import Scale
 from drsn_edge.runtime.stats import combine
 
-EXIT_OK, EXIT_ALARM, EXIT_BAD_INPUT, EXIT_NO_WINDOWS = 0, 1, 2, 3
+EXIT_OK, EXIT_ALARM, EXIT_BAD_INPUT, EXIT_NO_WINDOWS, EXIT_OUTPUT_FAILED = 0, 1, 2, 3, 4
 
 
 @dataclass
@@ -48,6 +57,7 @@ class InputOptions:
     time_column: str | None = None  # CSV: name or number of the time stamp column
     channels: tuple[str, ...] | None = None  # which channels: CSV columns / .mat variables / channel numbers
     layout: str | None = None  # 2-D arrays: channels-first (default) or samples-first
+    allow_outside: bool = False  # manifest rows may name files outside the manifest's folder
     realtime: bool = False
     block: int = 1024
 
@@ -76,7 +86,8 @@ class StreamJob:
     server_wait_s: float = 60.0  # triton:// models: how long to wait out a server outage before giving up
 
 
-def expand_inputs(specs: list[str], warn: Callable[[str], None] = lambda note: None) -> list[tuple[str, str, dict[str, Any]]]:
+def expand_inputs(specs: list[str], warn: Callable[[str], None] = lambda note: None,
+                  allow_outside: bool = False) -> list[tuple[str, str, dict[str, Any]]]:
     """(input, stream id, read options) for every recording named by files, folders (recursively), globs, manifests,
     ``-`` and socket URLs; ids are the file names (without suffix), made unique with their folder where needed. A
     manifest row's ``fs``, ``channels``, ``scale`` and ``sensitivity`` apply to its file."""
@@ -98,7 +109,7 @@ def expand_inputs(specs: list[str], warn: Callable[[str], None] = lambda note: N
                 raise no_recordings(spec)
             found += [(str(f), "") for f in files]
         elif is_manifest(p):
-            manifest = read_manifest(p)
+            manifest = read_manifest(p, allow_outside)
             if manifest.note():
                 warn(manifest.note())
             for row in manifest:
@@ -151,7 +162,7 @@ def open_source(spec: str, o: InputOptions):
     return open_file_source(spec, o.fs, scale, o.block, o.realtime, o.time_column, o.channels, o.layout, o.fs_stated)
 
 
-def open_sinks(o: OutputOptions, streams, md, outputs_stats) -> list:
+def open_sinks(o: OutputOptions, streams, md, outputs_stats, stream_ids: list[str] = (), warn=None) -> list:
     sinks: list = []
     try:
         if o.console:
@@ -159,7 +170,7 @@ def open_sinks(o: OutputOptions, streams, md, outputs_stats) -> list:
         if o.jsonl:
             sinks.append(JsonLinesSink(o.jsonl, windows=o.windows))
         if o.mqtt is not None:
-            sinks.append(MqttSink(o.mqtt))
+            sinks.append(MqttSink(o.mqtt, streams=list(stream_ids), warn=warn))
         if o.prometheus is not None:
             sinks.append(PrometheusSink(o.prometheus, streams, outputs_stats))
         if o.report or o.plot_dir:
@@ -178,8 +189,12 @@ def open_sinks(o: OutputOptions, streams, md, outputs_stats) -> list:
 def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     """Open model, inputs and outputs; stream every input; return the summary (with ``exit_code``)."""
     warn = warn or (lambda m: print(f"drsn-edge stream: warning: {m}", file=sys.stderr))
+    for settings in (job.inputs, job.config, job.config.alarm, job.provider):  # every number, before any work
+        check_numbers(settings)
+    check_number("server_wait_s", job.server_wait_s)
     stop = catch_stop_signals()
-    inputs = expand_inputs([job.input] if isinstance(job.input, str) else list(job.input), warn)
+    inputs = expand_inputs([job.input] if isinstance(job.input, str) else list(job.input), warn,
+                           job.inputs.allow_outside)
     if job.stream_id:
         inputs = [(f, job.stream_id if len(inputs) == 1 else f"{job.stream_id}/{sid}", o) for f, sid, o in inputs]
     backend, md = open_model(job.model, job.provider, server_wait_s=job.server_wait_s)
@@ -188,7 +203,8 @@ def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
         warn(no_normal_warning(md))
     runners: list = []
     sinks = SinkSet([], warn=warn)
-    sinks.sinks += open_sinks(job.outputs, lambda: [r.stats for r in runners], md, sinks.stats)
+    sinks.sinks += open_sinks(job.outputs, lambda: [r.stats for r in runners], md, sinks.stats,
+                              [sid for _, sid, _ in inputs], warn)
     failed: list[str] = []
     try:
         _stream_inputs(job, inputs, backend, md, sinks, runners, failed, stop, warn)
@@ -215,14 +231,22 @@ def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, fa
                 warn(w)
             runner = StreamRunner(backend, md, source, sinks, job.config, sid, stop)
         except DrsnEdgeError as exc:
-            if len(inputs) == 1:
-                raise
             failed.append(str(exc) if spec in str(exc) else f"{spec}: {exc}")
+            if len(inputs) == 1:
+                raise  # one line; the summary the outputs get says so too
             warn(f"input skipped: {failed[-1]}")
             continue
         runners.append(runner)
-        sinks.start(sid, getattr(source, "duration", None))
+        try:
+            sinks.start(sid, getattr(source, "duration", None))
+        except DrsnEdgeError as exc:  # an output refuses this stream (its id is another process's on the broker)
+            failed.append(str(exc))
+            source.close()
+            raise
         runner.run(handle_signals=False)
+        if runner.stats.error:  # failed midway: said at once, and the later inputs still run
+            failed.append(runner.stats.error if spec in runner.stats.error else f"{spec}: {runner.stats.error}")
+            warn(f"input failed: {failed[-1]}")
 
 
 def _finish(runners: list, sinks, failed: list[str], stopped: bool, backend=None, md=None,
@@ -239,7 +263,8 @@ def _finish(runners: list, sinks, failed: list[str], stopped: bool, backend=None
     sinks.emit(event_record("summary", **{k: v for k, v in summary.items() if k != "streams"},
                             streams=[_brief(s) for s in summary["streams"]]))
     sinks.close()
-    summary["outputs"] = sinks.stats()
+    summary["outputs"] = sinks.stats()  # what the outputs delivered, closed (flushed) included
+    summary["exit_code"] = exit_code(summary, stopped)
     return summary
 
 
@@ -249,8 +274,11 @@ def _brief(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def exit_code(summary: dict[str, Any], stopped: bool) -> int:
+    """The one authority for a run's exit code: the process returns it and the summary records it."""
     if summary.get("failed_inputs"):
         return EXIT_BAD_INPUT
+    if any(o.get("error") or o.get("refused") for o in summary.get("outputs", {}).values()):
+        return EXIT_OUTPUT_FAILED
     if any(v["alarms_raised"] for s in summary["streams"] for v in s["verdicts"]):
         return EXIT_ALARM
     if not summary["processed"] and not stopped:
@@ -267,5 +295,5 @@ def no_window_reason(summary: dict[str, Any], window: int, fs: float) -> str:
             f"({window} samples = {window / fs:.3g} s)" if seconds < window / fs else "no window was produced")
 
 
-__all__ = ["EXIT_ALARM", "EXIT_BAD_INPUT", "EXIT_NO_WINDOWS", "EXIT_OK", "InputOptions", "OutputOptions", "StreamJob",
-           "expand_inputs", "open_sinks", "open_source", "run_stream"]
+__all__ = ["EXIT_ALARM", "EXIT_BAD_INPUT", "EXIT_NO_WINDOWS", "EXIT_OK", "EXIT_OUTPUT_FAILED", "InputOptions",
+           "OutputOptions", "StreamJob", "expand_inputs", "open_sinks", "open_source", "run_stream"]

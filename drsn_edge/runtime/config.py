@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 
 from drsn_edge.errors import DrsnEdgeError
@@ -54,22 +55,58 @@ def parse_channel_map(text: str) -> list[list[int]]:
     return units
 
 
+#: every number a stream takes: (what it is, least, most, whole number); the one place they are checked. A value out
+#: of range is refused in one line: inf or 1e300 as a batch deadline crashed the process in a lock's timeout.
+LIMITS: dict[str, tuple[str, float, float, bool]] = {
+    "hop": ("hop (samples)", 1, 10_000_000, True),
+    "batch_size": ("batch size (windows)", 1, 4096, True),
+    "max_latency_s": ("batch deadline (s)", 0.0, 60.0, False),
+    "queue_size": ("queue size (windows)", 1, 65_536, True),
+    "smoothing": ("smoothing (windows)", 1, 10_000, True),
+    "clip_level": ("clip level (g)", 1e-9, 1e6, False),
+    "max_abs": ("plausible |sample| (g)", 1e-9, 1e9, False),
+    "gap_timeout_s": ("gap timeout (s)", 1e-3, 86_400.0, False),
+    "raise_at": ("alarm raise level", 0.0, 1.0, False),
+    "clear_at": ("alarm clear level", 0.0, 1.0, False),
+    "min_raise_s": ("time to raise an alarm (s)", 0.0, 31_536_000.0, False),
+    "min_clear_s": ("time to clear an alarm (s)", 0.0, 31_536_000.0, False),
+    "suppress_s": ("alarm suppression after a clear (s)", 0.0, 31_536_000.0, False),
+    "fs": ("input sample rate (Hz)", 1e-3, 10_000_000.0, False),
+    "raw_channels": ("raw stream channels", 1, 4096, True),
+    "block": ("read block (samples)", 1, 10_000_000, True),
+    "intra_op_threads": ("inference threads", 0, 256, True),
+    "server_wait_s": ("server outage wait (s)", 1e-3, 86_400.0, False),
+}
+
+
+def check_number(key: str, value: float | int | None) -> None:
+    """Refuse a setting that is not a finite number within :data:`LIMITS` (None: not set)."""
+    if value is None:
+        return
+    what, least, most, whole = LIMITS[key]
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and least <= value <= most
+    if not ok or (whole and value != int(value)):
+        kind = "a whole number" if whole else "a finite number"
+        raise DrsnEdgeError(f"{what} must be {kind} from {least:g} to {most:g}, got {value}")
+
+
+def check_numbers(obj: object) -> None:
+    """Every field of ``obj`` (a StreamConfig, AlarmConfig, InputOptions, ProviderSettings, ...) that has a limit."""
+    for key in LIMITS:
+        if hasattr(obj, key):
+            check_number(key, getattr(obj, key))
+
+
 def check_config(cfg: StreamConfig, md: ModelMetadata) -> str | None:
     """Refuse settings that cannot work; returns the healthy class to use (None: the model has none)."""
-    for name, value, least in (("batch size", cfg.batch_size, 1), ("queue size", cfg.queue_size, 1),
-                               ("smoothing", cfg.smoothing, 1), ("hop", cfg.hop, 1)):
-        if value is not None and value < least:
-            raise DrsnEdgeError(f"{name} must be at least {least}, got {value}")
-    if cfg.max_latency_s < 0 or cfg.gap_timeout_s <= 0:
-        raise DrsnEdgeError("batch deadline must not be negative and the gap timeout must be positive")
+    check_numbers(cfg)
+    check_numbers(cfg.alarm)
     if cfg.policy not in POLICIES:
         raise DrsnEdgeError(f"unknown backpressure policy {cfg.policy!r}; choose {' or '.join(POLICIES)}")
     if cfg.smoothing_mode not in ("mean", "vote"):
         raise DrsnEdgeError(f"unknown smoothing {cfg.smoothing_mode!r}; choose mean or vote")
     if cfg.window is not None and cfg.window != md.window:
         raise DrsnEdgeError(f"window {cfg.window} differs from the model's fixed input length {md.window}")
-    if cfg.clip_level is not None and not cfg.clip_level > 0:
-        raise DrsnEdgeError("the clip level must be a positive number of g")
     normal = cfg.normal_label if cfg.normal_label is not None else md.normal_label
     if cfg.normal_label is not None and cfg.normal_label not in md.class_names:
         near = [n for n in md.class_names if n.lower() == cfg.normal_label.lower()] or \

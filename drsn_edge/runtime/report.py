@@ -196,7 +196,7 @@ section.stream {{ border-top: 1px solid #ccc; margin-top: 18px; }}
 <p>Model {_e(model.get("arch"))}/{_e(model.get("preset"))} ({_e(md.precision)}), {md.sample_rate:g} Hz, window {md.window},
 classes: {_e(", ".join(md.class_names))}; healthy class: {_e(md.normal_label or "none")}. Generated {when}.
 Run: {r.get("processed", 0)} windows from {len(histories)} input(s), {r.get("alarms", 0)} alarm changes,
-{r.get("rejected", 0)} rejected, {r.get("dropped", 0)} dropped, {r.get("real_time_factor", 0):.0f}x real time.</p>
+{r.get("rejected", 0)} rejected, {r.get("dropped", 0)} dropped, {r.get("real_time_factor") or 0:.0f}x real time.</p>
 <h2>Verdicts</h2>
 <table><tr><th>input</th><th>channel</th><th>dominant class</th><th>share</th><th>alarms</th><th>rejected</th>
 <th>unknown</th><th>duration</th></tr>

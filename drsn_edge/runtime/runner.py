@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.lifecycle import REOPEN
 from drsn_edge.modelfile import ModelMetadata
 from drsn_edge.runtime.config import StreamConfig, check_config, default_channel_map
 from drsn_edge.runtime.decisions import UnitAlarms, UnitSmoothers, softmax
@@ -97,8 +98,9 @@ class StreamRunner:
                 y = self.resampler.process(chunk.data)
                 if chunk.gap_before or self._gap_pending:
                     self._gap_pending = False
-                    self.windower.reset(self.model_samples)
                     self.q.mark(Marker("gap", self.model_samples))
+                    self.model_samples += int(round(chunk.gap_s * self.md.sample_rate))  # stream time goes on
+                    self.windower.reset(self.model_samples)
                 arrival = time.perf_counter()
                 data, ends, units = self.windower.push(y if self._select is None else y[self._select])
                 if len(data):  # one queue item per chunk, every unit's windows in it
@@ -228,6 +230,9 @@ class StreamRunner:
                 if pending is not None and not self.q.ready(self.cfg.batch_size, self.cfg.max_latency_s):
                     self._decide(*pending)  # nothing else is ready: no batch waits for a later one's inference
                     pending = None
+                if REOPEN.is_set():  # SIGHUP: a log rotation moved the output files
+                    REOPEN.clear()
+                    self.sinks.reopen()
                 item = self.q.get(self.cfg.batch_size, self.cfg.max_latency_s, idle=0.1)
                 if pending is not None and not isinstance(item, Batch):
                     self._decide(*pending)
@@ -238,7 +243,7 @@ class StreamRunner:
                     if self.stop.is_set():
                         stop_seen = stop_seen or time.perf_counter()
                         self.q.stop.set()
-                        self.source.close()  # wakes a reader blocked on its input
+                        self.source.stop()  # a reader waiting on a silent input sees it at its next poll
                         if time.perf_counter() - stop_seen > 2.0:
                             break  # a reader that does not come back: summarize anyway
                     elif self.source.live and time.perf_counter() - last_data > self.cfg.gap_timeout_s \
@@ -261,15 +266,19 @@ class StreamRunner:
                 last_data = time.perf_counter()
                 if self.stop.is_set():
                     self.q.stop.set()
-                    self.source.close()
+                    self.source.stop()
             if pending is not None:
                 self._decide(*pending)
         finally:
             if worker is not None:
                 worker.shutdown(wait=True, cancel_futures=True)
             self.q.stop.set()
-            self.source.close()
+            self.source.stop()
             reader.join(timeout=2.0)
+            if reader.is_alive():  # blocked in a read that cannot be interrupted: leave its file to the process's end
+                self.stats.notes.append("the input's reader did not stop within 2 s; its file is left open")
+            else:
+                self.source.close()  # only now: closing under a running reader unmapped the file it was reading
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self._count_drops()
@@ -279,12 +288,10 @@ class StreamRunner:
         st.stopped = self.stop.is_set()
         src = getattr(self.source, "stats", None)
         if src is not None:
-            st.samples, st.rejected_bytes, st.notes = src.samples, src.rejected_bytes, list(src.notes)
+            st.samples, st.rejected_bytes, st.notes = src.samples, src.rejected_bytes, [*src.notes, *st.notes]
+        err = self.reader_error
+        if err is not None and not isinstance(err, KeyboardInterrupt):  # the input failed: said, counted, never lost
+            st.error = str(err) if isinstance(err, DrsnEdgeError) else f"input failed: {type(err).__name__}: {err}"
         summary = st.summary()
         self._emit(event_record("stream_end", **summary))
-        if self.reader_error is not None and not isinstance(self.reader_error, KeyboardInterrupt):
-            err = self.reader_error
-            if isinstance(err, DrsnEdgeError):
-                raise err
-            raise DrsnEdgeError(f"input failed: {type(err).__name__}: {err}") from None
         return summary

@@ -31,6 +31,7 @@ class StreamStats:
     rejected_bytes: int = 0
     notes: list[str] = field(default_factory=list)
     stopped: bool = False  # ended by a signal, not by the end of its input
+    error: str | None = None  # the input failed midway (its windows until then are decided and counted)
 
     def __post_init__(self) -> None:
         """Per unit, as arrays (a batch updates them all at once)."""
@@ -77,14 +78,14 @@ class StreamStats:
             self.dropped[cause] = self.dropped.get(cause, 0) + int(n)
 
     def summary(self) -> dict[str, Any]:
-        rtf = self.stream_seconds / self.wall_seconds if self.wall_seconds > 0 else float("inf")
+        rtf = self.stream_seconds / self.wall_seconds if self.wall_seconds > 0 else None
         return {
             "stream": self.stream, "input": self.source, "windows_in": self.windows_in, "processed": self.processed,
             "rejected": sum(self.rejected.values()), "rejected_by_reason": dict(self.rejected),
             "dropped": sum(self.dropped.values()), "dropped_by_cause": dict(self.dropped), "gaps": self.gaps,
             "alarms": self.alarms, "units": int(self.seen.sum()), "latency_ms": self.latency.summary(),
             "stream_seconds": self.stream_seconds, "wall_seconds": self.wall_seconds, "real_time_factor": rtf,
-            "infer_seconds": self.infer_seconds, "stopped": self.stopped,
+            "infer_seconds": self.infer_seconds, "stopped": self.stopped, "error": self.error,
             "source": {"samples": self.samples, "rejected_bytes": self.rejected_bytes, "notes": list(self.notes)},
             "verdicts": self.verdicts(),
         }
@@ -123,6 +124,6 @@ def combine(stats: list[StreamStats]) -> dict[str, Any]:
         "rejected": sum(rejected.values()), "rejected_by_reason": rejected, "dropped": sum(dropped.values()),
         "dropped_by_cause": dropped, "gaps": sum(s.gaps for s in stats), "alarms": sum(s.alarms for s in stats),
         "units": sum(int(s.seen.sum()) for s in stats), "latency_ms": lat.summary(), "stream_seconds": stream_s,
-        "wall_seconds": wall, "real_time_factor": stream_s / wall if wall > 0 else float("inf"),
+        "wall_seconds": wall, "real_time_factor": stream_s / wall if wall > 0 else None,
         "infer_seconds": sum(s.infer_seconds for s in stats), "streams": [s.summary() for s in stats],
     }

@@ -7,12 +7,15 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
 
 import numpy as np
 import pytest
+
+from drsn_edge.errors import DrsnEdgeError
 
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
 #: how long the broker stays down mid-stream (the acceptance run used 60 s: DRSN_MQTT_OUTAGE_S=60)
@@ -251,16 +254,46 @@ def test_tls_with_password_file(tmp_path, stream_model, monkeypatch):
         assert wait_for(lambda: sub.of("alarm"))
         sink.close()
         (d / "wrong").write_text("not the password\n")
-        bad = MqttSink(MqttOptions(f"mqtts://edge@127.0.0.1:{b.port}", password_file=str(d / "wrong"),
-                                   ca_file=str(d / "ca.crt")))
-        bad.emit(alarm(1))
-        assert wait_for(lambda: "refused" in bad.stats(), 10)
-        assert "s3cret" not in json.dumps(bad.stats()) and bad.stats()["waiting"] == 1
-        bad.close(timeout=0.2)
+        # before: refused eleven times in 30 s and nothing said until the exit summary; now said at start, one line
+        with pytest.raises(DrsnEdgeError, match="refused the connection: Not authorized") as exc:
+            MqttSink(MqttOptions(f"mqtts://edge@127.0.0.1:{b.port}", password_file=str(d / "wrong"),
+                                 ca_file=str(d / "ca.crt")))
+        assert "s3cret" not in str(exc.value) and "\n" not in str(exc.value)
+        with pytest.raises(DrsnEdgeError, match="a password in the URL shows in ps"):  # before: accepted silently
+            MqttSink(MqttOptions(f"mqtts://edge:s3cret@127.0.0.1:{b.port}", ca_file=str(d / "ca.crt")))
         sub.close()
         assert len(sub.of("alarm")) == 1
     finally:
         b.stop()
+
+
+def test_one_stream_id_per_broker_never_mixed(broker, stream_model, tmp_path):
+    """Before: two instances with one --stream-id interleaved their windows on one topic, the retained alarm ended
+    "clear" while the other's fault was active, and one instance's death published "offline" for all."""
+    from drsn_edge.data.simulator import simulate_sequence
+
+    _, onnx = stream_model
+    np.save(tmp_path / "r.npy", simulate_sequence([("normal", 4.0), ("outer_race", 8.0)], seed=1)[None])
+    sub = Subscriber(broker.port)
+    url = f"mqtt://127.0.0.1:{broker.port}"
+    cmd = [sys.executable, "-m", "drsn_edge", "stream", str(onnx), str(tmp_path / "r.npy"), "--fs", "12000", "--realtime",
+           "--mqtt", url, "--stream-id", "pump-7", "--jsonl", "none"]
+    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert wait_for(lambda: any(p.get("text") == "online" for t, p in sub.got if t == "drsn/pump-7/status"), 30)
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 2, second.stderr
+    errors = [ln for ln in second.stderr.splitlines() if "error:" in ln]
+    assert len(errors) == 1 and "is streamed by another drsn-edge" in errors[0] and "--stream-id" in errors[0]
+    other = subprocess.run([*cmd[:-4], "--stream-id", "pump-8", "--jsonl", "none"], capture_output=True, text=True,
+                           timeout=60)
+    assert other.returncode in (0, 1), other.stderr  # another id on the same broker streams
+    first.send_signal(2)
+    _, err = first.communicate(timeout=60)
+    assert first.returncode in (0, 1), err
+    assert wait_for(lambda: [p.get("text") for t, p in sub.got if t == "drsn/pump-7/status"][-1:] == ["offline"])
+    topics = {t for t, _ in sub.got}
+    assert "drsn/status" not in topics and {"drsn/pump-7/status", "drsn/pump-8/status"} <= topics
+    sub.close()
 
 
 def test_mqtt_addresses():

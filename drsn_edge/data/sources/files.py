@@ -39,6 +39,7 @@ class FileDataOptions:
     sensitivity: float | None = None  # mV/g, for files in volts (scale = 1000 / sensitivity)
     normal: str = "normal"  # the healthy class, for alarms and false-alarm rates
     unlabelled: bool = False  # every recording, labels ignored (adaptation to a new machine, enrolment)
+    allow_outside: bool = False  # manifest rows may name files outside the manifest's folder
 
     def read_options(self, **row: Any) -> ReadOptions:
         """How to read one file: these options, with a manifest row's own values over them."""
@@ -155,7 +156,7 @@ class ManifestSource(DataSource):
 
     def entries(self, opts: FileDataOptions) -> Entries:
         path = Path(opts.root or "")
-        rows = read_manifest(path)
+        rows = read_manifest(path, opts.allow_outside)
         if not opts.unlabelled and all(r.label is None for r in rows):
             raise DrsnEdgeError(f"{path}: the manifest needs a 'label' column for training (a class on every row)")
         entries = []

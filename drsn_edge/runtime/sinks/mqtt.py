@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import ssl
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.sinks.records import strict_json
 
 
 @dataclass
@@ -38,6 +41,7 @@ class MqttOptions:
     key_file: str | None = None
     client_id: str | None = None
     windows: bool = True
+    connect_wait_s: float = 2.0  # at start: how long to wait for the broker's answer (a refusal is an error then)
 
 
 def parse_url(url: str) -> tuple[bool, str, int, str | None, str | None]:
@@ -57,6 +61,11 @@ def parse_url(url: str) -> tuple[bool, str, int, str | None, str | None]:
     return tls, parts.hostname, port, user, password
 
 
+def _safe(stream: str) -> str:
+    """A stream id as one topic level."""
+    return str(stream).replace("/", "_").replace("+", "_").replace("#", "_")
+
+
 def _redact(url: str) -> str:
     """The URL without its password, for messages."""
     parts = urlsplit(url if "://" in url else f"mqtt://{url}")
@@ -65,11 +74,25 @@ def _redact(url: str) -> str:
     return url
 
 
+class StreamIdTaken(DrsnEdgeError):
+    """Another process streams this id on the broker: refused at start, never mixed."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
 class MqttSink:
     name = "mqtt"
 
     def __init__(self, opts: MqttOptions | str, prefix: str = "drsn", qos: int = 1, windows: bool = True,
-                 **kwargs: Any) -> None:
+                 streams: list[str] | tuple[str, ...] = (), warn=None, **kwargs: Any) -> None:
         try:
             import paho.mqtt.client as mqtt
         except ImportError:
@@ -77,12 +100,22 @@ class MqttSink:
         if isinstance(opts, str):
             opts = MqttOptions(opts, prefix=prefix, qos=qos, windows=windows, **kwargs)
         self.opts = opts
+        self.warn = warn or (lambda msg: None)
         tls, host, port, user, password = parse_url(opts.url)
+        if password is not None:
+            raise DrsnEdgeError(f"MQTT address {_redact(opts.url)}: a password in the URL shows in ps and in logs; give "
+                                "it with --mqtt-password-env VAR or --mqtt-password-file FILE")
         self.addr = (host, port)
         self.where = f"{'mqtts' if tls else 'mqtt'}://{host}:{port}"
         user = opts.username or user
-        password = self._password(password)
+        password = self._password()
         self.prefix, self.windows = opts.prefix.rstrip("/"), opts.windows
+        self.instance = {"instance": uuid.uuid4().hex[:12], "host": socket.gethostname(), "pid": os.getpid()}
+        self.streams = [_safe(s) for s in streams]
+        self.owners: dict[str, dict[str, Any]] = {}  # stream -> its retained owner, as the broker reported it
+        self.online: dict[str, bool] = {}  # stream -> its retained status says online
+        self.conflict: str | None = None
+        self.checked = threading.Event()
         self.pending: deque[tuple[str, str, int, bool]] = deque()
         self.dropped = 0  # messages lost because the local buffer overflowed
         self.published = 0  # acknowledged by the broker (QoS 1/2) or sent (QoS 0)
@@ -92,7 +125,10 @@ class MqttSink:
         self._early: set[int] = set()  # acknowledged before publish() returned their id
         self._mid_lock = threading.Lock()
         self.connected = threading.Event()
+        self.answered = threading.Event()  # the broker accepted or refused a connection
         self.refused: str | None = None
+        self._said: set[str] = set()
+        self.started: list[str] = []  # streams this process announced online
         client_id = opts.client_id or f"drsn-edge-{os.getpid()}-{id(self):x}"
         # a persistent session, so in-flight QoS 1 messages are resent after a reconnect
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
@@ -107,20 +143,64 @@ class MqttSink:
                                     cert_reqs=ssl.CERT_REQUIRED)
             except (ssl.SSLError, ValueError, OSError) as exc:
                 raise DrsnEdgeError(f"MQTT TLS setup failed: {exc}") from None
-        self.client.will_set(f"{self.prefix}/status", "offline", qos=1, retain=True)
+        if self.streams:  # one will per connection: the first stream's (a service streams one)
+            self.client.will_set(self._status(self.streams[0]), "offline", qos=1, retain=True)
         self.client.reconnect_delay_set(min_delay=0.2, max_delay=5)
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *a: self.connected.clear()
         self.client.on_publish = self._on_publish
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *a: self.checked.set()
         try:
             self.client.connect_async(host, port, keepalive=15)
         except (OSError, ValueError) as exc:
             raise DrsnEdgeError(f"bad MQTT broker address {self.where}: {exc}") from None
         self.client.loop_start()
+        self._first_answer()
 
-    def _password(self, from_url: str | None) -> str | None:
+    def _status(self, stream: str) -> str:
+        return f"{self.prefix}/{stream}/status"
+
+    def _first_answer(self) -> None:
+        """Wait briefly for the broker: a refusal (a wrong password) or a stream id another process streams is an
+        error now, before any window; a broker that does not answer yet is waited for while the stream runs."""
+        if not self.answered.wait(self.opts.connect_wait_s):
+            self.warn(f"MQTT broker {self.where} does not answer yet; messages wait for it (up to {self.opts.buffer})")
+            return
+        if self.refused:
+            self._stop_client()
+            raise DrsnEdgeError(f"MQTT broker {self.where} refused the connection: {self.refused} (check --mqtt-user "
+                                "and the password)")
+        if self.streams and self.checked.wait(self.opts.connect_wait_s):
+            time.sleep(0.3)  # retained messages follow the subscription's acknowledgement
+        if self.conflict:
+            self._stop_client()
+            raise StreamIdTaken(self.conflict)
+
+    def _stop_client(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        parts = msg.topic.split("/")
+        stream = "/".join(parts[len(self.prefix.split("/")) : -1])
+        if parts[-1] == "owner":
+            try:
+                self.owners[stream] = json.loads(msg.payload)
+            except (ValueError, UnicodeDecodeError):
+                self.owners[stream] = {}
+        elif parts[-1] == "status":
+            self.online[stream] = msg.payload == b"online"
+        owner = self.owners.get(stream) or {}
+        if self.online.get(stream) and owner.get("instance") not in (None, self.instance["instance"]):
+            stale = owner.get("host") == self.instance["host"] and not _alive(int(owner.get("pid") or 0))
+            if not stale and self.conflict is None:
+                self.conflict = (f"stream {stream!r} is streamed by another drsn-edge on {self.where} (host "
+                                 f"{owner.get('host')}, pid {owner.get('pid')}); give this run another --stream-id")
+
+    def _password(self) -> str | None:
         o = self.opts
         if o.password_env:
             if o.password_env not in os.environ:
@@ -132,16 +212,35 @@ class MqttSink:
                     return f.readline().rstrip("\r\n")
             except OSError as exc:
                 raise DrsnEdgeError(f"MQTT password file {o.password_file}: {exc.strerror}") from None
-        return from_url
+        return None
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            self.refused = str(reason_code)  # e.g. "Not authorized": said at close and in the stats
+            self.refused = str(reason_code)  # e.g. "Not authorized": said at once, in the stats and the exit code
+            self.answered.set()
+            if self.refused not in self._said:
+                self._said.add(self.refused)
+                self.warn(f"MQTT broker {self.where} refused the connection: {self.refused} (check --mqtt-user and "
+                          "the password); messages wait")
             return
         self.refused = None
-        client.publish(f"{self.prefix}/status", "online", qos=1, retain=True)
+        for stream in self.streams:  # who else streams these ids? (the retained status and owner answer)
+            client.subscribe([(self._status(stream), 1), (f"{self.prefix}/{stream}/owner", 1)])
+        self.answered.set()
         self.connected.set()
         threading.Thread(target=self._flush, daemon=True).start()  # not on paho's network thread
+
+    def start(self, stream: str, duration_s: float | None = None) -> None:
+        """A stream begins: it is online, and this process owns it (both retained, for a later instance to see)."""
+        if self.conflict:
+            raise StreamIdTaken(self.conflict)
+        s = _safe(stream)
+        self.started.append(s)
+        with self.lock:  # not counted among the run's messages
+            self.pending.append((f"{self.prefix}/{s}/owner", json.dumps(self.instance), 1, True, False))
+            self.pending.append((self._status(s), "online", 1, True, False))
+        if self.connected.is_set():
+            self._flush()
 
     def _on_publish(self, client, userdata, mid, reason_code=None, properties=None) -> None:
         with self._mid_lock:
@@ -161,17 +260,18 @@ class MqttSink:
 
     def _flush(self) -> None:
         with self.lock:
-            while self.pending and self.connected.is_set():
-                topic, payload, qos, retain = self.pending[0]
+            while self.pending and self.connected.is_set() and not self.conflict:
+                topic, payload, qos, retain, counted = self.pending[0]
                 info = self.client.publish(topic, payload, qos=qos, retain=retain)
                 if info.rc != 0:  # lost the connection meanwhile: keep it for the next connect
                     break
                 self.pending.popleft()
-                self.handed += 1
-                self._sent(info.mid)
+                if counted:
+                    self.handed += 1
+                    self._sent(info.mid)
 
     def _topic(self, record: dict[str, Any]) -> tuple[str, int, bool] | None:
-        stream = str(record.get("stream", "0")).replace("/", "_").replace("+", "_").replace("#", "_")
+        stream = _safe(record.get("stream", "0"))
         kind = record["type"]
         if kind == "window":
             if not self.windows:
@@ -185,6 +285,8 @@ class MqttSink:
         self.emit_many([record])
 
     def emit_many(self, records: list[dict[str, Any]]) -> None:
+        if self.conflict:  # found when the broker came: this output is set aside, never mixed with the other's
+            raise StreamIdTaken(self.conflict)
         with self.lock:
             for record in records:
                 where = self._topic(record)
@@ -195,25 +297,28 @@ class MqttSink:
                     idx = next((i for i, m in enumerate(self.pending) if m[0].endswith("/window")), 0)
                     del self.pending[idx]
                     self.dropped += 1
-                self.pending.append((where[0], json.dumps(record, separators=(",", ":")), where[1], where[2]))
+                self.pending.append((where[0], strict_json(record), where[1], where[2], True))
+                if record["type"] == "stream_end":
+                    self.pending.append((self._status(_safe(record.get("stream", "0"))), "offline", 1, True, False))
         if self.connected.is_set():
             self._flush()
 
     def stats(self) -> dict[str, Any]:
         unacked = self.handed - self.published
         return {"broker": self.where, "connected": self.connected.is_set(), "published": self.published,
-                "dropped": self.dropped, "waiting": len(self.pending) + max(0, unacked),
+                "dropped": self.dropped, "waiting": sum(m[4] for m in self.pending) + max(0, unacked),
                 **({"refused": self.refused} if self.refused else {})}
 
     def close(self, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and (self.pending or self.handed > self.published):
+        while time.monotonic() < deadline and (self.pending or self.handed > self.published) and not self.conflict:
             if self.connected.is_set():
                 self._flush()
             time.sleep(0.05)
-        if self.connected.is_set():
+        if self.connected.is_set() and not self.conflict:
             try:
-                self.client.publish(f"{self.prefix}/status", "offline", qos=1, retain=True).wait_for_publish(1.0)
+                for s in dict.fromkeys(self.started):
+                    self.client.publish(self._status(s), "offline", qos=1, retain=True).wait_for_publish(1.0)
             except (RuntimeError, ValueError):  # the link went down meanwhile: the last will says offline
                 pass
         self.client.disconnect()

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from typing import Any
 
 import numpy as np
 
 from drsn_edge.runtime.decisions import AlarmEvent
+
+
+def _finite(v: Any) -> Any:
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
+
+
+def strict_json(record: dict[str, Any]) -> str:
+    """One record as strict JSON (what every sink writes): NaN and infinities, which JSON has no word for and strict
+    parsers such as Node's refuse, become null."""
+    try:
+        return json.dumps(record, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(record), separators=(",", ":"), allow_nan=False)
 
 
 def window_records(r, class_names: list[str]) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.sinks.records import window_records
 
 
@@ -36,11 +37,15 @@ class SinkSet:
                 return
             getattr(sink, fn)(*args)
         except Exception as exc:  # noqa: BLE001 - one output must not stop the others
-            name = _name(sink)
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            lost = {"emit": 1, "emit_many": len(args[0]) - done}.get(fn, 0)
-            self.failed[name] = {"error": f"{type(exc).__name__}: {reason}", "lost": lost}
-            self.warn(f"output {name} failed ({reason}); it is set aside, the other outputs go on")
+            # a sink that counts what reached its file itself (JSON lines) has counted this call already
+            lost = 0 if hasattr(sink, "lost") else {"emit": 1, "emit_many": len(args[0]) - done}.get(fn, 0)
+            self._fail(sink, exc, lost)
+
+    def _fail(self, sink: Any, exc: Exception, lost: int) -> None:
+        name = _name(sink)
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        self.failed[name] = {"error": f"{type(exc).__name__}: {reason}", "lost": lost}
+        self.warn(f"output {name} failed ({reason}); it is set aside, the other outputs go on")
 
     def _lost(self, sink: Any, n: int) -> None:
         self.failed[_name(sink)]["lost"] += n
@@ -67,10 +72,22 @@ class SinkSet:
                 self._call(s, "emit_many", records)
 
     def start(self, stream: str, duration_s: float | None) -> None:
-        """A new input begins (sinks that show progress or keep per-input timelines use it)."""
+        """A new input begins (sinks that show progress, keep per-input timelines or announce streams use it). A sink
+        that refuses the stream itself (an id another process streams on the broker) refuses the run."""
         for s in self.live():
             if hasattr(s, "start"):
-                self._call(s, "start", stream, duration_s)
+                try:
+                    s.start(stream, duration_s)
+                except DrsnEdgeError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - one output must not stop the others
+                    self._fail(s, exc, 0)
+
+    def reopen(self) -> None:
+        """SIGHUP: outputs that write files close and open them again (after a log rotation)."""
+        for s in self.live():
+            if hasattr(s, "reopen"):
+                self._call(s, "reopen")
 
     def stats(self) -> dict[str, Any]:
         """Per output: what it delivered, dropped and failed (MQTT reports its buffer)."""
@@ -79,7 +96,8 @@ class SinkSet:
             name = _name(s)
             st = dict(s.stats()) if hasattr(s, "stats") else {}
             if name in self.failed:
-                st.update(self.failed[name])
+                st["error"] = self.failed[name]["error"]
+                st["lost"] = st.get("lost", 0) + self.failed[name]["lost"]
             out[name] = st
         return out
 

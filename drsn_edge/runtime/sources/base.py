@@ -14,6 +14,7 @@ import numpy as np
 class Chunk:
     data: np.ndarray  # (channels, n) float32, physical units (g)
     gap_before: bool = False  # samples are missing just before this chunk
+    gap_s: float = 0.0  # how long, where the input knows it (CSV time stamps)
 
 
 @dataclass
@@ -26,12 +27,18 @@ class SourceStats:
 
 
 class Source(Protocol):
+    """One lifecycle: ``chunks`` runs on the reader thread; ``stop`` (any thread) asks it to end at the next chunk,
+    or at the next poll of a silent live input; ``close`` releases the file or socket, and is called only after the
+    reader thread has ended (closing a memory-mapped file under a reader crashed the process)."""
+
     fs: float
     channels: int
     live: bool  # True for stdin / sockets (data arrives in real time)
     stats: SourceStats
 
     def chunks(self) -> Iterator[Chunk]: ...
+
+    def stop(self) -> None: ...
 
     def close(self) -> None: ...
 

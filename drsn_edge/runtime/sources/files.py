@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,17 +27,23 @@ class ArraySource:
         self.gaps_at = sorted(gaps_at or [])
         self.stats = SourceStats()
         self.name = "array"
+        self.stopped = threading.Event()
 
     def chunks(self) -> Iterator[Chunk]:
         bounds = [0, *self.gaps_at, self.data.shape[1]]
         for k in range(len(bounds) - 1):
             for i, c in enumerate(as_chunks(self.data[:, bounds[k] : bounds[k + 1]], self.block)):
+                if self.stopped.is_set():
+                    return
                 self.pacer.wait(c.shape[1])
                 self.stats.chunks += 1
                 self.stats.samples += c.shape[1]
                 gap = k > 0 and i == 0
                 self.stats.gaps += gap
                 yield Chunk(c, gap_before=gap)
+
+    def stop(self) -> None:
+        self.stopped.set()
 
     def close(self) -> None:
         pass
@@ -53,6 +60,7 @@ class ReaderSource:
         self.pacer = Pacer(self.fs, realtime)
         self.stats = SourceStats(notes=reader.info.notes)  # the reader adds what it finds while reading
         self.name = Path(reader.info.path).name
+        self.stopped = threading.Event()
 
     @property
     def duration(self) -> float | None:
@@ -60,11 +68,16 @@ class ReaderSource:
 
     def chunks(self) -> Iterator[Chunk]:
         for b in self.reader.blocks(self.block):
+            if self.stopped.is_set():
+                return
             self.pacer.wait(b.data.shape[1])
             self.stats.chunks += 1
             self.stats.samples += b.data.shape[1]
             self.stats.gaps += b.gap_before
-            yield Chunk(b.data, gap_before=b.gap_before)
+            yield Chunk(b.data, gap_before=b.gap_before, gap_s=b.gap_s)
+
+    def stop(self) -> None:
+        self.stopped.set()
 
     def close(self) -> None:
         self.reader.close()

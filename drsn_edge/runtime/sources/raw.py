@@ -6,6 +6,7 @@ seen even while the input is silent, and nothing is left holding a lock at exit.
 
 from __future__ import annotations
 
+import math
 import os
 import select
 import socket
@@ -44,7 +45,7 @@ class RawDecoder:
 def _check_raw(fs: float | None, channels: int | None) -> None:
     if not fs or not channels:
         raise DrsnEdgeError("a raw stream needs its rate and channel count: --fs and --raw-channels")
-    if fs <= 0 or channels < 1:
+    if not (math.isfinite(fs) and fs > 0) or channels < 1:
         raise DrsnEdgeError("--fs must be positive and --raw-channels at least 1")
 
 
@@ -98,6 +99,9 @@ class StdinSource(_FdReader):
                 self.stats.samples += x.shape[1]
                 yield Chunk(x)
         _partial(self.decoder, self.stats)
+
+    def stop(self) -> None:
+        self.stopped.set()
 
     def close(self) -> None:
         self.stopped.set()
@@ -188,10 +192,15 @@ class TcpSource(_FdReader):
             if not self.listen:
                 break
 
+    def stop(self) -> None:
+        self.stopped.set()
+
     def close(self) -> None:
         self.stopped.set()
         if self.server is not None:
             self.server.close()
+        if self.conn is not None:
+            self.conn.close()
 
 
 def stdin_source(fs: float, channels: int, fmt: str = "f32le", scale: Scale | None = None) -> StdinSource:
