@@ -404,7 +404,7 @@ def options_target(argv: list[str]) -> tuple[str, str]:
     errors = [ln for ln in text.splitlines() if "error:" in ln]
     if code == 2 and len(errors) != 1:
         return "multiline", text[-300:]
-    return "ok", f"exit {code}"
+    return "ok", f"exit {code}: {errors[0][:80] if errors else ''}"
 
 
 def options_case(argv: list[str]) -> tuple[str, str]:
@@ -443,6 +443,8 @@ def options_campaign(cases: int, seed: int, work: Path, log=print) -> list[dict[
     failures = []
     t0 = time.perf_counter()
     names = list(NUMERIC_OPTIONS)
+    codes: Counter[str] = Counter()
+    refusals: Counter[str] = Counter()
     for i in range(cases):
         values = dict(NUMERIC_OPTIONS)
         for name in rng.choice(names, size=int(rng.integers(1, 4)), replace=False):
@@ -457,11 +459,17 @@ def options_campaign(cases: int, seed: int, work: Path, log=print) -> list[dict[
             argv.append(f"{k}={v}")
         outcome, detail = options_case(argv)
         counts[outcome] += 1
+        if detail.startswith("exit "):
+            code, _, why = detail.partition(": ")
+            codes[code.split()[1]] += 1
+            if why:
+                refusals[why.split("error: ", 1)[-1][:60]] += 1
         if outcome != "ok":
             failures.append({"case": i, "outcome": outcome, "detail": detail, "argv": argv[3:]})
             log(f"options case {i}: {outcome} {detail} {' '.join(argv[3:])}")
     return [{"format": "stream options", "cases": cases, "seconds": round(time.perf_counter() - t0, 1),
-             "outcomes": dict(counts), "failures": failures[:50]}]
+             "outcomes": dict(counts), "exit_codes": dict(codes), "top_refusals": refusals.most_common(10),
+             "failures": failures[:50]}]
 
 
 def main() -> None:

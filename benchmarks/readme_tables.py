@@ -24,6 +24,14 @@ BLOCKS = {
         ("An adapted model's FP16 / INT8 exports", "adapted_formats.md"),
         ("Saying \"unknown\": a fault class never trained on", "open_set.md"),
         ("Noise level telemetry", "noise_telemetry.md"),
+        ("Clean beside noisy: the default recipe on clean input (held-out groups)", "clean_vs_noisy.md"),
+    ],
+    "timings": [
+        ("Time of the main jobs, idle 2-core VM", "timings.md"),
+    ],
+    "location": [
+        ("Fault location on machines the model never saw: model alone, bearing evidence alone, combined",
+         "bearing_evidence.md"),
     ],
     "results": [
         ("Paper protocol (time split inside recordings, -4 dB)", "paper_protocol_cwru.md"),

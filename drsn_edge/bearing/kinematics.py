@@ -67,7 +67,8 @@ class BearingGeometry:
 _CWRU = "Case Western Reserve University Bearing Data Center, bearing information page"
 #: named bearings: geometry and where it comes from
 BEARINGS: dict[str, BearingGeometry] = {b.name: b for b in (
-    BearingGeometry(9, 0.3126 * INCH, 1.537 * INCH, 0.0, "6205-2RS-JEM", f"SKF 6205-2RS JEM, CWRU drive end ({_CWRU})"),
+    # 0.3126 in and 1.537 in on the CWRU page; in mm as rounded there (the simulator's bearing since 0.1)
+    BearingGeometry(9, 7.94, 39.04, 0.0, "6205-2RS-JEM", f"SKF 6205-2RS JEM, CWRU drive end ({_CWRU})"),
     BearingGeometry(8, 0.2656 * INCH, 1.122 * INCH, 0.0, "6203-2RS-JEM", f"SKF 6203-2RS JEM, CWRU fan end ({_CWRU})"),
     BearingGeometry(8, 0.235 * INCH, 1.245 * INCH, 0.0, "MFPT", "the MFPT bearing fault data set's test bearing "
                     "(Society for Machinery Failure Prevention Technology, Condition Based Maintenance Fault Database)"),

@@ -19,4 +19,9 @@ def tacho_speed(x: np.ndarray, fs: float) -> float:
     if len(edges) < 3:
         raise DrsnEdgeError(f"the tachometer channel has {len(edges)} pulse(s) in {len(x) / fs:.3g} s; at least 3 are "
                             "needed for a speed")
-    return float(fs / np.median(np.diff(edges)))
+    gaps = np.diff(edges)
+    spread = float(np.std(gaps) / np.mean(gaps))
+    if spread > 0.2:  # a shaft does not change speed by that much within a block: not a once-per-revolution train
+        raise DrsnEdgeError(f"the tachometer channel does not look like once-per-revolution pulses: the intervals "
+                            f"between its pulses vary by {100 * spread:.0f} % (a vibration channel?)")
+    return float(fs / np.median(gaps))

@@ -46,12 +46,13 @@ class CycleSource:
         self.stats = SourceStats()
         self.offsets = (np.arange(channels) * 997) % len(self.base)
         self.name = "cycle"
+        self._stopping = False
 
     def chunks(self) -> Iterator[Chunk]:
         n = len(self.base)
         wrapped = np.concatenate([self.base, self.base[: self.block + 1]])
         pos = 0
-        while pos < self.total:
+        while pos < self.total and not self._stopping:
             k = min(self.block, self.total - pos)
             starts = (self.offsets + pos) % n
             x = wrapped[starts[:, None] + np.arange(k)]  # (channels, k)
@@ -59,6 +60,9 @@ class CycleSource:
             self.stats.samples += k
             yield Chunk(x)
             pos += k
+
+    def stop(self) -> None:
+        self._stopping = True
 
     def close(self) -> None:
         pass

@@ -7,13 +7,15 @@ import contextlib
 import json
 from pathlib import Path
 
-from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args, examples
+from drsn_edge.bearing import bearing_from_text, check_speed
+from drsn_edge.cli.parser import add_bearing_options, add_data_options, data_given, data_spec_from_args, examples
 from drsn_edge.cli.progress import progress_bar
 from drsn_edge.data.dataset import DataSpec
 from drsn_edge.data.noise import parse_noise_types, parse_snr_list
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.evaluation.grid import format_table
 from drsn_edge.evaluation.job import evaluate_model
+from drsn_edge.evaluation.locations import format_locations
 from drsn_edge.evaluation.metrics import format_confusion, format_recordings, format_report
 from drsn_edge.evaluation.plots import plot_report
 from drsn_edge.runtime.loader import describe_model
@@ -32,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "drsn-edge evaluate model.safetensors --snr -4,0,clean --json r.json --plot r.png"))
     p.add_argument("model", help="checkpoint (.safetensors), .onnx or .engine")
     add_data_options(p)
+    add_bearing_options(p.add_argument_group("bearing evidence (fault location by physics, beside the model's)"))
     p.add_argument("--strict", action="store_true", help="refuse data with warnings too (e.g. clipped files)")
     p.add_argument("--noise", default="gaussian,laplacian,pink", help="noise types: gaussian,laplacian,pink | all | none")
     p.add_argument("--snr", default="-4,0,4,clean", help="comma-separated SNRs in dB, 'clean' for none")
@@ -55,15 +58,20 @@ def run(args: argparse.Namespace) -> int:
         raise DrsnEdgeError("--repeats must be at least 1")
     _writable(args.json)
     _writable(args.plot)
+    if args.bearing:
+        bearing_from_text(args.bearing)
+    if args.tacho_channel is not None:
+        raise DrsnEdgeError("--tacho-channel is for stream; evaluate takes the speed from --rpm / --shaft-hz, a manifest's "
+                            "rpm column or what each file records")
+    shaft_hz = check_speed(args.rpm, args.shaft_hz)
     md = describe_model(args.model)
     data = data_spec_from_args(args, base=DataSpec.from_dict(md.data), default_split="all") if data_given(args) else None
-
-
     with contextlib.ExitStack() as stack:
         report = evaluate_model(args.model, data, kinds, snrs, seed=args.seed, repeats=args.repeats,
                                 settings=ProviderSettings(provider=args.provider), strict=args.strict,
                                 log=lambda s: print(s),
-                                progress=lambda n: stack.enter_context(progress_bar(n, "noise conditions")))
+                                progress=lambda n: stack.enter_context(progress_bar(n, "noise conditions")),
+                                bearing=args.bearing, shaft_hz=shaft_hz)
     split = report["split"]["split"]
     print(f"{report['model']} ({report['backend']}, {report['precision']}) on {DataSpec.from_dict(report['data']).describe()}, "
           f"{split['kind']} split, test part")
@@ -84,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
               f"balanced accuracy {100 * h['balanced_accuracy']:.2f} %")
     for name, n in report["unknown_labels"].items():
         print(f"note: label {name!r} is not a class of the model: its {n} windows are not scored")
+    if "locations" in report:
+        print()
+        print(format_locations(report["locations"]))
     if len(report["results"]) > 1:
         print("\naccuracy %")
         print(format_table(report))

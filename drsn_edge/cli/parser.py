@@ -84,6 +84,24 @@ NORMAL_LABEL = dict(metavar="CLASS", help="the healthy class: an alarm means P(n
                     "confidence)")
 
 
+#: bearing evidence, in stream and evaluate alike
+BEARING_OPTIONS: dict[str, dict[str, Any]] = {
+    "--bearing": dict(metavar="NAME|n,d,D,angle", help="the bearing the sensor watches, for envelope evidence: a name "
+                      "(6205-2RS-JEM, 6203-2RS-JEM, MFPT, 6203, UER204, ZA-2115) or balls,ball diameter,pitch diameter "
+                      "(mm),contact angle (deg) (default: none, evidence off)"),
+    "--rpm": dict(type=float, help="shaft speed in rpm (default: a manifest's rpm column, else what the file records, "
+                  "else --tacho-channel)"),
+    "--shaft-hz": dict(type=float, metavar="HZ", help="shaft speed in Hz (instead of --rpm) (default: as --rpm)"),
+    "--tacho-channel": dict(type=int, metavar="N", help="a sensor channel with once-per-revolution pulses, for the "
+                            "speed (default: none)"),
+}
+
+
+def add_bearing_options(g: argparse._ArgumentGroup) -> None:
+    for flag, kw in BEARING_OPTIONS.items():
+        g.add_argument(flag, **kw)
+
+
 def add_input_options(g: argparse._ArgumentGroup, skip: tuple[str, ...] = ()) -> None:
     """How recordings are read, in the words every command shares."""
     for flag, kw in INPUT_OPTIONS.items():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from drsn_edge.cli.parser import NORMAL_LABEL, add_input_options, examples
+from drsn_edge.bearing import bearing_from_text, check_speed
+from drsn_edge.cli.parser import NORMAL_LABEL, add_bearing_options, add_input_options, examples
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import is_triton_url
 from drsn_edge.readers import split_channels
@@ -45,6 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--format", default="f32le", choices=["f32le", "s16le"], help="raw stream sample format")
     i.add_argument("--force", action="store_true", help="accept an input rate far from the model's (a unit slip otherwise)")
     i.add_argument("--realtime", action="store_true", help="replay files at recording speed (default: as fast as possible)")
+    add_bearing_options(p.add_argument_group("bearing evidence"))
     i.add_argument("--stream-id", help="name of the stream in records, MQTT topics and metrics (default: the input's name)")
     w = p.add_argument_group("windows and batching")
     w.add_argument("--hop", type=int, help="samples between windows at the model rate (default: the model's)")
@@ -97,6 +99,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bearing:  # an unknown bearing or a bad speed: said before the model loads
+        bearing_from_text(args.bearing)
+    check_speed(args.rpm, args.shaft_hz)
     try:
         alarm = AlarmConfig(args.raise_at, args.clear_at, args.min_raise_s, args.min_clear_s, args.suppress_s)
     except ValueError as exc:
@@ -126,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
         inputs=InputOptions(fs=args.fs, raw_channels=raw_channels, fmt=args.format, scale=args.scale,
                             sensitivity=args.sensitivity, time_column=args.time_column,
                             channels=split_channels(channels) if channels else None, layout=args.layout,
-                            realtime=args.realtime, allow_outside=bool(args.allow_outside)),
+                            realtime=args.realtime, allow_outside=bool(args.allow_outside), bearing=args.bearing,
+                            shaft_hz=check_speed(args.rpm, args.shaft_hz), tacho_channel=args.tacho_channel),
         outputs=OutputOptions(jsonl=jsonl, windows=not args.alarms_only, mqtt=mqtt,
                               prometheus=args.prometheus, console=human, report=args.report, plot_dir=args.plot),
         config=StreamConfig(hop=args.hop, channel_map=parse_channel_map(args.channel_map) if args.channel_map else None,

@@ -63,6 +63,7 @@ class WindowSet:
     x: np.ndarray  # (N, C, T)
     y: np.ndarray  # (N,) label index
     rec: np.ndarray  # (N,) index into the dataset's recordings
+    end: np.ndarray | None = None  # (N,) sample one past each window's end, in its recording
 
 
 @dataclass
@@ -85,18 +86,26 @@ class VibrationDataset:
     def description(self) -> dict[str, Any]:
         return self.spec.to_dict()
 
+    def machine(self) -> dict[str, Any]:
+        """The bearings and shaft speeds the recordings name (what a model trained on them has heard)."""
+        speeds = [r.meta.get("shaft_hz") or (r.meta["rpm"] / 60 if r.meta.get("rpm") else None) for r in self.recordings]
+        speeds = [float(s) for s in speeds if s]
+        return {"bearings": sorted({str(r.meta["bearing"]) for r in self.recordings if r.meta.get("bearing")}),
+                "shaft_hz": [round(min(speeds), 3), round(max(speeds), 3)] if speeds else None}
+
     def window_set(self, split: str, window: int, hop: int) -> WindowSet:
         """All windows of a split, cut every ``hop`` samples inside each of its spans."""
-        xs, ys, rs = [], [], []
+        xs, ys, rs, es = [], [], [], []
         for i, rec in enumerate(self.recordings):
             for start, stop in self.plan.spans[i].get(split, []):
                 w = cut_windows(rec.signal, start, stop, window, hop)
                 xs.append(w)
                 ys.append(np.full(len(w), rec.label, dtype=np.int64))
                 rs.append(np.full(len(w), i, dtype=np.int64))
+                es.append(start + window + hop * np.arange(len(w), dtype=np.int64))
         if not xs or sum(len(a) for a in xs) == 0:
             raise DrsnEdgeError(f"the {split} split has no window of {window} samples; use longer recordings or another split")
-        return WindowSet(np.concatenate(xs), np.concatenate(ys), np.concatenate(rs))
+        return WindowSet(np.concatenate(xs), np.concatenate(ys), np.concatenate(rs), np.concatenate(es))
 
     def windows(self, split: str, window: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
         ws = self.window_set(split, window, hop)

@@ -16,10 +16,9 @@ Mech. Syst. Signal Process. 25(2), 2011:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from drsn_edge.bearing.kinematics import BEARINGS, BearingGeometry
 from drsn_edge.data.recording import Recording
 from drsn_edge.errors import DrsnEdgeError
 
@@ -31,26 +30,6 @@ SIM_LABEL_SETS: dict[str, list[str]] = {
     "4": list(CONDITIONS),
     "10": ["normal"] + [f"{c}_{s}" for s in SEVERITIES for c in CONDITIONS[1:]],
 }
-
-
-@dataclass(frozen=True)
-class BearingGeometry:
-    """Rolling-element bearing geometry; defaults are the SKF 6205-2RS of the CWRU rig (mm)."""
-
-    n_balls: int = 9
-    ball_diameter: float = 7.94
-    pitch_diameter: float = 39.04
-    contact_angle_deg: float = 0.0
-
-    def frequencies(self, shaft_hz: float) -> dict[str, float]:
-        """Characteristic frequencies in Hz: FTF (cage), BPFO, BPFI, BSF."""
-        r = self.ball_diameter / self.pitch_diameter * np.cos(np.radians(self.contact_angle_deg))
-        return {
-            "ftf": shaft_hz / 2 * (1 - r),
-            "bpfo": self.n_balls / 2 * shaft_hz * (1 - r),
-            "bpfi": self.n_balls / 2 * shaft_hz * (1 + r),
-            "bsf": self.pitch_diameter / (2 * self.ball_diameter) * shaft_hz * (1 - r * r),
-        }
 
 
 def impact_rate(condition: str, shaft_hz: float, geometry: BearingGeometry) -> float:
@@ -79,7 +58,7 @@ def simulate_bearing(
     rpm: float = 1772.0,
     severity: float = 1.0,
     slip: float | None = None,
-    geometry: BearingGeometry = BearingGeometry(),
+    geometry: BearingGeometry = BEARINGS["6205-2RS-JEM"],
     seed: int | np.random.Generator = 0,
     structure: np.ndarray | None = None,
     resonance_band: tuple[float, float] | None = None,
@@ -158,7 +137,8 @@ def make_sim_recordings(
                     fs=fs,
                     label=label,
                     meta={"source": "sim", "condition": condition, "severity": round(severity, 3),
-                          "rpm": round(rpm, 1), "index": i},
+                          "rpm": round(rpm, 1), "shaft_hz": rpm / 60.0, "bearing": BEARINGS["6205-2RS-JEM"].name,
+                          "index": i},
                 )
             )
     return recordings, names

@@ -12,6 +12,7 @@ import numpy as np
 from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.evaluation.grid import evaluate_grid
+from drsn_edge.evaluation.locations import location_report, window_evidence
 from drsn_edge.evaluation.metrics import classification_report
 from drsn_edge.evaluation.model_files import open_any_model
 from drsn_edge.runtime.providers import ProviderSettings
@@ -35,9 +36,14 @@ def evaluate_model(
     strict: bool = False,
     log: Callable[[str], None] = lambda s: None,
     progress: Callable[[int], Callable[[], None]] | None = None,
+    bearing: str | None = None,
+    shaft_hz: float | None = None,
 ) -> dict[str, Any]:
-    """``progress(n)`` returns a callback called once per noise condition (n of them)."""
-    """Evaluate ``model`` on the test part of ``data`` (default: the data and split it was trained with)."""
+    """Evaluate ``model`` on the test part of ``data`` (default: the data and split it was trained with).
+
+    ``progress(n)`` returns a callback called once per noise condition (n of them). With a ``bearing`` (or recordings
+    that name theirs), the report also holds ``locations``: the fault location by the model, by the bearing evidence
+    and by the two combined (:mod:`drsn_edge.evaluation.locations`)."""
     backend, md = open_any_model(model, settings, warmup=0)
     spec = data or DataSpec.from_dict(md.data)
     spec = DataSpec(spec.source, spec.options, md.sample_rate, spec.split, spec.seed)  # always at the model's rate
@@ -77,6 +83,14 @@ def evaluate_model(
              "confusion": clean["confusion"]}, *grid["results"]],
         "unknown_labels": unknown,
     }
+    if bearing or any(r.meta.get("bearing") for r in ds.recordings):
+        evidence, familiar, notes = window_evidence(ds, ws, "test", bearing, shaft_hz, md.training.get("machine"),
+                                                    md.channels)
+        for n in notes:
+            log(f"note: {n}")
+        report["locations"] = location_report(y, logits.argmax(1), rec, [e for e, k in zip(evidence, keep) if k],
+                                              md.class_names, [r.rid for r in ds.recordings], md.normal_label,
+                                              [f for f, k in zip(familiar, keep) if k])
     if fallback and held_out.any() and not held_out.all():
         report["clean_held_out_only"] = classification_report(
             y[held_out], logits.argmax(1)[held_out], md.class_names, normal_label=md.normal_label)

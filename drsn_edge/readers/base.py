@@ -60,6 +60,7 @@ class FileInfo:
     channel_names: list[str]
     frames: int | None  # samples per channel; None where only a full read would tell
     notes: list[str] = field(default_factory=list)
+    shaft_hz: float | None = None  # the shaft speed the file records (CWRU X105RPM, MFPT bearing.rate), where it does
 
     @property
     def channels(self) -> int:

@@ -12,6 +12,8 @@ Manifest columns (paths relative to the manifest)::
     sensitivity   mV/g, for files in volts (scale = 1000 / sensitivity)
     start_s       keep the file from here (s)
     stop_s        ... to here (s)
+    bearing       the bearing the sensor watches: a name (6205, MFPT...) or n,d,D,angle (for bearing evidence)
+    rpm           the shaft speed (for bearing evidence)
 
 Other columns (a checksum, a note, a load) are ignored and named once; one that looks like a misspelt column
 (``sensitvity``) is refused with the column it resembles.
@@ -29,8 +31,9 @@ from pathlib import Path
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.readers.registry import SUFFIXES, is_readable
 
-MANIFEST_COLUMNS = ("path", "label", "group", "fs", "channels", "scale", "sensitivity", "start_s", "stop_s")
-_NUMBERS = ("fs", "scale", "sensitivity", "start_s", "stop_s")
+MANIFEST_COLUMNS = ("path", "label", "group", "fs", "channels", "scale", "sensitivity", "start_s", "stop_s", "bearing",
+                    "rpm")
+_NUMBERS = ("fs", "scale", "sensitivity", "start_s", "stop_s", "rpm")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class ManifestRow:
     sensitivity: float | None = None
     start_s: float | None = None
     stop_s: float | None = None
+    bearing: str | None = None
+    rpm: float | None = None
 
 
 def split_channels(text: str) -> tuple[str, ...]:
@@ -151,13 +156,15 @@ def read_manifest(path: str | Path, allow_outside: bool = False) -> Manifest:
         if len(row["path"]) > 4096 or "\0" in row["path"]:
             raise DrsnEdgeError(f"{where}: not a file path")
         nums = {k: _number(row.get(k, ""), k, where) for k in _NUMBERS}
+        if nums["rpm"] is not None and nums["rpm"] <= 0:
+            raise DrsnEdgeError(f"{where}: rpm must be a positive number, got {row['rpm']}")
         file = (path.parent / row["path"]).resolve()
         if not allow_outside and not file.is_relative_to(path.parent.resolve()):
             raise DrsnEdgeError(f"{where}: {row['path']!r} is outside the manifest's folder {path.parent.resolve()}; "
                                 "move it there, or allow it with --allow-outside")
         out.append(ManifestRow(where, file, row["path"], row.get("label") or None,
                                row.get("group") or None, channels=split_channels(row["channels"])
-                               if row.get("channels") else None, **nums))
+                               if row.get("channels") else None, bearing=row.get("bearing") or None, **nums))
     return Manifest(path, out, unknown)
 
 

@@ -17,6 +17,9 @@ from drsn_edge.readers.base import Block, FileInfo, Reader, ReadOptions, orient
 from drsn_edge.readers.mat5_check import MatFormatError, check_mat5
 
 SUFFIXES = (".mat",)
+#: Variables that hold the shaft speed, by unit: CWRU's ``X105RPM`` (rpm), MFPT's ``bearing.rate`` (Hz).
+SPEED_RPM = re.compile(r"^(X\d+RPM|rpm|RPM|speed_rpm)$")
+SPEED_HZ = ("rate", "shaft_hz", "shaft_rate")
 #: Variable names that hold a sample rate (never ``rate``: MFPT's ``bearing.rate`` is the shaft rate).
 RATE_NAMES = ("sr", "fs", "Fs", "FS", "SR", "sample_rate", "sampling_rate", "samplerate", "SampleRate", "SamplingRate",
               "sampling_frequency", "SamplingFrequency")
@@ -88,7 +91,7 @@ class MatReader(Reader):
         for v, (c, _, _) in zip(self.vars, oriented):
             channel_names += [v.path] if c == 1 else [f"{v.path}[{i}]" for i in range(c)]
         fs = self.resolve_rate(self._rate(names, notes))
-        self.info = FileInfo(str(self.path), f"mat-v{version}", fs, channel_names, frames, notes)
+        self.info = FileInfo(str(self.path), f"mat-v{version}", fs, channel_names, frames, notes, self._speed(names))
 
     # ---- v5 --------------------------------------------------------------------------------------------------
     def _open_v5(self) -> None:
@@ -260,6 +263,20 @@ class MatReader(Reader):
         m = _CWRU_VAR.match(names[0].split(".")[0])
         if m and int(m.group(1)) in CWRU_RATES and self.path.stem.isdigit() and int(self.path.stem) == int(m.group(1)):
             return CWRU_RATES[int(m.group(1))]
+        return None
+
+    def _speed(self, names: list[str]) -> float | None:
+        """The shaft speed in Hz the file records beside its signal, if it does."""
+        parent = names[0].rpartition(".")[0]
+        for cand in (f"{parent}.{n}" if parent else n for n in SPEED_HZ):
+            v = self._scalar(cand)
+            if v is not None and 0 < v < 2000:
+                return v
+        for n in self.top:
+            if SPEED_RPM.match(n):
+                v = self._scalar(n)
+                if v is not None and 0 < v < 120_000:
+                    return v / 60.0
         return None
 
     def _blocks(self, frames: int) -> Iterator[Block]:

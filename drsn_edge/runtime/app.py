@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drsn_edge.bearing import bearing_from_text, check_speed
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.lifecycle import catch_stop_signals
 from drsn_edge.readers import ManifestRow, is_manifest, no_recordings, read_manifest, scale_factor, walk_recordings
@@ -29,6 +30,7 @@ from drsn_edge.runtime.config import (
     check_numbers,
     no_normal_warning,
 )
+from drsn_edge.runtime.evidence import EvidenceSettings
 from drsn_edge.runtime.loader import open_model
 from drsn_edge.runtime.providers import ProviderSettings
 from drsn_edge.runtime.runner import StreamRunner
@@ -58,6 +60,9 @@ class InputOptions:
     channels: tuple[str, ...] | None = None  # which channels: CSV columns / .mat variables / channel numbers
     layout: str | None = None  # 2-D arrays: channels-first (default) or samples-first
     allow_outside: bool = False  # manifest rows may name files outside the manifest's folder
+    bearing: str | None = None  # for bearing evidence: a name or n,d,D,angle (None: evidence off)
+    shaft_hz: float | None = None  # the shaft speed (None: the file's own record of it, or the tachometer channel)
+    tacho_channel: int | None = None  # a sensor channel of once-per-revolution pulses
     realtime: bool = False
     block: int = 1024
 
@@ -128,7 +133,8 @@ def _row_options(row: ManifestRow) -> dict[str, Any]:
         if getattr(row, col) is not None:
             raise DrsnEdgeError(f"{row.where}: {col} is for training and evaluation; stream reads whole files "
                                 "(cut the file, or leave the column empty)")
-    given = {"fs_stated": row.fs, "channels": row.channels, "scale": row.scale, "sensitivity": row.sensitivity}
+    given = {"fs_stated": row.fs, "channels": row.channels, "scale": row.scale, "sensitivity": row.sensitivity,
+             "bearing": row.bearing, "shaft_hz": check_speed(rpm=row.rpm) if row.rpm is not None else None}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -226,10 +232,15 @@ def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, fa
         if stop.is_set():
             break
         try:
-            source = open_source(spec, dataclasses.replace(job.inputs, **row_options) if row_options else job.inputs)
+            options = dataclasses.replace(job.inputs, **row_options) if row_options else job.inputs
+            source = open_source(spec, options)
             for w in check_input_rate(source.fs, md, job.force, spec if spec != "-" else "the input"):
                 warn(w)
-            runner = StreamRunner(backend, md, source, sinks, job.config, sid, stop)
+            evidence, off = evidence_settings(options, source)
+            if evidence and (beyond := evidence.out_of_band(source.fs)):
+                warn(f"bearing evidence: {', '.join(n.upper() for n in beyond)} skipped: at {evidence.shaft_hz:g} Hz "
+                     f"{'its' if len(beyond) == 1 else 'their'} harmonics lie beyond the envelope spectrum's band")
+            runner = StreamRunner(backend, md, source, sinks, job.config, sid, stop, evidence, off or "")
         except DrsnEdgeError as exc:
             failed.append(str(exc) if spec in str(exc) else f"{spec}: {exc}")
             if len(inputs) == 1:
@@ -247,6 +258,22 @@ def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, fa
         if runner.stats.error:  # failed midway: said at once, and the later inputs still run
             failed.append(runner.stats.error if spec in runner.stats.error else f"{spec}: {runner.stats.error}")
             warn(f"input failed: {failed[-1]}")
+
+
+def evidence_settings(o: InputOptions, source) -> tuple[EvidenceSettings | None, str]:
+    """Bearing evidence for one input, or why it is off: the bearing, and the shaft speed by precedence (the command's
+    or the manifest row's, then what the file records, then a tachometer channel)."""
+    if not o.bearing:
+        return None, "no bearing given (--bearing NAME or n,d,D,angle; a manifest's bearing column)"
+    bearing = bearing_from_text(o.bearing)
+    shaft = o.shaft_hz or getattr(source, "shaft_hz", None)
+    if o.tacho_channel is not None and not 0 <= o.tacho_channel < source.channels:
+        raise DrsnEdgeError(f"the tachometer channel {o.tacho_channel} is not one of the input's {source.channels} "
+                            "channel(s)")
+    if shaft is None and o.tacho_channel is None:
+        raise DrsnEdgeError("bearing evidence needs the shaft speed: give --rpm or --shaft-hz, an rpm column in the "
+                            "manifest, or a tachometer channel (--tacho-channel N); this input records none")
+    return EvidenceSettings(bearing, shaft, o.tacho_channel if o.shaft_hz is None else None), ""
 
 
 def _finish(runners: list, sinks, failed: list[str], stopped: bool, backend=None, md=None,
@@ -270,7 +297,7 @@ def _finish(runners: list, sinks, failed: list[str], stopped: bool, backend=None
 
 def _brief(s: dict[str, Any]) -> dict[str, Any]:
     return {k: s[k] for k in ("stream", "input", "windows_in", "processed", "rejected", "dropped", "alarms",
-                              "stream_seconds", "verdicts")}
+                              "stream_seconds", "verdicts", "evidence")}
 
 
 def exit_code(summary: dict[str, Any], stopped: bool) -> int:

@@ -87,7 +87,11 @@ def check_number(key: str, value: float | int | None) -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and least <= value <= most
     if not ok or (whole and value != int(value)):
         kind = "a whole number" if whole else "a finite number"
-        raise DrsnEdgeError(f"{what} must be {kind} from {least:g} to {most:g}, got {value}")
+        raise DrsnEdgeError(f"{what} must be {kind} from {_plain(least)} to {_plain(most)}, got {value}")
+
+
+def _plain(x: float) -> str:
+    return f"{int(x):,}" if x == int(x) else f"{x:g}"
 
 
 def check_numbers(obj: object) -> None:

@@ -138,6 +138,63 @@ def _svg_unit(tl, spans: list, gaps: list, md, colors: dict[str, str], t_max: fl
     return "\n".join(parts)
 
 
+LINE_COLORS = {"bpfo": "#d62728", "bpfi": "#1f77b4", "bsf": "#ff7f0e"}
+
+
+def _svg_spectrum(spec: dict[str, Any]) -> str:
+    """An envelope spectrum (dB over its median) with each defect's harmonics 1x-3x marked."""
+    db = np.asarray(spec["db"], np.float64)
+    if not db.size:
+        return ""
+    h, top = 150, 10
+    df = spec["df_hz"]
+    f_max = df * (len(db) - 1)
+    db[0] = np.median(db)  # the DC bin of a mean-removed envelope says nothing
+    lo, hi = max(-20.0, min(-5.0, float(np.percentile(db, 1)))), max(10.0, float(db.max()) + 3)
+    db = np.clip(db, lo, hi)
+    span_w = W - LEFT - RIGHT
+    x = lambda f: LEFT + f / f_max * span_w if f_max > 0 else LEFT  # noqa: E731
+    y = lambda v: top + (1 - (v - lo) / (hi - lo)) * (h - 30)  # noqa: E731
+    pts = " ".join(f"{x(i * df):.1f},{y(v):.1f}" for i, v in enumerate(db))
+    parts = [f'<svg class="spectrum" xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {W} {h}" role="img" '
+             'aria-label="envelope spectrum">',
+             f'<rect x="{LEFT}" y="{top}" width="{span_w}" height="{h - 30}" fill="#fafafa" stroke="#ccc"/>']
+    for name, f0 in spec.get("lines_hz", {}).items():
+        for k in (1, 2, 3):
+            if k * f0 <= f_max:
+                parts.append(f'<line class="defect-line" x1="{x(k * f0):.1f}" x2="{x(k * f0):.1f}" y1="{top}" '
+                             f'y2="{top + h - 30}" stroke="{LINE_COLORS.get(name, "#888")}" stroke-dasharray="4,3">'
+                             f'<title>{k}x {name.upper()} = {k * f0:.1f} Hz</title></line>')
+        parts.append(f'<text x="{x(f0) + 3:.1f}" y="{top + 11}" font-size="10" fill="{LINE_COLORS.get(name, "#888")}">'
+                      f'{name.upper()}</text>')
+    parts.append(f'<polyline points="{pts}" fill="none" stroke="#333" stroke-width="1"/>')
+    for v in nice_ticks(f_max):
+        parts.append(f'<text x="{x(v):.1f}" y="{h - 6}" font-size="10" text-anchor="middle">{v:g} Hz</text>')
+    parts.append(f'<text x="{LEFT - 6}" y="{y(hi) + 10:.1f}" font-size="10" text-anchor="end">{hi:.0f} dB</text>'
+                 f'<text x="{LEFT - 6}" y="{y(lo):.1f}" font-size="10" text-anchor="end">{lo:.0f} dB</text></svg>')
+    return "\n".join(parts)
+
+
+def _evidence_html(spans: list[dict[str, Any]]) -> str:
+    """Per alarm with bearing evidence: the model's class, what the evidence says, the diagnosis, the spectrum."""
+    out = []
+    for s in spans:
+        d = s.get("diagnosis")
+        if d is None:
+            continue
+        ev = s.get("evidence")
+        said = ("not yet (the alarm ended before an analysis)" if ev is None else
+                f"names {ev['location'].replace('_', ' ')}" if ev.get("location") else "silent")
+        scores = "" if ev is None else ", ".join(f"{k.upper()} {v['score_db']:.0f} dB" for k, v in ev["defects"].items())
+        out.append(f'<div class="evidence"><p><b>channel {s["unit"]}, alarm at {s["start"]:.2f} s</b>: model '
+                   f'<b>{_e(s["label"])}</b>; bearing evidence {_e(said)}{f" ({_e(scores)})" if scores else ""}; '
+                   f'diagnosis <b class="diagnosis">{_e(d["label"])}</b>.</p>'
+                   + (_svg_spectrum(s["spectrum"]) if s.get("spectrum") else "") + "</div>")
+    return ("<h3>Alarms and the bearing evidence</h3><p>The envelope spectrum in the band of highest spectral kurtosis, "
+            "with each defect's harmonics marked (dashed): a fault's lines stand out of the floor.</p>" + "".join(out)) \
+        if out else ""
+
+
 def _segments(t: np.ndarray, v: np.ndarray) -> list[list[tuple[float, float]]]:
     """Runs of finite points (a line is broken where there is no decision)."""
     segs, cur = [], []
@@ -175,7 +232,7 @@ def render_report(histories: list, md, run: dict[str, Any] | None) -> str:
         if h.events_dropped:
             head += f"<p>{h.events_dropped} older alarm spans / gaps are not drawn (memory bound).</p>"
         sections.append(f'<section class="stream" id="s-{_e(h.stream)}" data-stream="{_e(h.stream)}">'
-                        f'<h2>{_e(h.stream)}</h2>{head}{"".join(units)}</section>')
+                        f'<h2>{_e(h.stream)}</h2>{head}{"".join(units)}{_evidence_html(h.spans)}</section>')
     r = run or {}
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     model = md.model or {}

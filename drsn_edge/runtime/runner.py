@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from drsn_edge.bearing import familiar_machine
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.lifecycle import REOPEN
 from drsn_edge.modelfile import ModelMetadata
 from drsn_edge.runtime.config import StreamConfig, check_config, default_channel_map
 from drsn_edge.runtime.decisions import UnitAlarms, UnitSmoothers, softmax
+from drsn_edge.runtime.evidence import EvidenceSettings, StreamEvidence
 from drsn_edge.runtime.quality import MODEL_OUTPUT, OK, REASONS, window_problems
 from drsn_edge.runtime.resampler import StreamResampler
 from drsn_edge.runtime.sinks.records import alarm_record, event_record
@@ -46,6 +48,8 @@ class BatchResult:
     wall_time: float
     extra: dict[str, np.ndarray]  # optional per-window outputs of the model (novelty, noise_level)
     labels: np.ndarray | None = None  # (k,) class index per window, -1 for "unknown" (None: the argmax of probs)
+    evidence: list | None = None  # per window, the bearing evidence it carries (compact), where evidence is on
+    diagnosis: list | None = None  # per window, the model's label weighed against that evidence
 
     def __len__(self) -> int:
         return len(self.units)
@@ -53,7 +57,8 @@ class BatchResult:
 
 class StreamRunner:
     def __init__(self, backend, md: ModelMetadata, source, sinks: list | SinkSet, cfg: StreamConfig | None = None,
-                 stream_id: str = "0", stop: threading.Event | None = None) -> None:
+                 stream_id: str = "0", stop: threading.Event | None = None, evidence: EvidenceSettings | None = None,
+                 evidence_off: str = "no bearing given (--bearing)") -> None:
         self.backend, self.md, self.source = backend, md, source
         self.sinks = sinks if isinstance(sinks, SinkSet) else SinkSet(sinks)
         self.cfg = cfg = cfg or StreamConfig()
@@ -87,6 +92,15 @@ class StreamRunner:
         self._gap_pending = False
         self._dropped_seen = 0
         self.wants_windows = self.sinks.wants_windows
+        self._told: dict[int, str | None] = {}  # per unit with an active alarm: the location its evidence last named
+        self.evidence = None
+        self.stats.evidence = {"on": False, "why": evidence_off}
+        if evidence:
+            familiar = familiar_machine(md.training.get("machine"), evidence.bearing,
+                                        getattr(source, "channel_names", None), md.channels)
+            self.evidence = StreamEvidence(evidence, source.fs, [u[0] for u in self.map], familiar)
+            self.stats.evidence = {**evidence.describe(), "model_trained_on": md.training.get("machine"),
+                                   "models_own_machine": familiar}
         self._backend_events = getattr(backend, "drain_events", None)
 
     # ---- reader thread -------------------------------------------------------------------------------------
@@ -101,6 +115,10 @@ class StreamRunner:
                     self.q.mark(Marker("gap", self.model_samples))
                     self.model_samples += int(round(chunk.gap_s * self.md.sample_rate))  # stream time goes on
                     self.windower.reset(self.model_samples)
+                    if self.evidence is not None:
+                        self.evidence.reset()
+                if self.evidence is not None:
+                    self.evidence.push(chunk.data, self.model_samples / self.md.sample_rate)
                 arrival = time.perf_counter()
                 data, ends, units = self.windower.push(y if self._select is None else y[self._select])
                 if len(data):  # one queue item per chunk, every unit's windows in it
@@ -185,13 +203,39 @@ class StreamRunner:
             labels = np.where(unknown, -1, labels)
         self.stats.add_decisions(units, labels, p_fault, t, extra.get("noise_level"))
         self.stats.latency.add(latency)
-        self.sinks.batch(BatchResult(self.stream_id, units, t, probs, smoothed, p_fault, latency, now, extra, labels),
-                         self.md)
+        result = BatchResult(self.stream_id, units, t, probs, smoothed, p_fault, latency, now, extra, labels)
+        if self.evidence is not None and self.sinks.wants_windows:
+            names = [*self.md.class_names, "unknown"]
+            result.evidence, result.diagnosis = self.evidence.window_fields(units, t, [names[k] for k in labels.tolist()],
+                                                                           self.normal)
+        self.sinks.batch(result, self.md)
         for e in sorted(events, key=lambda e: e.stream_time):
             self.stats.alarms += 1
             self.stats.alarms_raised[e.unit] += e.state == "alarm"
             self.stats.alarm[e.unit] = e.label if e.state == "alarm" else None
-            self._emit(alarm_record(e, self.stream_id))
+            record = alarm_record(e, self.stream_id)
+            if self.evidence is not None and e.state == "alarm":
+                record.update(self.evidence.alarm_fields(e.unit, e.stream_time, e.label, self.normal))
+                self._told[e.unit] = (record["evidence"] or {}).get("location")
+            self._emit(record)
+        if self.evidence is not None:
+            self._tell_evidence(units, t)
+
+    def _tell_evidence(self, units: np.ndarray, t: np.ndarray) -> None:
+        """An active alarm whose evidence changed (it arrived after the raise, or names another location now): a
+        ``diagnosis`` record with the evidence and the spectrum, so that no alarm stands without what the physics
+        says once it can say it."""
+        for u in np.unique(units).tolist():
+            label = self.stats.alarm[u]
+            if label is None:
+                continue
+            last_t = float(t[units == u].max())
+            ev, _ = self.evidence.at(u, last_t)
+            if ev is None or self._told.get(u, "none") == ev["location"]:
+                continue
+            self._told[u] = ev["location"]
+            self._emit(event_record("diagnosis", stream=self.stream_id, unit=u, stream_time=round(last_t, 6),
+                                    alarm_label=label, **self.evidence.alarm_fields(u, last_t, label, self.normal)))
 
     def _count_drops(self) -> None:
         delta = self.q.dropped - self._dropped_seen
@@ -286,6 +330,13 @@ class StreamRunner:
         st.wall_seconds = time.perf_counter() - t0
         st.stream_seconds = self.model_samples / self.md.sample_rate
         st.stopped = self.stop.is_set()
+        if self.evidence is not None and self.evidence.skipped:
+            st.evidence = {**st.evidence, "skipped": sorted(self.evidence.skipped)}
+            # said once: at a known speed the command said it before the stream began; a tachometer's speed, here
+            told = set(self.evidence.settings.out_of_band(self.source.fs))
+            if later := sorted(self.evidence.skipped - told):
+                st.notes.append(f"bearing evidence: {', '.join(later).upper()} skipped: at the tachometer's speed "
+                                f"{'its' if len(later) == 1 else 'their'} harmonics lie beyond the envelope spectrum's band")
         src = getattr(self.source, "stats", None)
         if src is not None:
             st.samples, st.rejected_bytes, st.notes = src.samples, src.rejected_bytes, [*src.notes, *st.notes]

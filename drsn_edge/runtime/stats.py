@@ -32,6 +32,7 @@ class StreamStats:
     notes: list[str] = field(default_factory=list)
     stopped: bool = False  # ended by a signal, not by the end of its input
     error: str | None = None  # the input failed midway (its windows until then are decided and counted)
+    evidence: dict[str, Any] = field(default_factory=lambda: {"on": False})  # bearing evidence: on, or why not
 
     def __post_init__(self) -> None:
         """Per unit, as arrays (a batch updates them all at once)."""
@@ -85,7 +86,7 @@ class StreamStats:
             "dropped": sum(self.dropped.values()), "dropped_by_cause": dict(self.dropped), "gaps": self.gaps,
             "alarms": self.alarms, "units": int(self.seen.sum()), "latency_ms": self.latency.summary(),
             "stream_seconds": self.stream_seconds, "wall_seconds": self.wall_seconds, "real_time_factor": rtf,
-            "infer_seconds": self.infer_seconds, "stopped": self.stopped, "error": self.error,
+            "infer_seconds": self.infer_seconds, "stopped": self.stopped, "error": self.error, "evidence": self.evidence,
             "source": {"samples": self.samples, "rejected_bytes": self.rejected_bytes, "notes": list(self.notes)},
             "verdicts": self.verdicts(),
         }

@@ -112,7 +112,8 @@ def train_checkpoint(
     md = ModelMetadata(
         class_names=list(dataset.class_names), sample_rate=dataset.fs, window=config.window, hop=config.window // 2,
         in_channels=dataset.in_channels, channels=list(dataset.channel_names), normal_label=dataset.normal_label,
-        normalization=NORMALIZATION, model=config.to_dict(), training={**train_cfg.describe(), **result},
+        normalization=NORMALIZATION, model=config.to_dict(),
+        training={**train_cfg.describe(), **result, "machine": dataset.machine()},
         data=dataset.spec.to_dict(), drsn_edge_version=__version__,
         extra_outputs=model.head_outputs(),
         novelty=heads.get("novelty", {}), noise=heads.get("noise", {}),

@@ -12,6 +12,7 @@ import soundfile as sf
 from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.data.simulator import simulate_bearing
 from drsn_edge.data.splits import SplitSpec
+from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import read_description
 from tests.cli_helpers import assert_one_line_error, run_cli
 
@@ -63,7 +64,9 @@ def test_manifest_with_rates_channels_scale_and_spans(folder, tmp_path):
             rows.append(f"{rel}/r.csv,{cond},{machine},,accel,,100,,")
             rows.append(f"{rel}/r.mat,{cond},{machine},,bearing.gs,,,,")
     (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
-    ds = load_dataset(DataSpec("manifest", {"root": str(tmp_path / "m.csv")}, 12000.0))
+    with pytest.raises(DrsnEdgeError, match="outside the manifest's folder"):
+        load_dataset(DataSpec("manifest", {"root": str(tmp_path / "m.csv")}, 12000.0))
+    ds = load_dataset(DataSpec("manifest", {"root": str(tmp_path / "m.csv"), "allow_outside": True}, 12000.0))
     assert ds.class_names == ["normal", "outer_race"] and len(ds.recordings) == 12
     npy = next(r for r in ds.recordings if r.rid.endswith("pump-a/r.npy") and "normal" in r.rid)
     raw = np.load(folder / "normal" / "pump-a" / "r.npy")[0]

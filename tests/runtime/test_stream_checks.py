@@ -21,11 +21,11 @@ def rec(tmp_path_factory):
 @pytest.mark.parametrize("args,needle", [
     (["--normal-label", "Normal"], "normal label 'Normal' is not a class of the model (normal, inner_race, ball, "
                                    "outer_race); did you mean 'normal'?"),
-    (["--queue", "0"], "queue size must be at least 1"),
-    (["--batch-size", "0"], "batch size must be at least 1"),
-    (["--batch-size", "-1"], "batch size must be at least 1"),
-    (["--smooth", "0"], "smoothing must be at least 1"),
-    (["--hop", "0"], "hop must be at least 1"),
+    (["--queue", "0"], "queue size (windows) must be a whole number from 1 to 65,536, got 0"),
+    (["--batch-size", "0"], "batch size (windows) must be a whole number from 1 to 4,096, got 0"),
+    (["--batch-size", "-1"], "batch size (windows) must be a whole number from 1 to 4,096, got -1"),
+    (["--smooth", "0"], "smoothing (windows) must be a whole number from 1 to 10,000, got 0"),
+    (["--hop", "0"], "hop (samples) must be a whole number from 1 to 10,000,000, got 0"),
 ])
 def test_settings_that_cannot_work_are_refused(stream_model, rec, capsys, args, needle):
     _, onnx_path = stream_model

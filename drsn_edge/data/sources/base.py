@@ -131,6 +131,7 @@ def read_entries(entries: list[FileEntry], class_names: list[str], fs: float,
                                                        f"{len(channel_names)}; choose channels (--channels)"))
             continue
         channel_names = channel_names or list(info.channel_names)
-        meta = {"file": e.rid, "original_fs": info.fs, "channels": info.channel_names, **e.meta}
+        meta = {"file": e.rid, "original_fs": info.fs, "channels": info.channel_names,
+                **({"shaft_hz": info.shaft_hz} if info.shaft_hz else {}), **e.meta}
         recs.append(Recording(resample(x, info.fs, fs), fs, index[e.label], meta, e.rid, e.group))
     return recs, problems, channel_names

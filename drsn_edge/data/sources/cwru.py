@@ -16,6 +16,8 @@ from drsn_edge.readers import ReadOptions
 from drsn_edge.readers.matlab import CWRU_CHANNELS, CWRU_RATES
 
 NOMINAL_RPM = {0: 1797, 1: 1772, 2: 1750, 3: 1730}
+#: the seeded faults of these files are in the drive-end bearing: every sensor (DE, FE, BA) hears its lines
+FAULTED_BEARING = "6205-2RS-JEM"
 GROUP_BY = ("load", "file", "none")
 
 
@@ -119,7 +121,7 @@ class CwruSource(DataSource):
             entries.append(FileEntry(
                 path, name, path.name, group, ReadOptions(fs=entry.fs, channels=opts.channels),
                 meta={"source": "cwru", "condition": entry.condition, "fault_size_in": entry.fault_size,
-                      "load_hp": entry.load_hp, "rpm": NOMINAL_RPM[entry.load_hp]}))
+                      "load_hp": entry.load_hp, "rpm": NOMINAL_RPM[entry.load_hp], "bearing": FAULTED_BEARING}))
         if not entries:
             raise DrsnEdgeError(f"no CWRU recordings of label set {opts.label_set!r} found in {root} (expected e.g. 105.mat)")
         return Entries(entries, names, root)

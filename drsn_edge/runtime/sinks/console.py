@@ -49,7 +49,11 @@ class ConsoleSink:
             if record.get("kind") == "novelty" and state == "ALARM":
                 what = "unknown condition (novelty)"
             self.console.print(f"{record['stream_time']:9.2f} s  {record['stream']}/{record['unit']:<3}"
-                               f"[{style}]{state:5s}[/]  {what}  (P(fault) {record['p_fault']:.2f})")
+                               f"[{style}]{state:5s}[/]  {what}  (P(fault) {record['p_fault']:.2f})"
+                               + (f"; {evidence_words(record)}" if "diagnosis" in record else ""))
+        elif kind == "diagnosis":
+            self.console.print(f"{record['stream_time']:9.2f} s  {record['stream']}/{record['unit']:<3}"
+                               f"[yellow]EVID.[/]  {record['alarm_label']}: {evidence_words(record)}")
         elif kind == "stream_end":
             self.finish()
 
@@ -60,6 +64,21 @@ class ConsoleSink:
 
     def close(self) -> None:
         self.finish()
+
+
+def evidence_words(record: dict[str, Any]) -> str:
+    """What the bearing evidence says of an alarm, in a few words."""
+    d, ev = record["diagnosis"], record.get("evidence")
+    if ev is None:
+        return "bearing evidence not yet (it needs a few seconds)"
+    scores = ", ".join(f"{k.upper()} {v['score_db']:.0f} dB" for k, v in ev["defects"].items())
+    if d["agrees"] is True:
+        return f"bearing evidence agrees ({scores})"
+    if d["source"] == "disagreement":
+        return f"bearing evidence names {ev['location'].replace('_', ' ')}: fault, location uncertain ({scores})"
+    if d["source"] == "evidence":
+        return f"bearing evidence names {ev['location'].replace('_', ' ')} ({scores})"
+    return f"bearing evidence silent ({scores})"
 
 
 def verdict_table(summary: dict[str, Any], file=None, width: int | None = None) -> None:

@@ -44,6 +44,8 @@ def window_records(r, class_names: list[str]) -> list[dict[str, Any]]:
     units = r.units.tolist()
     wall = round(r.wall_time, 6)
     extra = {k: np.round(v, 6).tolist() for k, v in r.extra.items()}
+    if r.evidence is not None:
+        extra["evidence"], extra["diagnosis"] = r.evidence, r.diagnosis
     out = []
     for i in range(len(units)):
         rec = {"type": "window", "stream": r.stream, "unit": units[i], "stream_time": t[i], "wall_time": wall,

@@ -13,6 +13,8 @@ from drsn_edge.runtime.timeline import Timeline
 
 #: alarm spans and gaps kept per input (the oldest go first beyond this; counted)
 MAX_EVENTS = 2000
+#: alarm spans whose envelope spectrum the report draws (the latest)
+MAX_SPECTRA = 100
 
 
 @dataclass
@@ -45,6 +47,7 @@ class TimelineSink:
         self.current: StreamHistory | None = None
         self.md = None
         self.run_summary: dict[str, Any] | None = None
+        self._spectra: list[dict[str, Any]] = []  # spans holding an envelope spectrum, oldest first
 
     def start(self, stream: str, duration_s: float | None) -> None:
         self.current = self.streams.setdefault(stream, StreamHistory(stream, duration_s))
@@ -76,17 +79,34 @@ class TimelineSink:
             if record["state"] == "alarm":
                 self._keep(h, h.spans, {"unit": record["unit"], "start": record["stream_time"], "end": None,
                                         "label": record["label"], "kind": record.get("kind", "fault")})
+                self._evidence(h, h.spans[-1], record)
             else:
                 for s in reversed(h.spans):
                     if s["unit"] == record["unit"] and s["end"] is None:
                         s["end"] = record["stream_time"]
                         break
+        elif kind == "diagnosis":
+            for s in reversed(h.spans):
+                if s["unit"] == record["unit"] and s["end"] is None:
+                    self._evidence(h, s, record)
+                    break
         elif kind == "rejected" and self.md is not None:
             h.units.setdefault(record["unit"], Timeline(len(self.md.class_names))).reject(record["stream_time"])
         elif kind == "gap":
             self._keep(h, h.gaps, record["stream_time"])
         elif kind == "stream_end":
             h.summary = record
+
+    def _evidence(self, h: StreamHistory, span: dict[str, Any], record: dict[str, Any]) -> None:
+        """The latest evidence of an alarm span; the spectra of the last :data:`MAX_SPECTRA` spans are kept."""
+        if "diagnosis" not in record:
+            return
+        span["diagnosis"], span["evidence"] = record["diagnosis"], record.get("evidence")
+        if record.get("envelope_spectrum"):
+            span["spectrum"] = record["envelope_spectrum"]
+            self._spectra.append(span)
+            if len(self._spectra) > MAX_SPECTRA:
+                self._spectra.pop(0).pop("spectrum", None)
 
     @staticmethod
     def _keep(h: StreamHistory, items: list, item: Any) -> None:

@@ -57,6 +57,7 @@ class ReaderSource:
     def __init__(self, reader: Reader, block: int = 1024, realtime: bool = False) -> None:
         self.reader = reader
         self.fs, self.channels, self.block = reader.info.fs, reader.info.channels, block
+        self.channel_names = list(reader.info.channel_names)
         self.pacer = Pacer(self.fs, realtime)
         self.stats = SourceStats(notes=reader.info.notes)  # the reader adds what it finds while reading
         self.name = Path(reader.info.path).name
@@ -65,6 +66,11 @@ class ReaderSource:
     @property
     def duration(self) -> float | None:
         return self.reader.info.duration
+
+    @property
+    def shaft_hz(self) -> float | None:
+        """The shaft speed the file records, where it does."""
+        return self.reader.info.shaft_hz
 
     def chunks(self) -> Iterator[Chunk]:
         for b in self.reader.blocks(self.block):

@@ -1,0 +1,89 @@
+"""Bearing evidence in a stream: windows and alarms carry it, the decision says when model and physics disagree, the
+summary says when it is off and why, and every bad bearing or speed is a one-line error."""
+
+import json
+
+import numpy as np
+import pytest
+
+from drsn_edge.data.simulator import simulate_sequence
+from tests.cli_helpers import assert_one_line_error, run_cli
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ev")
+    np.save(d / "f.npy", simulate_sequence([("normal", 6.0), ("outer_race", 12.0)], seed=3)[None])
+    return d / "f.npy"
+
+
+def _records(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_windows_and_alarms_carry_evidence_and_a_diagnosis(stream_model, faulty, capsys, tmp_path):
+    _, onnx_path = stream_model
+    code, out, err = run_cli(capsys, ["stream", str(onnx_path), str(faulty), "--fs", "12000", "--bearing", "6205",
+                                      "--rpm", "1772", "--jsonl", "-"])
+    assert code == 1, err  # an alarm was raised
+    recs = _records(out)
+    windows = [r for r in recs if r["type"] == "window"]
+    late = [w for w in windows if w["stream_time"] > 14]
+    assert late and all(w["evidence"] is not None for w in late)
+    assert sum(w["evidence"]["location"] == "outer_race" for w in late) > len(late) / 2
+    assert all({"label", "location", "source", "agrees"} <= set(w["diagnosis"]) for w in windows)
+    early = [w for w in windows if w["stream_time"] < 1.5]
+    assert early and all(w["evidence"] is None and w["diagnosis"]["source"] == "model" for w in early)
+    raised = [r for r in recs if r["type"] in ("alarm", "diagnosis") and r.get("evidence")]
+    assert raised, [r["type"] for r in recs if r["type"] != "window"]
+    told = raised[-1]
+    assert told["evidence"]["location"] == "outer_race" and told["diagnosis"]["location"] in ("outer_race", None)
+    spec = told["envelope_spectrum"]
+    assert spec["df_hz"] == pytest.approx(0.5) and set(spec["lines_hz"]) == {"bpfo", "bpfi", "bsf"}
+    summary = [r for r in recs if r["type"] == "summary"][-1]["streams"][0]
+    assert summary["evidence"]["on"] and summary["evidence"]["bearing"]["name"] == "6205-2RS-JEM"
+
+
+def test_without_a_bearing_the_output_says_evidence_is_off_and_why(stream_model, faulty, capsys):
+    _, onnx_path = stream_model
+    code, out, _ = run_cli(capsys, ["stream", str(onnx_path), str(faulty), "--fs", "12000", "--jsonl", "-"])
+    recs = _records(out)
+    assert all("evidence" not in r for r in recs if r["type"] == "window")
+    summary = [r for r in recs if r["type"] == "summary"][-1]["streams"][0]
+    assert summary["evidence"] == {"on": False, "why": summary["evidence"]["why"]}
+    assert "no bearing given" in summary["evidence"]["why"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--bearing", "6025", "--rpm", "1772"], "unknown bearing '6025'; did you mean"),
+    (["--bearing", "9,7.94,7,0", "--rpm", "1772"], "pitch diameter (7) must exceed the ball diameter (7.94)"),
+    (["--bearing", "6205", "--rpm", "0"], "the shaft speed must be a positive number of rpm, got 0"),
+    (["--bearing", "6205", "--rpm", "nan"], "the shaft speed must be a positive number of rpm, got nan"),
+    (["--bearing", "6205", "--rpm", "-5"], "the shaft speed must be a positive number of rpm, got -5"),
+    (["--bearing", "6205"], "bearing evidence needs the shaft speed"),
+    (["--bearing", "6205", "--tacho-channel", "3"], "the tachometer channel 3 is not one of the input's 1"),
+])
+def test_a_bad_bearing_or_speed_is_one_line_and_exit_2(stream_model, faulty, capsys, args, needle):
+    _, onnx_path = stream_model
+    assert_one_line_error(capsys, ["stream", str(onnx_path), str(faulty), "--fs", "12000", *args], needle)
+
+
+def test_a_defect_beyond_the_envelope_band_is_said_once_and_skipped(stream_model, faulty, capsys):
+    _, onnx_path = stream_model
+    code, out, err = run_cli(capsys, ["stream", str(onnx_path), str(faulty), "--fs", "12000", "--bearing", "6205",
+                                      "--shaft-hz", "100", "--jsonl", "-"])
+    said = [line for line in err.splitlines() if "skipped" in line]
+    assert len(said) == 1 and "BPFI skipped: at 100 Hz its harmonics lie beyond" in said[0], err
+    windows = [r for r in _records(out) if r["type"] == "window" and r.get("evidence")]
+    assert windows and all("bpfi_db" not in w["evidence"] and "bpfo_db" in w["evidence"] for w in windows)
+    summary = [r for r in _records(out) if r["type"] == "summary"][-1]["streams"][0]
+    assert summary["evidence"]["skipped"] == ["bpfi"]
+
+
+def test_a_tachometer_channel_without_pulses_fails_the_input_with_exit_2(stream_model, faulty, capsys):
+    _, onnx_path = stream_model
+    code, _, err = run_cli(capsys, ["stream", str(onnx_path), str(faulty), "--fs", "12000", "--bearing", "6205",
+                                    "--tacho-channel", "0"])
+    assert code == 2 and "Traceback" not in err
+    said = [line for line in err.splitlines() if "tachometer channel" in line]
+    assert len(said) == 1 and "does not look like once-per-revolution pulses" in said[0], err
