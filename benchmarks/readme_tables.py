@@ -42,6 +42,7 @@ BLOCKS = {
         ("Paper preset: streaming runtime, same run", "cpu-2core-paper/bench.md", "summary"),
         ("NVIDIA H200 and its 16-core Xeon host (onnxruntime-gpu 1.31.1; no TensorRT there; accuracy as above: "
          "recordings the model trained on)", "h200/bench-cwru.md"),
+        ("ONNX Runtime or OpenVINO on this CPU (one thread; the same model and files)", "openvino_cpu.md"),
         ("Triton Inference Server, N streaming clients", "triton.md"),
         ("Bounded memory", "soak.md"),
         ("Fuzzing the file parsers", "fuzz_readers.md"),

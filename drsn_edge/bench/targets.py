@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from drsn_edge.export.formats import get_format
+from drsn_edge.runtime.backends.openvino_backend import cpu_precisions, openvino_available
 from drsn_edge.runtime.loader import open_model
 from drsn_edge.runtime.providers import ProviderSettings
 
@@ -15,7 +16,7 @@ from drsn_edge.runtime.providers import ProviderSettings
 class Target:
     name: str  # the row, e.g. "onnx-int8" or "ort-cuda-graph-fp32"
     format: str  # the export format it runs (drsn_edge.export.formats)
-    provider: str  # pytorch | cpu | cuda | tensorrt (ONNX Runtime providers) | engine (native TensorRT)
+    provider: str  # pytorch | cpu | cuda | tensorrt (ONNX Runtime providers) | engine (native TensorRT) | openvino
     settings: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
     status: str = "ok"  # ok, or "skipped: why" / "failed: why"
@@ -42,6 +43,9 @@ TARGETS = (
     ("tensorrt-fp32", "tensorrt-fp32", "engine", {}),
     ("tensorrt-fp16", "tensorrt-fp16", "engine", {}),
     ("tensorrt-int8", "tensorrt-int8", "engine", {}),
+    ("openvino-fp32", "onnx-fp32", "openvino", {}),
+    ("openvino-int8", "onnx-int8", "openvino", {}),
+    ("openvino-bf16", "onnx-fp32", "openvino", {"precision": "bf16"}),
 )
 
 
@@ -58,6 +62,8 @@ def plan_targets(checkpoint: str, export_report: dict[str, Any], out: Path, gpu_
             t.status = f"skipped: {provider_reasons.get(provider, 'not tried')}"
         elif provider == "engine" and gpu_reason:
             t.status = f"skipped: {gpu_reason}"
+        elif provider == "openvino" and (why := _openvino_reason(settings.get("precision", "f32"))):
+            t.status = f"skipped: {why}"
         elif t.path is None:
             why = skipped.get(fmt) or f"not built (needs {get_format(fmt).needs})"
             t.status = f"skipped: {why}"
@@ -65,6 +71,15 @@ def plan_targets(checkpoint: str, export_report: dict[str, Any], out: Path, gpu_
             t.settings["trt_engine_cache"] = str(out / "trt-cache")
         rows.append(t)
     return rows
+
+
+def _openvino_reason(precision: str) -> str | None:
+    """Why an OpenVINO row cannot run here (the extra missing, or no BF16 on this CPU), or None."""
+    if openvino_available() is not None:
+        return "OpenVINO is not installed (the [openvino] extra)"
+    if precision not in cpu_precisions():
+        return f"this CPU offers OpenVINO no {precision}"
+    return None
 
 
 def open_target(t: Target, threads: int):

@@ -8,7 +8,14 @@ import json
 from pathlib import Path
 
 from drsn_edge.bearing import bearing_from_text, check_speed
-from drsn_edge.cli.parser import add_bearing_options, add_data_options, data_given, data_spec_from_args, examples
+from drsn_edge.cli.parser import (
+    add_bearing_options,
+    add_data_options,
+    add_provider_options,
+    data_given,
+    data_spec_from_args,
+    examples,
+)
 from drsn_edge.cli.progress import progress_bar
 from drsn_edge.data.dataset import DataSpec
 from drsn_edge.data.noise import parse_noise_types, parse_snr_list
@@ -40,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--snr", default="-4,0,4,clean", help="comma-separated SNRs in dB, 'clean' for none")
     p.add_argument("--repeats", type=int, default=1, help="noise realizations per test window")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--provider", choices=["cpu", "cuda", "tensorrt"], default="cpu", help="ONNX Runtime provider")
+    add_provider_options(p)
     p.add_argument("--json", help="write the full report (per class, per recording, confusion matrices) here (default: none)")
     p.add_argument("--plot", help="write a PNG (accuracy vs SNR, confusion matrix) here (default: none)")
     p.set_defaults(func=run)
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     data = data_spec_from_args(args, base=DataSpec.from_dict(md.data), default_split="all") if data_given(args) else None
     with contextlib.ExitStack() as stack:
         report = evaluate_model(args.model, data, kinds, snrs, seed=args.seed, repeats=args.repeats,
-                                settings=ProviderSettings(provider=args.provider), strict=args.strict,
+                                settings=ProviderSettings(provider=args.provider, precision=args.precision), strict=args.strict,
                                 log=lambda s: print(s),
                                 progress=lambda n: stack.enter_context(progress_bar(n, "noise conditions")),
                                 bearing=args.bearing, shaft_hz=shaft_hz)

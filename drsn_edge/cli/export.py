@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args, examples
+from drsn_edge.cli.parser import add_data_options, add_provider_options, data_given, data_spec_from_args, examples
 from drsn_edge.data.dataset import DataSpec
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.export.triton import TritonOptions
@@ -75,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--min-agreement", type=float, help="minimum top-1 agreement, 0..1 (default: by precision: 1 fp32, "
                    "0.999 fp16, 0.98 int8)")
     v.add_argument("--windows", type=int, default=512)
-    v.add_argument("--provider", choices=["cpu", "cuda", "tensorrt"], default="cpu")
+    add_provider_options(v)
     v.add_argument("--tf32", action="store_true", help="CUDA provider: allow TF32 convolutions (off by default)")
     v.add_argument("--json", help="write the report here (default: none)")
     add_data_options(v)
@@ -141,12 +141,15 @@ def _triton_options(args: argparse.Namespace, batch: tuple[int, int, int]):
 def run_verify(args: argparse.Namespace) -> int:
     from drsn_edge.export.verify import TOLERANCES, Tolerance, verify
 
-    base = TOLERANCES.get(read_description(args.model).precision, TOLERANCES["fp32"])
+    # an FP32 file run in BF16 (openvino --precision bf16) is judged as FP16 is: by top-1 agreement, not equality
+    file_precision = read_description(args.model).precision
+    base = TOLERANCES["fp16" if args.precision == "bf16" and file_precision == "fp32" else file_precision] \
+        if file_precision in TOLERANCES else TOLERANCES["fp32"]
     tol = Tolerance(atol=base.atol if args.atol is None else args.atol, rtol=base.rtol if args.rtol is None else args.rtol,
                     min_top1_agreement=base.min_top1_agreement if args.min_agreement is None else args.min_agreement)
     r = verify(args.against, args.model, tol, data_spec=_data(args, read_description(args.against)) if data_given(args) else None,
                max_windows=args.windows,
-               settings=ProviderSettings(provider=args.provider, tf32=args.tf32))
+               settings=ProviderSettings(provider=args.provider, tf32=args.tf32, precision=args.precision))
     lg = r["outputs"]["logits"]
     rt = r["runtime"]
     on = rt["backend"] + (f", TF32 {'on' if rt['tf32'] else 'off'}" if "tf32" in rt else "")

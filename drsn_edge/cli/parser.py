@@ -97,6 +97,18 @@ BEARING_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+#: where a model runs: ONNX Runtime's providers, or OpenVINO (the [openvino] extra)
+PROVIDERS = ["cpu", "cuda", "tensorrt", "openvino"]
+
+
+def add_provider_options(g: argparse._ArgumentGroup | argparse.ArgumentParser) -> None:
+    """``--provider`` and ``--precision``, one meaning in every command."""
+    g.add_argument("--provider", choices=PROVIDERS, default="cpu",
+                   help="ONNX Runtime provider (cpu, cuda, tensorrt) or openvino (Intel's runtime, the [openvino] extra)")
+    g.add_argument("--precision", choices=["f32", "bf16"], default="f32",
+                   help="openvino: inference precision (bf16 where the CPU has AVX512-BF16 or AMX; check its accuracy)")
+
+
 def add_bearing_options(g: argparse._ArgumentGroup) -> None:
     for flag, kw in BEARING_OPTIONS.items():
         g.add_argument(flag, **kw)

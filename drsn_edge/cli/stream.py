@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from drsn_edge.bearing import bearing_from_text, check_speed
-from drsn_edge.cli.parser import NORMAL_LABEL, add_bearing_options, add_input_options, examples
+from drsn_edge.cli.parser import NORMAL_LABEL, add_bearing_options, add_input_options, add_provider_options, examples
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import is_triton_url
 from drsn_edge.readers import split_channels
@@ -87,7 +87,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--mqtt-key", help="client key file (mutual TLS) (default: none)")
     o.add_argument("--prometheus", help="serve metrics: PORT (on 127.0.0.1) or HOST:PORT (default: none)")
     b = p.add_argument_group("backend")
-    b.add_argument("--provider", choices=["cpu", "cuda", "tensorrt"], default="cpu", help="ONNX Runtime provider")
+    add_provider_options(b)
     b.add_argument("--trt-cache", help="TensorRT EP engine cache folder (default: none)")
     b.add_argument("--trt-fp16", action="store_true")
     b.add_argument("--trt-int8", action="store_true")
@@ -141,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
                             policy=args.policy or ("drop-oldest" if live else "block"), smoothing=args.smooth,
                             smoothing_mode=args.smooth_mode, alarm=alarm, normal_label=args.normal_label,
                             clip_level=args.clip_level),
-        provider=ProviderSettings(provider=args.provider, trt_engine_cache=args.trt_cache, trt_fp16=args.trt_fp16,
+        provider=ProviderSettings(provider=args.provider, precision=args.precision, trt_engine_cache=args.trt_cache,
+                                  trt_fp16=args.trt_fp16,
                                   trt_int8=args.trt_int8, intra_op_threads=args.threads, streaming=True,
                                   cuda_graph=args.cuda_graph, tf32=args.tf32),
     )

@@ -1,4 +1,4 @@
-"""Open a model as a backend plus its description: ONNX (ONNX Runtime), a TensorRT engine (native), or a model on a
+"""Open a model as a backend plus its description: ONNX (ONNX Runtime, or OpenVINO), a TensorRT engine (native), or a model on a
 Triton server. A training checkpoint is not for the device: it is refused with the command that exports it."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from pathlib import Path
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import ModelMetadata, detect_format, read_description
 from drsn_edge.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
+from drsn_edge.runtime.backends.openvino_backend import OpenVinoBackend
 from drsn_edge.runtime.backends.tensorrt_backend import TensorRTBackend
 from drsn_edge.runtime.backends.triton_backend import TritonBackend
 from drsn_edge.runtime.providers import ProviderSettings
@@ -28,6 +29,8 @@ def open_model(path: str | Path, settings: ProviderSettings | None = None, warmu
     if kind == "checkpoint":
         raise DrsnEdgeError(f"{path} is a training checkpoint; export it first (drsn-edge export {path} -o model.onnx)")
     md = read_description(path)
+    if settings is not None and settings.provider == "openvino":
+        return OpenVinoBackend(str(path), settings, warmup=warmup, md=md), md
     return OnnxRuntimeBackend(str(path), settings, warmup=warmup, md=md), md
 
 

@@ -31,7 +31,7 @@ PROVIDER_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"
 class ProviderSettings:
     """Which provider runs the model, and how."""
 
-    provider: str = "cpu"  # cpu | cuda | tensorrt
+    provider: str = "cpu"  # cpu | cuda | tensorrt (ONNX Runtime) | openvino (OpenVINO's runtime, not ONNX Runtime)
     device_id: int = 0
     trt_engine_cache: str | None = None  # folder; engines are reused across runs
     trt_fp16: bool = False
@@ -42,6 +42,7 @@ class ProviderSettings:
     cache_dir: str | None = None  # where streaming sessions keep optimized graphs (default: ~/.cache/drsn-edge)
     cuda_graph: bool = False  # CUDA EP: capture the graph once, replay it (fixed shapes)
     tf32: bool = False  # CUDA EP: TF32 convolutions (faster on Ampere+, ~1e-3 relative error); off by default
+    precision: str = "f32"  # openvino: inference precision, f32 or bf16
 
     def providers(self) -> list[tuple[str, dict[str, Any]] | str]:
         if self.provider not in PROVIDER_NAMES:

@@ -1,0 +1,76 @@
+"""The OpenVINO backend (the [openvino] extra): every output equal to ONNX Runtime's within 1e-4 in FP32, the same
+stream records from either backend, BF16 judged by agreement, and a one-line error without the extra."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from drsn_edge.data.simulator import simulate_bearing, simulate_sequence
+from drsn_edge.runtime import open_model
+from drsn_edge.runtime.providers import ProviderSettings
+from tests.cli_helpers import assert_one_line_error, run_cli
+
+ov = pytest.importorskip("openvino", reason="OpenVINO is not installed (pip install 'drsn-edge[openvino]')")
+
+
+def _windows() -> np.ndarray:
+    return np.stack([simulate_bearing(c, duration=1.0, seed=i)[None, k * 2048 : (k + 1) * 2048]
+                     for i, c in enumerate(["normal", "ball", "outer_race", "inner_race"]) for k in range(4)])
+
+
+def test_fp32_equals_onnxruntime_on_every_output(stream_model):
+    _, onnx_path = stream_model
+    x = _windows()
+    outs = []
+    for provider in ("cpu", "openvino"):
+        be, md = open_model(onnx_path, ProviderSettings(provider=provider, intra_op_threads=1))
+        with be:
+            outs.append(be.infer_all(x))
+    (ref, ref_extra), (got, got_extra) = outs
+    assert set(got_extra) == set(ref_extra) == {"novelty", "noise_level"}
+    np.testing.assert_allclose(got, ref, atol=1e-4, rtol=1e-4)
+    for k in ref_extra:
+        np.testing.assert_allclose(got_extra[k], ref_extra[k], atol=1e-4, rtol=1e-4)
+
+
+def test_bf16_agrees_on_the_top_class_where_the_cpu_has_it(stream_model):
+    from drsn_edge.runtime.backends.openvino_backend import cpu_precisions
+
+    if "bf16" not in cpu_precisions():
+        pytest.skip("this CPU offers OpenVINO no BF16 (needs AVX512-BF16 or AMX)")
+    _, onnx_path = stream_model
+    x = _windows()
+    with open_model(onnx_path, ProviderSettings(provider="cpu"))[0] as ref_be:
+        ref = ref_be.infer(x)
+    with open_model(onnx_path, ProviderSettings(provider="openvino", precision="bf16"))[0] as be:
+        got = be.infer(x)
+        assert be.name == "openvino-bf16"
+    assert np.mean(got.argmax(1) == ref.argmax(1)) >= 0.9
+    assert np.abs(got - ref).max() < 1.0
+
+
+def test_a_stream_gives_the_same_records_with_either_backend(stream_model, tmp_path, capsys):
+    _, onnx_path = stream_model
+    rec = tmp_path / "r.npy"
+    np.save(rec, simulate_sequence([("normal", 4.0), ("inner_race", 6.0)], seed=2)[None])
+    runs = []
+    for provider in ("cpu", "openvino"):
+        out = tmp_path / f"{provider}.jsonl"
+        code, _, err = run_cli(capsys, ["stream", str(onnx_path), str(rec), "--fs", "12000", "--provider", provider,
+                                        "--jsonl", str(out)])
+        assert code == 1, err
+        recs = [json.loads(line) for line in out.read_text().splitlines()]
+        runs.append(([(r["stream_time"], r["label"], r["smoothed_label"]) for r in recs if r["type"] == "window"],
+                     [(r["stream_time"], r["state"], r["label"]) for r in recs if r["type"] == "alarm"]))
+    assert runs[0] == runs[1] and runs[0][1]
+
+
+def test_without_the_extra_one_line_names_it(stream_model, monkeypatch, capsys, tmp_path):
+    _, onnx_path = stream_model
+    rec = tmp_path / "r.npy"
+    np.save(rec, simulate_bearing("normal", duration=1.0, seed=1)[None])
+    monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino now fails
+    assert_one_line_error(capsys, ["stream", str(onnx_path), str(rec), "--fs", "12000", "--provider", "openvino"],
+                          "pip install 'drsn-edge[openvino]'")
