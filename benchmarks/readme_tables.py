@@ -32,6 +32,7 @@ BLOCKS = {
     "location": [
         ("Fault location on machines the model never saw: model alone, bearing evidence alone, combined",
          "bearing_evidence.md"),
+        ("Alarm spans, the simulator, and the cost, same run", "bearing_evidence.md", "summary"),
     ],
     "results": [
         ("Paper protocol (time split inside recordings, -4 dB)", "paper_protocol_cwru.md"),

@@ -203,11 +203,62 @@ def named_location(ev: dict[str, Any], rule: Rule = RULE) -> str | None:
     return None
 
 
+class _Block:
+    """One block of signal; its spectrum and its envelope spectra per band computed when first needed."""
+
+    __slots__ = ("x", "_spec", "_env")
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x: np.ndarray | None = x
+        self._spec: np.ndarray | None = None
+        self._env: dict[tuple[int, int], np.ndarray] = {}
+
+    def spec(self) -> np.ndarray:
+        if self._spec is None:
+            self._spec = np.fft.rfft(self.x - self.x.mean())
+            self.x = None  # the spectrum is all that is read from here on
+        return self._spec
+
+    def env(self, a: int, b: int) -> np.ndarray:
+        if (a, b) not in self._env:
+            self._env[(a, b)] = band_envelope_spectrum(self.spec(), a, b)
+        return self._env[(a, b)]
+
+
+class Analysis:
+    """The analysis at the end of one block: the envelope spectrum of the last blocks (up to the analyzer's
+    ``average``) in the band of highest spectral kurtosis, and the evidence read from it. Both are computed when first
+    asked for: a stream that writes no window records pays for the blocks its alarms read, not for every block."""
+
+    def __init__(self, analyzer: EnvelopeAnalyzer, blocks: list[_Block], index: int, shaft_hz: float | None) -> None:
+        self.analyzer, self.blocks, self.index, self.shaft_hz = analyzer, blocks, index, shaft_hz
+        self._spectrum: Spectrum | None = None
+        self._evidence: dict[str, Any] | None = None
+
+    @property
+    def spectrum(self) -> Spectrum:
+        if self._spectrum is None:
+            an = self.analyzer
+            a, b, k = an.band_for(self.index, self.blocks[-1])
+            amp = np.mean([blk.env(a, b) for blk in self.blocks], axis=0)
+            self._spectrum = Spectrum(amp, 1.0 / an.block_s, (a / an.block_s, b / an.block_s), k)
+        return self._spectrum
+
+    @property
+    def evidence(self) -> dict[str, Any] | None:
+        if self._evidence is None and self.shaft_hz:
+            an = self.analyzer
+            self._evidence = {**evidence_of(None, an.fs, an.bearing, self.shaft_hz, self.spectrum),
+                              "blocks": len(self.blocks)}
+        return self._evidence
+
+
 @dataclass
 class EnvelopeAnalyzer:
-    """One unit's evidence as a stream goes, in fixed memory and cheaply: signal in blocks of ``block_s``; the band
-    chosen on a block every ``band_every_s``; each block's envelope spectrum in that band, the last ``average`` of
-    them averaged; an analysis per block (what windows and alarms carry is the latest at their time)."""
+    """One unit's evidence as a stream goes, in fixed memory and cheaply: signal in blocks of ``block_s``; an analysis
+    at the end of each block over the last ``average`` blocks, in the band chosen (on the newest block) every
+    ``band_every_s``; what windows and alarms carry is the latest analysis at their time. An analysis is computed
+    when read (:class:`Analysis`)."""
 
     fs: float
     bearing: BearingGeometry
@@ -215,16 +266,25 @@ class EnvelopeAnalyzer:
     block_s: float = 2.0
     average: int = 3
     band_every_s: float = 10.0
-    latest: dict[str, Any] | None = None
-    latest_spectrum: Spectrum | None = None
+    analysis: Analysis | None = None
+
+    @property
+    def latest(self) -> dict[str, Any] | None:
+        """The evidence of the latest block (None before the first, or without a speed)."""
+        return self.analysis.evidence if self.analysis else None
+
+    @property
+    def latest_spectrum(self) -> Spectrum | None:
+        return self.analysis.spectrum if self.analysis else None
 
     def __post_init__(self) -> None:
         self._size = int(round(self.block_s * self.fs))
         self._buf = np.zeros(self._size, np.float32)
         self._n = 0
+        self._index = 0
+        self._blocks: list[_Block] = []
         self._band: tuple[int, int, float] | None = None
-        self._band_age = 0.0
-        self._amps: list[np.ndarray] = []
+        self._band_index = 0
 
     def push(self, x: np.ndarray) -> bool:
         """Samples in stream order; True when a block completed and a new analysis was made."""
@@ -236,29 +296,21 @@ class EnvelopeAnalyzer:
             x = x[take:]
             if self._n == self._size:
                 self._n = 0
-                self._analyse()
+                self._blocks = [*self._blocks[-(self.average - 1):], _Block(self._buf.copy())] if self.average > 1 \
+                    else [_Block(self._buf.copy())]
+                self._index += 1
+                self.analysis = Analysis(self, list(self._blocks), self._index, self.shaft_hz)
                 made = True
         return made
 
-    def _analyse(self) -> None:
-        spec = np.fft.rfft(self._buf - self._buf.mean())
-        if self._band is None or self._band_age >= self.band_every_s:
-            band = choose_band(spec, self.fs, self.block_s)
-            if self._band is None or band[:2] != self._band[:2]:
-                self._amps.clear()  # spectra of other bands do not average
-            self._band, self._band_age = band, 0.0
-        self._band_age += self.block_s
-        a, b, k = self._band
-        self._amps = [*self._amps[-(self.average - 1):], band_envelope_spectrum(spec, a, b)] if self.average > 1 else \
-            [band_envelope_spectrum(spec, a, b)]
-        self.latest_spectrum = Spectrum(np.mean(self._amps, axis=0), 1.0 / self.block_s,
-                                        (a / self.block_s, b / self.block_s), k)
-        if self.shaft_hz:
-            ev = evidence_of(None, self.fs, self.bearing, self.shaft_hz, self.latest_spectrum)
-            ev["blocks"] = len(self._amps)
-            self.latest = ev
+    def band_for(self, index: int, block: _Block) -> tuple[int, int, float]:
+        """The band for the analysis at block ``index``: the one chosen last, or chosen again on ``block`` once
+        ``band_every_s`` has passed."""
+        if self._band is None or abs(index - self._band_index) * self.block_s >= self.band_every_s:
+            self._band, self._band_index = choose_band(block.spec(), self.fs, self.block_s), index
+        return self._band
 
     def reset(self) -> None:
         """A gap: blocks start again (a spectrum across a gap would smear the lines)."""
         self._n = 0
-        self._amps.clear()
+        self._blocks = []

@@ -16,8 +16,9 @@ from drsn_edge.bearing import BearingGeometry, EnvelopeAnalyzer, decide, tacho_s
 from drsn_edge.bearing.envelope import DEFECTS, MIN_HARMONICS, envelope_nyquist, readable_harmonics
 from drsn_edge.errors import DrsnEdgeError
 
-#: analyses kept per unit (a few minutes at one per block: the reader runs ahead of the decisions by a queue)
-HISTORY = 256
+#: analyses kept per unit, at least: the reader runs ahead of the decisions by up to the window queue, so a stream
+#: keeps as many blocks as that lag spans, plus these (:class:`StreamEvidence`'s ``lag_s``)
+HISTORY = 3
 #: the envelope spectrum an alarm carries (for the report), up to this many times the highest defect frequency
 SPECTRUM_SPAN = 3.5
 
@@ -46,16 +47,19 @@ class EvidenceSettings:
 
 
 class StreamEvidence:
-    def __init__(self, settings: EvidenceSettings, fs: float, unit_rows: list[int], familiar: bool = True) -> None:
+    def __init__(self, settings: EvidenceSettings, fs: float, unit_rows: list[int], familiar: bool = True,
+                 lag_s: float = 0.0) -> None:
         """``fs``: the input's rate; ``familiar``: the model listens to its own machine
-        (:func:`~drsn_edge.bearing.familiar_machine`)."""
+        (:func:`~drsn_edge.bearing.familiar_machine`); ``lag_s``: how far the reader may run ahead of the decisions."""
         if settings.shaft_hz is None and settings.tacho_channel is None:
             raise DrsnEdgeError("bearing evidence needs the shaft speed: --rpm, --shaft-hz, a manifest rpm column, a "
                                 "file that records it, or a tachometer channel (--tacho-channel)")
         self.settings, self.fs, self.rows, self.familiar = settings, fs, unit_rows, familiar
+        self.watched: set[int] = set()  # units whose every analysis will be read (in alarm, or windows written)
         self.analyzers = [EnvelopeAnalyzer(fs, settings.bearing, settings.shaft_hz, settings.block_s, settings.average)
                           for _ in unit_rows]
-        self.history: list[deque] = [deque(maxlen=HISTORY) for _ in unit_rows]
+        keep = HISTORY + int(np.ceil(lag_s / settings.block_s))
+        self.history: list[deque] = [deque(maxlen=keep) for _ in unit_rows]
         self.lock = threading.Lock()
         self.skipped: set[str] = set()
         self._tacho: list[np.ndarray] = []
@@ -68,10 +72,15 @@ class StreamEvidence:
         end_t = start_t + y.shape[1] / self.fs
         for u, row in enumerate(self.rows):
             a = self.analyzers[u]
-            if a.push(y[row]) and a.latest is not None:
-                self.skipped.update(a.latest["skipped"])
+            if a.push(y[row]) and a.shaft_hz:
+                if u in self.watched:
+                    a.analysis.evidence  # noqa: B018 - computed here, beside the inference, not on the deciding thread
                 with self.lock:
-                    self.history[u].append((end_t, a.latest, a.latest_spectrum))
+                    self.history[u].append((end_t, a.analysis))
+
+    def watch(self, unit: int, on: bool) -> None:
+        """Read every analysis of ``unit`` as it is made (on the reader thread), or only when asked for."""
+        (self.watched.add if on else self.watched.discard)(unit)
 
     def _speed(self, x: np.ndarray) -> None:
         """The shaft rate from the last block of the tachometer channel, given to every analyzer."""
@@ -93,10 +102,12 @@ class StreamEvidence:
     def at(self, unit: int, t: float) -> tuple[dict[str, Any] | None, Any]:
         """(evidence, spectrum) of the latest analysis of ``unit`` made by stream time ``t``."""
         with self.lock:
-            for end_t, ev, spec in reversed(self.history[unit]):
-                if end_t <= t + 1e-9:
-                    return ev, spec
-        return None, None
+            found = next((an for end_t, an in reversed(self.history[unit]) if end_t <= t + 1e-9), None)
+        if found is None:
+            return None, None
+        ev = found.evidence  # read here, once per block, on the deciding thread
+        self.skipped.update(ev["skipped"])
+        return ev, found.spectrum
 
     def window_fields(self, units: np.ndarray, t: np.ndarray, labels: list[str],
                       healthy: str | None) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:

@@ -98,7 +98,11 @@ class StreamRunner:
         if evidence:
             familiar = familiar_machine(md.training.get("machine"), evidence.bearing,
                                         getattr(source, "channel_names", None), md.channels)
-            self.evidence = StreamEvidence(evidence, source.fs, [u[0] for u in self.map], familiar)
+            lag_s = self.cfg.queue_size * self.hop / (len(self.map) * md.sample_rate)  # the queue, in stream time
+            self.evidence = StreamEvidence(evidence, source.fs, [u[0] for u in self.map], familiar, lag_s)
+            if self.sinks.wants_windows:  # every window carries evidence: every block is read, on the reader thread
+                for u in range(len(self.map)):
+                    self.evidence.watch(u, True)
             self.stats.evidence = {**evidence.describe(), "model_trained_on": md.training.get("machine"),
                                    "models_own_machine": familiar}
         self._backend_events = getattr(backend, "drain_events", None)
@@ -214,6 +218,8 @@ class StreamRunner:
             self.stats.alarms_raised[e.unit] += e.state == "alarm"
             self.stats.alarm[e.unit] = e.label if e.state == "alarm" else None
             record = alarm_record(e, self.stream_id)
+            if self.evidence is not None:
+                self.evidence.watch(e.unit, e.state == "alarm" or self.sinks.wants_windows)
             if self.evidence is not None and e.state == "alarm":
                 record.update(self.evidence.alarm_fields(e.unit, e.stream_time, e.label, self.normal))
                 self._told[e.unit] = (record["evidence"] or {}).get("location")

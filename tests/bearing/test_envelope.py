@@ -49,6 +49,6 @@ def test_the_stream_analyzer_agrees_with_the_record_and_keeps_its_memory_fixed()
     made = sum(a.push(x[k : k + 1000]) for k in range(0, len(x), 1000))
     assert made == 3 and a.latest["blocks"] == 3
     assert a.latest["location"] == "inner_race"
-    assert a._buf.nbytes == int(2 * FS) * 4 and len(a._amps) <= a.average
+    assert a._buf.nbytes == int(2 * FS) * 4 and len(a._blocks) <= a.average
     a.reset()
-    assert a._n == 0 and not a._amps
+    assert a._n == 0 and not a._blocks
