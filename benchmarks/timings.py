@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,8 +34,6 @@ def timed(argv: list[str], log: Path) -> dict[str, Any]:
 
 def epoch_seconds(log: Path) -> float | None:
     """The trainer's own time per epoch, from its log (``... s/epoch``)."""
-    import re
-
     found = [float(m) for m in re.findall(r"([\d.]+) s/epoch", log.read_text())]
     return round(sorted(found)[len(found) // 2], 2) if found else None
 
@@ -60,7 +59,8 @@ def main() -> None:
     md = ["# How long the main jobs take", "", __doc__.split("\n\n")[1], "",
           "| job | command | wall s | s per epoch | exit |", "|---|---|---|---|---|"]
     for r in rows:
-        md.append(f"| {r['job']} | `{r['command'].replace(str(ROOT.parent), '..')}` | {r['seconds']:.0f} | "
+        cmd = re.sub(r"/tmp/[^ /]+/", "", r["command"].replace(str(ROOT.parent), ".."))  # the temporary folder
+        md.append(f"| {r['job']} | `{cmd}` | {r['seconds']:.0f} | "
                   f"{r.get('seconds_per_epoch') or '-'} | {r['exit_code']} |")
     md += ["", f"Machine: {describe(out['machine'])}"]
     args.out.with_suffix(".md").write_text("\n".join(md) + "\n")
