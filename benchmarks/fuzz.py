@@ -331,7 +331,9 @@ def signal_case(kind: str, inputs: dict[str, Path], work: Path, rng: np.random.G
         feed.start()
     sig = signal.SIGINT if rng.random() < 0.5 else signal.SIGTERM
     t0 = time.monotonic()
-    while not _handles(proc.pid, sig) and proc.poll() is None and time.monotonic() - t0 < 20:
+    # from the moment drsn-edge's own handlers are in place (SIGTERM caught: Python itself catches SIGINT from its
+    # first instant, before any line of drsn-edge has run, and a process stopped then cannot write a summary)
+    while not _handles(proc.pid, signal.SIGTERM) and proc.poll() is None and time.monotonic() - t0 < 20:
         time.sleep(0.001)
     time.sleep(float(rng.uniform(0, 2.0)))
     try:
