@@ -48,6 +48,8 @@ BLOCKS = {
         ("Bounded memory", "soak.md"),
         ("Fuzzing the file parsers", "fuzz_readers.md"),
         ("Fuzzing standard input and model files", "fuzz_cli.md"),
+        ("Stops at random instants (SIGINT / SIGTERM), by input kind", "fuzz_signals.md"),
+        ("Random values for every numeric option of stream", "fuzz_options.md"),
     ],
 }
 SECTIONS = [s for block in BLOCKS.values() for s in block]
