@@ -22,12 +22,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            "drsn-edge train --data my-recordings/ --split recording --out model.safetensors",
                            "drsn-edge train --data cwru --data-dir ../shared/data/cwru/12k_drive_end --split group "
                            "--test-group 3hp",
-                           "drsn-edge train --data cwru --data-dir ../shared/data/cwru/12k_drive_end --cv group"))
+                           "drsn-edge train --data cwru --data-dir ../shared/data/cwru/12k_drive_end --cv group",
+                           "drsn-edge train --data my-machine/ --init cwru-model.safetensors --freeze stem --epochs 10"))
     add_data_options(p, training=True)
     p.add_argument("--strict", action="store_true", help="refuse data with warnings too (e.g. clipped files)")
-    p.add_argument("--model", default="drsn-cw", help="drsn-cw, drsn-cs or resnet")
-    p.add_argument("--preset", default="wide", help="wide (a WDCNN-style wide first kernel; the default) or paper "
-                                                    "(Zhao et al. Table II)")
+    p.add_argument("--model", help="drsn-cw, drsn-cs or resnet (default: drsn-cw)")
+    p.add_argument("--preset", help="wide (a WDCNN-style wide first kernel; the default) or paper (Zhao et al. Table II)")
+    f = p.add_argument_group("fine-tuning from a trained model")
+    f.add_argument("--init", metavar="MODEL", help="start from this checkpoint's weights: its architecture, rate and "
+                   "window; a new classifier where the classes differ; novelty and noise heads fitted again "
+                   "(default: none, a new network)")
+    f.add_argument("--freeze", choices=["none", "stem", "backbone"], default="none",
+                   help="with --init: what does not train (backbone: the classifier only)")
+    f.add_argument("--backbone-lr-scale", type=float, metavar="X",
+                   help="the backbone's learning rate as a share of --lr (default: 0.1 with --init, else 1)")
     p.add_argument("--window", type=int, help="window length in samples (default: the preset's, 2048)")
     p.add_argument("--noise", default=",".join(_NOISE.kinds),
                    help="noise types drawn per window: gaussian,laplacian,pink | all | none")
@@ -64,6 +72,19 @@ def run(args: argparse.Namespace) -> int:
     for name in ("epochs", "steps_per_epoch", "batch_size"):
         if getattr(args, name) < 1:
             raise DrsnEdgeError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.init and (args.model or args.preset or args.window):
+        raise DrsnEdgeError("--init takes the architecture, preset and window of the model it starts from; leave out "
+                            "--model, --preset and --window")
+    if args.init and getattr(args, "model_fs", None):
+        raise DrsnEdgeError("--init runs at the rate of the model it starts from; leave out --model-fs")
+    if args.init and args.cv:
+        raise DrsnEdgeError("--init and --cv together are not supported; fine-tune with --split group instead")
+    if args.freeze != "none" and not args.init:
+        raise DrsnEdgeError("--freeze needs --init (a model to start from)")
+    scale = args.backbone_lr_scale if args.backbone_lr_scale is not None else (0.1 if args.init else 1.0)
+    if not 0 < scale <= 10:
+        raise DrsnEdgeError(f"--backbone-lr-scale must be above 0 and at most 10, got {scale:g}")
+    args.model, args.preset = args.model or "drsn-cw", args.preset or "wide"
     resolve_config(args.model, args.preset)  # fail fast on a bad name, before loading data
 
     augment = NO_AUGMENT if args.no_augment else Augment(speed=args.speed, band=args.band,
@@ -71,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch,
         seed=args.seed, device=args.device, augment=augment, patience=args.patience, refit=not args.no_refit,
+        backbone_lr_scale=scale,
         noise=NoiseSchedule(kinds=kinds, snr_low=low, snr_high=high, clean_fraction=args.clean_fraction),
     )
     overrides = {"window": args.window} if args.window else {}
@@ -80,5 +102,6 @@ def run(args: argparse.Namespace) -> int:
 
         cross_validate(spec, args.model, args.preset, cfg, args.out, overrides, progress=not args.quiet, strict=args.strict)
         return 0
-    train_checkpoint(spec, args.model, args.preset, cfg, args.out, overrides, progress=not args.quiet, strict=args.strict)
+    train_checkpoint(spec, args.model, args.preset, cfg, args.out, overrides, progress=not args.quiet, strict=args.strict,
+                     init=args.init, freeze=args.freeze)
     return 0

@@ -26,6 +26,8 @@ class TrainConfig:
     patience: int | None = None
     #: after choosing the epoch on validation, train again on training + validation recordings up to it
     refit: bool = True
+    #: the backbone's learning rate as a share of ``lr`` (fine-tuning from a trained model: 0.1)
+    backbone_lr_scale: float = 1.0
 
     def describe(self) -> dict[str, Any]:
         d = asdict(self)

@@ -15,9 +15,10 @@ from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.evaluation.metrics import classification_report
 from drsn_edge.modelfile import ModelMetadata
 from drsn_edge.models.checkpoint import save_checkpoint
-from drsn_edge.models.config import ARCHITECTURES, resolve_config
+from drsn_edge.models.config import ARCHITECTURES, ModelConfig, resolve_config
 from drsn_edge.models.factory import model_from_config
 from drsn_edge.training.config import TrainConfig
+from drsn_edge.training.finetune import read_init, start_from
 from drsn_edge.training.heads import fit_heads
 from drsn_edge.training.trainer import predict_logits, train
 
@@ -81,15 +82,25 @@ def train_checkpoint(
     dataset: VibrationDataset | None = None,
     strict: bool = False,
     selection: dict[str, Any] | None = None,
+    init: str | Path | None = None,
+    freeze: str = "none",
 ) -> tuple[torch.nn.Module, ModelMetadata]:
     """Train ``arch``/``preset`` on ``data`` and write a checkpoint to ``out`` (``selection``: see
-    :func:`~drsn_edge.training.trainer.train`)."""
+    :func:`~drsn_edge.training.trainer.train`). ``init``: start from this checkpoint instead (its architecture, rate
+    and window; :mod:`~drsn_edge.training.finetune`), with ``freeze`` applied."""
     out = Path(out)
     if out.is_dir():
         raise DrsnEdgeError(f"--out {out} is a folder; give a file name such as model.safetensors")
-    overrides = dict(model_overrides or {})
-    overrides.setdefault("heads", default_heads(arch))
-    config = resolve_config(arch, preset, **overrides)
+    started = None
+    if init is not None:
+        init_model, init_md = read_init(init)
+        data = DataSpec(data.source, data.options, init_md.sample_rate, data.split, data.seed)  # the model's rate
+        config = ModelConfig.from_dict(init_md.model)
+        config.heads = list(config.heads) or default_heads(config.arch)  # an older model without heads gets them
+    else:
+        overrides = dict(model_overrides or {})
+        overrides.setdefault("heads", default_heads(arch))
+        config = resolve_config(arch, preset, **overrides)
     dataset = dataset or load_dataset(data, min_samples=config.window, strict=strict)
     for p in dataset.problems:
         log(f"warning: {p.line()}")
@@ -97,7 +108,13 @@ def train_checkpoint(
         log(f"note: {n}")
     torch.manual_seed(train_cfg.seed)  # the weight initialization is part of a seeded run
     config.in_channels, config.num_classes = dataset.in_channels, len(dataset.class_names)
-    model = model_from_config(config)
+    if init is not None:
+        model, started = start_from(init_model, init_md, config, list(dataset.class_names), freeze, init)
+        log(f"starting from {Path(init).name} ({init_md.model['arch']}/{init_md.model.get('preset')}, classes "
+            f"{', '.join(init_md.class_names)}): classifier {started['head']}, frozen: {freeze}, backbone at "
+            f"{train_cfg.backbone_lr_scale:g} x the learning rate")
+    else:
+        model = model_from_config(config)
     log(f"data: {dataset.spec.describe()}, {len(dataset.recordings)} recordings, {len(dataset.class_names)} classes, "
         f"{dataset.fs:g} Hz; model: {arch}/{preset}, {sum(p.numel() for p in model.parameters())} parameters")
     for line in describe_split(dataset):
@@ -113,7 +130,8 @@ def train_checkpoint(
         class_names=list(dataset.class_names), sample_rate=dataset.fs, window=config.window, hop=config.window // 2,
         in_channels=dataset.in_channels, channels=list(dataset.channel_names), normal_label=dataset.normal_label,
         normalization=NORMALIZATION, model=config.to_dict(),
-        training={**train_cfg.describe(), **result, "machine": dataset.machine()},
+        training={**train_cfg.describe(), **result, "machine": dataset.machine(),
+                  **({"init": started} if started else {})},
         data=dataset.spec.to_dict(), drsn_edge_version=__version__,
         extra_outputs=model.head_outputs(),
         novelty=heads.get("novelty", {}), noise=heads.get("noise", {}),

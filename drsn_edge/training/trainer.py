@@ -15,6 +15,7 @@ from torch import nn
 from drsn_edge.data.dataset import VibrationDataset
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.training.config import TrainConfig
+from drsn_edge.training.finetune import parameter_groups
 
 
 def duration(seconds: float) -> str:
@@ -114,9 +115,10 @@ def _run(model: nn.Module, dataset: VibrationDataset, cfg: TrainConfig, splits: 
     rng = seed_everything(cfg.seed)
     x_val, y_val = val
     window = model.config.window
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    groups = parameter_groups(model, cfg.lr, cfg.backbone_lr_scale)
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=cfg.epochs * cfg.steps_per_epoch, pct_start=0.15
+        opt, max_lr=[g["lr"] for g in groups], total_steps=cfg.epochs * cfg.steps_per_epoch, pct_start=0.15
     )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     history: list[dict[str, float]] = []
