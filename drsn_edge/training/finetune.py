@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.modelfile import ModelMetadata
+from drsn_edge.modelfile import ModelMetadata, detect_format
 from drsn_edge.modelfile.checkpoint import read_checkpoint_file
 from drsn_edge.modelfile.hashing import sha256_file
 from drsn_edge.models.checkpoint import load_checkpoint
@@ -37,6 +37,10 @@ def read_init(path: str | Path) -> tuple[torch.nn.Module, ModelMetadata]:
     p = Path(path)
     if not p.is_file():
         raise DrsnEdgeError(f"--init {path}: no such file")
+    kind = detect_format(p)
+    if kind != "checkpoint":
+        raise DrsnEdgeError(f"--init {path} is {'an ONNX model' if kind == 'onnx' else f'a {kind} file'}: fine-tuning "
+                            "starts from the training checkpoint (.safetensors) it was exported from")
     ckpt = read_checkpoint_file(p)
     return load_checkpoint(ckpt)
 

@@ -78,3 +78,9 @@ def test_another_channel_count_is_one_line(sim_checkpoint, tmp_path, capsys):
     assert_one_line_error(capsys, ["train", "--data", str(d), "--fs", "12000", "--init", str(sim_checkpoint), "--out",
                                    str(tmp_path / "x.st"), "--epochs", "1", "--steps-per-epoch", "2", "--quiet"],
                           "the data has 2 channel(s) per recording, the initial model takes 1")
+
+
+def test_an_onnx_model_is_not_a_start(stream_model, tmp_path, capsys):
+    _, onnx_path = stream_model
+    assert_one_line_error(capsys, ["train", "--data", "sim", "--init", str(onnx_path), "--out", str(tmp_path / "x.st"),
+                                   *FAST], "starts from the training checkpoint (.safetensors) it was exported from")
