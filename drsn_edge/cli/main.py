@@ -10,10 +10,6 @@ from drsn_edge.lifecycle import catch_stop_signals
 
 if sys.argv[1:2] in (["stream"], ["serve"]):  # a stop at any moment, start-up included, ends with a summary
     catch_stop_signals()
-# torch's OpenMP threads spin while they wait for work: beside any other busy process (a stream, a second job) a
-# training ran 20x slower. Waiting threads that sleep cost nothing when the box is idle. (Before torch loads; a value
-# the user set stands.)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from drsn_edge._version import __version__  # noqa: E402 - after the signal handlers: imports take ~0.3 s
 from drsn_edge.cli import adapt, bench, data, demo, evaluate, export, stream, train  # noqa: E402
