@@ -20,8 +20,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "holding the model's description (classes, rate, window, data, split).",
                        epilog=examples(
                            "drsn-edge train --data my-recordings/ --split recording --out model.safetensors",
-                           "drsn-edge train --data cwru --data-dir ../shared/data/cwru/12k_drive_end --split group "
-                           "--test-group 3hp",
                            "drsn-edge train --data cwru --data-dir ../shared/data/cwru/12k_drive_end --cv group",
                            "drsn-edge train --data my-machine/ --init cwru-model.safetensors --freeze stem --epochs 10"))
     add_data_options(p, training=True)
