@@ -59,8 +59,9 @@ def first_block(md: str, part: str = "table") -> list[str]:
     """The first markdown table of a results file (``part="table"``, where it has one), or its bold summary lines."""
     lines = md.splitlines()
     start = next((i for i, ln in enumerate(lines) if ln.startswith("|")), None)
-    if start is None or part == "summary":
-        return [ln for ln in lines if "**" in ln and not ln.startswith("|")]
+    if start is None or part == "summary":  # one paragraph each (consecutive lines would run into one)
+        bold = [ln for ln in lines if "**" in ln and not ln.startswith("|")]
+        return [x for ln in bold for x in (ln, "")][:-1]
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
     rows = lines[start:end]
     kept = [r for r in rows if "| skipped:" not in r]  # rows a machine could not run: named below, not repeated
