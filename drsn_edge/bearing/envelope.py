@@ -114,6 +114,7 @@ def choose_band(spec: np.ndarray, fs: float, duration: float) -> tuple[int, int,
 
 
 def _size(bands: list[tuple[int, int]]) -> int:
+    """Points of the baseband that holds the widest of ``bands`` (at least 4096: :func:`envelope_nyquist`)."""
     return 1 << max(12, int(math.ceil(math.log2(max(b - a for a, b in bands)))))
 
 
@@ -124,8 +125,7 @@ def envelope_nyquist(block_s: float) -> float:
 
 def band_envelope_spectrum(spec: np.ndarray, a: int, b: int) -> np.ndarray:
     """The squared-envelope amplitude spectrum of the band [a, b) of a block's one-sided spectrum."""
-    size = 1 << max(12, int(math.ceil(math.log2(b - a))))
-    env = np.abs(_baseband(spec, a, b, size)) ** 2
+    env = np.abs(_baseband(spec, a, b, _size([(a, b)]))) ** 2
     return np.abs(np.fft.rfft(env - env.mean())) / len(env)
 
 
@@ -162,7 +162,7 @@ def evidence_of(x: np.ndarray | None, fs: float, bearing: BearingGeometry, shaft
     evidence names (:func:`named_location`), or None."""
     s = spectrum or envelope_spectrum(x, fs)
     # the narrowest band's envelope reach, whatever band this block chose: a defect is read at every block or at none
-    nyquist = min(len(s.amp), 2048) * s.df
+    nyquist = min(len(s.amp) * s.df, envelope_nyquist(1.0 / s.df))
     f = bearing.frequencies(shaft_hz)
     out: dict[str, Any] = {"band_hz": [round(v, 1) for v in s.band_hz], "shaft_hz": round(shaft_hz, 3),
                            "kurtosis": round(s.kurtosis, 2), "defects": {}, "skipped": []}

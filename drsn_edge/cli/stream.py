@@ -101,7 +101,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.bearing:  # an unknown bearing or a bad speed: said before the model loads
         bearing_from_text(args.bearing)
-    check_speed(args.rpm, args.shaft_hz)
+    shaft_hz = check_speed(args.rpm, args.shaft_hz)
     try:
         alarm = AlarmConfig(args.raise_at, args.clear_at, args.min_raise_s, args.min_clear_s, args.suppress_s)
     except ValueError as exc:
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
                             sensitivity=args.sensitivity, time_column=args.time_column,
                             channels=split_channels(channels) if channels else None, layout=args.layout,
                             realtime=args.realtime, allow_outside=bool(args.allow_outside), bearing=args.bearing,
-                            shaft_hz=check_speed(args.rpm, args.shaft_hz), tacho_channel=args.tacho_channel),
+                            shaft_hz=shaft_hz, tacho_channel=args.tacho_channel),
         outputs=OutputOptions(jsonl=jsonl, windows=not args.alarms_only, mqtt=mqtt,
                               prometheus=args.prometheus, console=human, report=args.report, plot_dir=args.plot),
         config=StreamConfig(hop=args.hop, channel_map=parse_channel_map(args.channel_map) if args.channel_map else None,

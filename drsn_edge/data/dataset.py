@@ -88,8 +88,7 @@ class VibrationDataset:
 
     def machine(self) -> dict[str, Any]:
         """The bearings and shaft speeds the recordings name (what a model trained on them has heard)."""
-        speeds = [r.meta.get("shaft_hz") or (r.meta["rpm"] / 60 if r.meta.get("rpm") else None) for r in self.recordings]
-        speeds = [float(s) for s in speeds if s]
+        speeds = [r.shaft_hz for r in self.recordings if r.shaft_hz]
         return {"bearings": sorted({str(r.meta["bearing"]) for r in self.recordings if r.meta.get("bearing")}),
                 "shaft_hz": [round(min(speeds), 3), round(max(speeds), 3)] if speeds else None}
 

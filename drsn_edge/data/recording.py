@@ -29,6 +29,13 @@ class Recording:
     group: str | None = None
 
     @property
+    def shaft_hz(self) -> float | None:
+        """The shaft speed in Hz its metadata records (a file's own record, a manifest's rpm, the simulator's), or
+        None."""
+        hz = self.meta.get("shaft_hz") or (self.meta["rpm"] / 60 if self.meta.get("rpm") else None)
+        return float(hz) if hz else None
+
+    @property
     def samples(self) -> int:
         return int(self.signal.shape[-1])
 

@@ -37,13 +37,14 @@ def window_evidence(ds: VibrationDataset, ws: WindowSet, split: str, bearing: Be
     out: list[str | None] = [NOT_YET] * len(ws.y)
     familiar = [True] * len(ws.y)
     notes = []
+    if isinstance(bearing, str):  # the command's bearing, read once; a recording's own is read where it names one
+        bearing = bearing_from_text(bearing)
     for i, rec in enumerate(ds.recordings):
         idx = np.flatnonzero(ws.rec == i)
         if not len(idx):
             continue
-        given = bearing or rec.meta.get("bearing")
-        geo = given if isinstance(given, BearingGeometry) else bearing_from_text(given) if given else None
-        speed = shaft_hz or rec.meta.get("shaft_hz") or (rec.meta["rpm"] / 60 if rec.meta.get("rpm") else None)
+        geo = bearing or (bearing_from_text(rec.meta["bearing"]) if rec.meta.get("bearing") else None)
+        speed = shaft_hz or rec.shaft_hz
         if geo is None or speed is None:
             notes.append(f"{rec.rid}: no {'bearing' if geo is None else 'shaft speed'}, no evidence")
             continue

@@ -127,9 +127,14 @@ def _reason(log: str, provider: str) -> str:
     return f"see ONNX Runtime's log; the {provider} libraries did not load"
 
 
+def cache_root(settings: ProviderSettings) -> Path:
+    """Where compiled models are kept: ``settings.cache_dir``, ``DRSN_EDGE_CACHE``, or ~/.cache/drsn-edge."""
+    return Path(settings.cache_dir or os.environ.get("DRSN_EDGE_CACHE") or
+                Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "drsn-edge")
+
+
 def _cache_path(path: str, settings: ProviderSettings) -> Path | None:
-    base = Path(settings.cache_dir or os.environ.get("DRSN_EDGE_CACHE") or
-                Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "drsn-edge") / "ort"
+    base = cache_root(settings) / "ort"
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -10,15 +10,12 @@ graphs (``~/.cache/drsn-edge/openvino``); OpenVINO keys each entry by the model'
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import ModelMetadata
 from drsn_edge.runtime.backends.base import BackendBase, InputSpec
-from drsn_edge.runtime.providers import ProviderSettings
+from drsn_edge.runtime.providers import ProviderSettings, cache_root
 
 PRECISIONS = ("f32", "bf16")
 MISSING = "--provider openvino needs OpenVINO: pip install 'drsn-edge[openvino]'"
@@ -67,8 +64,7 @@ class OpenVinoBackend(BackendBase):
         if self.settings.precision not in cpu_precisions():
             raise DrsnEdgeError(f"this CPU offers OpenVINO no {self.settings.precision} (it has "
                                 f"{', '.join(cpu_precisions())}); use --precision f32")
-        cache = Path(self.settings.cache_dir or os.environ.get("DRSN_EDGE_CACHE")
-                     or Path.home() / ".cache" / "drsn-edge") / "openvino"
+        cache = cache_root(self.settings) / "openvino"
         try:
             cache.mkdir(parents=True, exist_ok=True)
             core.set_property({"CACHE_DIR": str(cache)})
