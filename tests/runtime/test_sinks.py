@@ -190,7 +190,9 @@ def test_broker_killed_mid_stream_loses_no_alarm_and_counts_every_lost_window(br
     be.activate()
     runners = []
     sinks = SinkSet([])
-    mqtt = MqttSink(MqttOptions(f"mqtt://127.0.0.1:{broker.port}", buffer=200))
+    # ~60 windows a second: the outage fills a buffer of 50 several times over (200 was about one outage's worth,
+    # and a CI run with a quick reconnect dropped none)
+    mqtt = MqttSink(MqttOptions(f"mqtt://127.0.0.1:{broker.port}", buffer=50))
     prom = PrometheusSink("127.0.0.1:0", lambda: [r.stats for r in runners], sinks.stats)
     sinks.sinks += [mqtt, prom]
     seconds = len(x) / 12000
