@@ -10,6 +10,7 @@ from drsn_edge.data.dataset import DataSpec
 from drsn_edge.data.sources import get_source, resolve_data
 from drsn_edge.data.splits import SplitSpec
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.decisions import AlarmConfig
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -107,6 +108,26 @@ def add_provider_options(g: argparse._ArgumentGroup | argparse.ArgumentParser) -
                    help="ONNX Runtime provider (cpu, cuda, tensorrt) or openvino (Intel's runtime, the [openvino] extra)")
     g.add_argument("--precision", choices=["f32", "bf16"], default="f32",
                    help="openvino: inference precision (bf16 where the CPU has AVX512-BF16 or AMX; check its accuracy)")
+
+
+def add_alarm_options(g: argparse._ArgumentGroup) -> None:
+    """How windows become alarms: the same flags in ``stream`` and ``enrol`` (which sets its threshold under them)."""
+    g.add_argument("--smooth", type=int, default=5, help="windows averaged (or voting) per decision")
+    g.add_argument("--raise", dest="raise_at", type=float, default=0.8,
+                   help="P(fault), or for an enrolled machine the share of windows above its threshold, that raises "
+                        "an alarm")
+    g.add_argument("--clear", dest="clear_at", type=float, default=0.4, help="the same, below which it clears")
+    g.add_argument("--min-raise-s", type=float, default=0.5)
+    g.add_argument("--min-clear-s", type=float, default=1.0)
+    g.add_argument("--suppress-s", type=float, default=0.0, help="no new alarm this long after a clear")
+
+
+#: ``--hop``, alike wherever windows are cut at the model rate
+HOP = {"type": int, "help": "samples between windows at the model rate (default: the model's)"}
+
+
+def alarm_config_from_args(args: argparse.Namespace) -> AlarmConfig:
+    return AlarmConfig(args.raise_at, args.clear_at, args.min_raise_s, args.min_clear_s, args.suppress_s)
 
 
 def add_bearing_options(g: argparse._ArgumentGroup) -> None:

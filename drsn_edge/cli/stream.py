@@ -6,13 +6,21 @@ import argparse
 import sys
 
 from drsn_edge.bearing import bearing_from_text, check_speed
-from drsn_edge.cli.parser import NORMAL_LABEL, add_bearing_options, add_input_options, add_provider_options, examples
+from drsn_edge.cli.parser import (
+    HOP,
+    NORMAL_LABEL,
+    add_alarm_options,
+    add_bearing_options,
+    add_input_options,
+    add_provider_options,
+    alarm_config_from_args,
+    examples,
+)
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import is_triton_url
 from drsn_edge.readers import split_channels
 from drsn_edge.runtime.app import EXIT_NO_WINDOWS, InputOptions, OutputOptions, StreamJob, no_window_reason, run_stream
 from drsn_edge.runtime.config import StreamConfig, parse_channel_map
-from drsn_edge.runtime.decisions import AlarmConfig
 from drsn_edge.runtime.providers import ProviderSettings
 from drsn_edge.runtime.sinks.console import verdict_table
 from drsn_edge.runtime.sinks.mqtt import MqttOptions
@@ -49,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_bearing_options(p.add_argument_group("bearing evidence"))
     i.add_argument("--stream-id", help="name of the stream in records, MQTT topics and metrics (default: the input's name)")
     w = p.add_argument_group("windows and batching")
-    w.add_argument("--hop", type=int, help="samples between windows at the model rate (default: the model's)")
+    w.add_argument("--hop", **HOP)
     w.add_argument("--channel-map", help="sensors per unit: 0,1,2 (one unit each) or 0+1,2+3 (default: none)")
     w.add_argument("--batch-size", type=int, help="windows per model run at most (default 64; a partial batch runs "
                                                   "after --max-latency-ms)")
@@ -60,13 +68,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--clip-level", type=float, help="sensor full scale in g; windows at it are rejected as clipped "
                    "(default: none)")
     d = p.add_argument_group("decisions and alarms")
-    d.add_argument("--smooth", type=int, default=5, help="windows averaged (or voting) per decision")
+    add_alarm_options(d)
     d.add_argument("--smooth-mode", choices=["mean", "vote"], default="mean")
-    d.add_argument("--raise", dest="raise_at", type=float, default=0.8, help="P(fault) that raises an alarm")
-    d.add_argument("--clear", dest="clear_at", type=float, default=0.4, help="P(fault) below which it clears")
-    d.add_argument("--min-raise-s", type=float, default=0.5)
-    d.add_argument("--min-clear-s", type=float, default=1.0)
-    d.add_argument("--suppress-s", type=float, default=0.0, help="no new alarm this long after a clear")
     d.add_argument("--normal-label", **{**NORMAL_LABEL, "help": NORMAL_LABEL["help"].replace("where the data has it", "the "
                                                                                              "model's healthy class")})
     o = p.add_argument_group("outputs")
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         bearing_from_text(args.bearing)
     shaft_hz = check_speed(args.rpm, args.shaft_hz)
     try:
-        alarm = AlarmConfig(args.raise_at, args.clear_at, args.min_raise_s, args.min_clear_s, args.suppress_s)
+        alarm = alarm_config_from_args(args)
     except ValueError as exc:
         raise DrsnEdgeError(str(exc)) from None
     live = any(x == "-" or x.startswith("tcp") for x in args.input)

@@ -16,6 +16,9 @@ Mech. Syst. Signal Process. 25(2), 2011:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 
 from drsn_edge.bearing.kinematics import BEARINGS, BearingGeometry
@@ -62,13 +65,16 @@ def simulate_bearing(
     seed: int | np.random.Generator = 0,
     structure: np.ndarray | None = None,
     resonance_band: tuple[float, float] | None = None,
+    harmonics: tuple[np.ndarray, np.ndarray] | None = None,
+    floor: float = 0.03,
 ) -> np.ndarray:
     """One channel of acceleration (g), ``int(duration * fs)`` samples.
 
     ``severity`` scales impact amplitude (1 = moderate); ``slip`` is the relative standard deviation of
     the impact interval (drawn from 1-2 % when None); ``structure`` is the machine's impulse response
     (drawn at random when None; pass one to simulate the same machine in several conditions), its modes in
-    ``resonance_band`` Hz (default 0.12-0.42 fs).
+    ``resonance_band`` Hz (default 0.12-0.42 fs). ``harmonics``: the shaft harmonics' amplitudes and starting
+    phases (5 each; drawn when None); ``floor``: the broadband level (g rms), which rises with load.
     """
     if condition not in CONDITIONS:
         raise DrsnEdgeError(f"unknown bearing condition {condition!r}; choose from {', '.join(CONDITIONS)}")
@@ -79,10 +85,13 @@ def simulate_bearing(
     h = _structure_response(fs, rng, resonance_band) if structure is None else structure
 
     x = np.zeros(n)
+    amps, phases = harmonics if harmonics is not None else (None, None)
     for k in range(1, 6):  # shaft harmonics: unbalance, misalignment
-        x += rng.uniform(0.005, 0.04) / k * np.sin(2 * np.pi * k * shaft_hz * t + rng.uniform(0, 2 * np.pi))
-    floor = np.convolve(rng.standard_normal(n), h, mode="same")
-    x += 0.03 * floor / np.std(floor)
+        a = rng.uniform(0.005, 0.04) if amps is None else amps[k - 1]
+        phase = rng.uniform(0, 2 * np.pi) if phases is None else phases[k - 1]
+        x += a / k * np.sin(2 * np.pi * k * shaft_hz * t + phase)
+    noise = np.convolve(rng.standard_normal(n), h, mode="same")
+    x += floor * noise / np.std(noise)
 
     if condition != "normal":
         from scipy.signal import fftconvolve
@@ -159,3 +168,76 @@ def simulate_sequence(
     parts = [simulate_bearing(c, fs=fs, duration=d, rpm=rpm, severity=severity, seed=rng, structure=h)
              for c, d in segments]
     return np.concatenate(parts)
+
+
+#: how far a simulated machine's speed and load wander over a day (relative): a drive held near its set speed
+SPEED_DRIFT, LOAD_DRIFT = 0.015, 0.15
+
+
+@dataclass
+class Machine:
+    """One simulated machine: its structure (resonances), bearing, set speed, load and shaft harmonics are its own;
+    a stream of it drifts in speed and load over hours, and may develop a fault that grows (run to failure).
+
+    Streams come in chunks at any length in fixed memory; the sensor noise is fixed per machine (``snr_db`` relative
+    to its healthy vibration at set speed and load)."""
+
+    name: str
+    fs: float
+    rpm: float
+    geometry: BearingGeometry
+    structure: np.ndarray
+    harmonics: np.ndarray  # (5,) amplitudes, g
+    load: float  # broadband floor at set load, g rms
+
+    @classmethod
+    def draw(cls, seed: int, fs: float = 12000.0, bearing: str | None = None,
+             rpm_range: tuple[float, float] = (1200.0, 1800.0)) -> Machine:
+        rng = np.random.default_rng(seed)
+        geometry = BEARINGS[bearing or str(rng.choice(sorted(BEARINGS)))]
+        band = tuple(sorted(rng.uniform(0.1, 0.42, 2) * fs)) if rng.random() < 0.5 else None
+        structure = _structure_response(fs, rng, band if band and band[1] - band[0] > 0.04 * fs else None)
+        return cls(f"machine-{seed}", fs, float(rng.uniform(*rpm_range)), geometry, structure,
+                   rng.uniform(0.005, 0.04, 5), float(rng.uniform(0.02, 0.04)))
+
+    def describe(self) -> dict:
+        return {"name": self.name, "bearing": self.geometry.name, "rpm": round(self.rpm, 1), "load": round(self.load, 4)}
+
+    def stream(self, duration_s: float, seed: int = 0, fault: str | None = None, onset_s: float | None = None,
+               grow_s: float = 60.0, snr_db: float | None = None, chunk_s: float = 10.0,
+               start_s: float = 0.0) -> Iterator[np.ndarray]:
+        """Chunks of one channel (float32) covering ``duration_s``: healthy, or from ``onset_s`` on ``fault`` at a
+        severity growing from mild to severe over ``grow_s``. Speed and load follow slow cycles (hours) from
+        ``start_s`` of the machine's day."""
+        rng = np.random.default_rng(seed)
+        cycles = rng.uniform(0, 2 * np.pi, 4)
+        noise_rms = None
+        if snr_db is not None:
+            ref = simulate_bearing("normal", fs=self.fs, duration=2.0, rpm=self.rpm, geometry=self.geometry,
+                                   seed=np.random.default_rng(seed + 1), structure=self.structure,
+                                   harmonics=(self.harmonics, np.zeros(5)), floor=self.load)
+            noise_rms = float(np.sqrt(np.mean(ref.astype(np.float64) ** 2) / 10 ** (snr_db / 10)))
+        phases = rng.uniform(0, 2 * np.pi, 5)
+        t, end = 0.0, float(duration_s)
+        while t < end - 1e-9:
+            d = min(chunk_s, end - t)
+            hours = (start_s + t) / 3600.0
+            rpm = self.rpm * (1 + SPEED_DRIFT * (0.7 * np.sin(2 * np.pi * hours / 5.3 + cycles[0])
+                                                 + 0.3 * np.sin(2 * np.pi * hours / 1.1 + cycles[1])))
+            load = self.load * (1 + LOAD_DRIFT * (0.7 * np.sin(2 * np.pi * hours / 8.0 + cycles[2])
+                                                  + 0.3 * np.sin(2 * np.pi * hours / 0.7 + cycles[3])))
+            faulty = fault is not None and fault != "normal" and onset_s is not None and t + d > onset_s
+            x = simulate_bearing("normal", fs=self.fs, duration=d, rpm=rpm, geometry=self.geometry, seed=rng,
+                                 structure=self.structure, harmonics=(self.harmonics, phases), floor=load)
+            if faulty:
+                a = max(0, int(round((onset_s - t) * self.fs)))
+                severity = 0.5 * 4.0 ** min(1.0, max(0.0, (t + d / 2 - onset_s) / grow_s))  # mild -> severe
+                impacts = simulate_bearing(fault, fs=self.fs, duration=d, rpm=rpm, geometry=self.geometry, seed=rng,
+                                           structure=self.structure, harmonics=(np.zeros(5), phases), floor=0.0,
+                                           severity=severity)
+                x[a:] += impacts[a:]
+            phases = (phases + 2 * np.pi * np.arange(1, 6) * rpm / 60.0 * d) % (2 * np.pi)
+            if noise_rms is not None:
+                x = x + (noise_rms * rng.standard_normal(len(x))).astype(np.float32)
+            yield x.astype(np.float32)
+            t += d

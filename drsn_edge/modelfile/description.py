@@ -31,7 +31,7 @@ class ModelMetadata:
     channels: list[str]
     input_name: str = "x"
     output_name: str = "logits"
-    extra_outputs: list[str] = field(default_factory=list)  # "novelty", "noise_level": per-window outputs beside logits
+    extra_outputs: list[str] = field(default_factory=list)  # "novelty", "noise_level", "anomaly": beside the logits
     normal_label: str | None = "normal"  # the healthy class (None: the model has none; alarms then mean any class)
     normalization: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)  # arch, preset, sizes, threshold_mode
@@ -43,6 +43,7 @@ class ModelMetadata:
     novelty: dict[str, Any] = field(default_factory=dict)  # the novelty score's threshold and how it was calibrated
     noise: dict[str, Any] = field(default_factory=dict)  # what the noise_level output means
     adaptation: dict[str, Any] = field(default_factory=dict)  # drsn-edge adapt: method, target data, windows
+    enrolment: dict[str, Any] = field(default_factory=dict)  # drsn-edge enrol: the machine's baseline, its threshold
     opset: int | None = None
     source_checkpoint_sha256: str | None = None
     drsn_edge_version: str = ""

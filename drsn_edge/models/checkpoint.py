@@ -37,6 +37,8 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, md: ModelMetadata,
         md.novelty = {}
     if "noise_level" not in md.extra_outputs:
         md.noise = {}
+    if "anomaly" not in md.extra_outputs:
+        md.enrolment = {}
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)

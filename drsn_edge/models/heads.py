@@ -7,6 +7,9 @@
   the network's own soft thresholds: every shrinkage unit learns tau = alpha * mean|x| to remove noise, so the
   ratios alpha say how noisy the window looks to it. A ridge regression on log(alpha), fitted on training windows
   with noise of known level.
+- :class:`AnomalyHead`: how unlike *this machine's* healthy state a window is (``drsn-edge enrol``): the Mahalanobis
+  distance of its pooled features and log shrinkage ratios to their healthy mean, under a Ledoit-Wolf shrunk
+  covariance fitted on the machine's healthy windows only, divided by the feature count (about 1 on healthy windows).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import torch
 from torch import nn
 
 #: the heads a network may have, by the name its config lists
-HEADS = ("novelty", "noise")
+HEADS = ("novelty", "noise", "anomaly")
 
 
 class NoveltyHead(nn.Module):
@@ -65,3 +68,35 @@ class NoiseHead(nn.Module):
         self.scale.copy_(scale)
         self.weight.copy_(w)
         self.bias.copy_(level_db.mean())
+
+
+class AnomalyHead(nn.Module):
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.count = features  # a constant in the graph (a Shape op is not on the export allow-list)
+        self.register_buffer("mean", torch.zeros(features))
+        self.register_buffer("scale", torch.ones(features))
+        self.register_buffer("precision", torch.eye(features))
+
+    @staticmethod
+    def features(f: torch.Tensor, alphas: list[torch.Tensor]) -> torch.Tensor:
+        """Pooled features and, where the network has shrinkage units, their log threshold ratios (the noise the
+        network sees: a healthy machine's is part of its baseline)."""
+        return torch.cat([f, NoiseHead.features(alphas)], dim=1) if alphas else f
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        z = (feats - self.mean) / self.scale
+        return torch.sum(torch.matmul(z, self.precision) * z, dim=-1) / self.count
+
+    @torch.no_grad()
+    def fit(self, feats: torch.Tensor) -> dict[str, float]:
+        """Fit on healthy windows' features; returns the Ledoit-Wolf shrinkage chosen."""
+        from sklearn.covariance import LedoitWolf
+
+        mean, scale = feats.mean(0), feats.std(0) + 1e-6
+        z = ((feats - mean) / scale).double().numpy()
+        lw = LedoitWolf(assume_centered=True).fit(z)
+        self.mean.copy_(mean)
+        self.scale.copy_(scale)
+        self.precision.copy_(torch.from_numpy(lw.precision_).float())
+        return {"shrinkage": float(lw.shrinkage_)}

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from drsn_edge.models.config import ARCHITECTURES, ModelConfig
-from drsn_edge.models.heads import HEADS, NoiseHead, NoveltyHead
+from drsn_edge.models.heads import HEADS, AnomalyHead, NoiseHead, NoveltyHead
 from drsn_edge.models.normalization import WindowStandardize
 from drsn_edge.models.residual_unit import ResidualUnit
 from drsn_edge.models.shrinkage import THRESHOLD_MODES, Shrinkage
@@ -60,6 +60,7 @@ class ResidualShrinkageNet1d(nn.Module):
         if "noise" in heads and not alpha_features:
             raise ValueError("a noise head needs shrinkage units (drsn-cw or drsn-cs)")
         self.noise = NoiseHead(alpha_features) if "noise" in heads else None
+        self.anomaly = AnomalyHead(channels + alpha_features) if "anomaly" in heads else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled feature vector before the classifier, ``(N, C)``."""
@@ -80,16 +81,19 @@ class ResidualShrinkageNet1d(nn.Module):
 
     def head_outputs(self) -> list[str]:
         """Names of the outputs this network's fitted heads add beside the logits."""
-        return [name for name, head in (("novelty", self.novelty), ("noise_level", self.noise)) if head is not None]
+        return [name for name, head in (("novelty", self.novelty), ("noise_level", self.noise), ("anomaly", self.anomaly))
+                if head is not None]
 
     def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Logits and every fitted head's output: ``novelty`` (N,), ``noise_level`` (N,) in dB."""
+        """Logits and every fitted head's output: ``novelty`` (N,), ``noise_level`` (N,) in dB, ``anomaly`` (N,)."""
         f, alphas = self.features_and_alphas(x)
         out = {"logits": self.fc(self.dropout(f))}
         if self.novelty is not None:
             out["novelty"] = self.novelty(f)
         if self.noise is not None:
             out["noise_level"] = self.noise(NoiseHead.features(alphas))
+        if self.anomaly is not None:
+            out["anomaly"] = self.anomaly(AnomalyHead.features(f, alphas))
         return out
 
     def set_threshold_mode(self, mode: str) -> None:

@@ -114,7 +114,10 @@ class AlarmEvent:
     label: str  # the fault class when raised; "normal" (the healthy class) when cleared
     stream_time: float  # seconds of stream time at the deciding window's end
     p_fault: float
-    kind: str = "fault"  # "fault", or "novelty" for a run of windows unlike any class the model knows
+    kind: str = "fault"  # "fault"; "novelty": windows unlike any class the model knows; "anomaly": unlike this machine
+    score: float | None = None  # novelty / anomaly: the deciding window's score...
+    threshold: float | None = None  # ...and the threshold it is judged against
+    hint: str | None = None  # anomaly: the fault class the classifier sees meanwhile (a hint, not a diagnosis)
 
 
 class AlarmStateMachine:
@@ -195,3 +198,31 @@ class UnitAlarms:
             idx = np.flatnonzero(units == u)
             events += self.machines[u].update_many(smoothed[idx], t[idx])
         return events
+
+
+class ScoreAlarms:
+    """An alarm on a per-window score above a threshold: ``novelty`` (unlike every class the model knows) or
+    ``anomaly`` (unlike the healthy state the machine was enrolled on). The share of the last ``n`` windows above it
+    goes through the same smoothing, hysteresis and durations as a fault alarm (the runtime and enrolment's replay
+    both decide through this class)."""
+
+    def __init__(self, units: int, cfg: AlarmConfig, threshold: float, kind: str, n: int = 5,
+                 names: tuple[str, str] = ("known", "unknown")) -> None:
+        self.threshold, self.kind = float(threshold), kind
+        self.smoothers = UnitSmoothers(units, 2, n, "mean")
+        self.alarms = UnitAlarms(units, cfg, list(names), names[0])
+
+    def reset(self) -> None:
+        self.smoothers.reset()
+
+    def update(self, units: np.ndarray, scores: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                                      list[AlarmEvent]]:
+        """(above: per window, share: the smoothed share above, events) for a batch in stream order per unit."""
+        above = scores > self.threshold
+        share = self.smoothers.update(units, np.eye(2)[above.astype(np.int64)])
+        events = self.alarms.update(units, share, share[:, 1], t)
+        for e in events:
+            e.kind, e.threshold = self.kind, self.threshold
+            at = np.flatnonzero((units == e.unit) & (t == e.stream_time))
+            e.score = float(scores[at[0]]) if len(at) else None
+        return above, share[:, 1], events

@@ -202,8 +202,8 @@ def adapt_checkpoint(checkpoint: str, target, out: str, method: str = "tent", ma
             f"adaptation relabelled {100 * info['confident_relabelled']:.0f} % of the {info['confident_windows']} target "
             "windows the model was sure about: the target recordings hold one state of the machine (e.g. only "
             "healthy), or differ so much from the training data (another sensor or position) that its labels there "
-            "need labelled checks either way; adapt on recordings of the machine's different states, or keep the "
-            "model as it is (--force writes it anyway)")
+            "need labelled checks either way; adapt on recordings of the machine's different states; with healthy "
+            "recordings only, drsn-edge enrol learns the machine's healthy state instead (--force writes it anyway)")
     heads_note = _refit_heads(model, md, source, log)
     md.adaptation = {**info, "target": described, "source_checkpoint_sha256": ckpt.sha256,
                      "source_metrics": md.metrics, "heads": heads_note,

@@ -45,11 +45,16 @@ class ConsoleSink:
         if kind == "alarm":
             state = record["state"].upper()
             style = "bold red" if state == "ALARM" else "green"
-            what = record["label"] or "-"
+            what, how = record["label"] or "-", f"P(fault) {record['p_fault']:.2f}"
             if record.get("kind") == "novelty" and state == "ALARM":
                 what = "unknown condition (novelty)"
+            if record.get("kind") == "anomaly":
+                how = f"{record['p_fault']:.0%} of windows above {record['threshold']:.3g}"
+                if state == "ALARM":
+                    what = f"unlike this machine's healthy state (score {record['score']:.3g}); " \
+                           f"the classifier's hint: {record.get('hint') or '-'}"
             self.console.print(f"{record['stream_time']:9.2f} s  {record['stream']}/{record['unit']:<3}"
-                               f"[{style}]{state:5s}[/]  {what}  (P(fault) {record['p_fault']:.2f})"
+                               f"[{style}]{state:5s}[/]  {what}  ({how})"
                                + (f"; {evidence_words(record)}" if "diagnosis" in record else ""))
         elif kind == "diagnosis":
             self.console.print(f"{record['stream_time']:9.2f} s  {record['stream']}/{record['unit']:<3}"

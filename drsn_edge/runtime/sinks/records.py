@@ -58,8 +58,15 @@ def window_records(r, class_names: list[str]) -> list[dict[str, Any]]:
 
 
 def alarm_record(e: AlarmEvent, stream: str = "0") -> dict[str, Any]:
-    return {"type": "alarm", "stream": stream, "unit": e.unit, "state": e.state, "kind": e.kind, "label": e.label,
-            "stream_time": round(e.stream_time, 6), "wall_time": round(time.time(), 6), "p_fault": round(e.p_fault, 6)}
+    """``score`` and ``threshold`` on novelty and anomaly alarms, ``hint`` (the classifier's fault class) on anomaly
+    alarms."""
+    rec = {"type": "alarm", "stream": stream, "unit": e.unit, "state": e.state, "kind": e.kind, "label": e.label,
+           "stream_time": round(e.stream_time, 6), "wall_time": round(time.time(), 6), "p_fault": round(e.p_fault, 6)}
+    if e.threshold is not None:
+        rec.update(score=None if e.score is None else round(e.score, 6), threshold=round(e.threshold, 6))
+    if e.kind == "anomaly":
+        rec["hint"] = e.hint
+    return rec
 
 
 def event_record(kind: str, **info: Any) -> dict[str, Any]:

@@ -1,0 +1,58 @@
+"""``drsn-edge enrol``."""
+
+from __future__ import annotations
+
+import argparse
+
+from drsn_edge.cli.parser import HOP, add_alarm_options, add_data_options, alarm_config_from_args, data_spec_from_args, examples
+from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.runtime.config import StreamConfig
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("enrol", help="learn a machine's healthy state from its healthy recordings; alarm when it leaves it",
+                       description="Fits the machine's healthy baseline on the model's pooled features and shrinkage "
+                                   "ratios (Ledoit-Wolf), exported in the graph as an 'anomaly' output; holds part of the "
+                                   "data out and replays it through the runtime's alarm logic to set the threshold for "
+                                   "--false-alarms-per-day. The classifier stays: its fault class becomes a hint on each "
+                                   "anomaly alarm. Labels in the data are ignored. Enrolling an enrolled model again "
+                                   "(after maintenance) replaces the baseline and keeps the old one in its history.",
+                       epilog=examples("drsn-edge enrol model.safetensors --data pump-healthy/ -o pump.safetensors",
+                                       "drsn-edge enrol model.safetensors --data healthy.csv --false-alarms-per-day 0.5 "
+                                       "--min-raise-s 2 -o pump.safetensors",
+                                       "drsn-edge export pump.safetensors -o pump.onnx && drsn-edge stream pump.onnx "
+                                       "live.wav"))
+    p.add_argument("model", help="the checkpoint to enrol the machine on (.safetensors)")
+    p.add_argument("-o", "--out", required=True, help="where to write the enrolled checkpoint")
+    p.add_argument("--false-alarms-per-day", type=float, default=1.0,
+                   help="the false-alarm rate the threshold is set for (the rate the data can vouch for is reported "
+                        "beside it)")
+    a = p.add_argument_group("alarms (as stream will run them; the threshold holds for these)")
+    a.add_argument("--hop", **HOP)
+    add_alarm_options(a)
+    add_data_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from drsn_edge.training.enrol import enrol_checkpoint
+
+    if not args.data:
+        raise DrsnEdgeError("give the machine's healthy recordings with --data (a folder, a manifest, or files)")
+    if not args.false_alarms_per_day > 0:
+        raise DrsnEdgeError(f"--false-alarms-per-day must be above 0, is {args.false_alarms_per_day:g}")
+    if args.model.endswith(".onnx") or args.model.endswith(".plan") or args.model.endswith(".engine"):
+        raise DrsnEdgeError(f"{args.model}: enrol fits a head into the network and needs its checkpoint (.safetensors), "
+                            "then export the enrolled checkpoint")
+    try:
+        alarm = alarm_config_from_args(args)
+    except ValueError as exc:
+        raise DrsnEdgeError(str(exc)) from None
+    if args.hop is not None and args.hop < 1:
+        raise DrsnEdgeError(f"--hop must be a positive number of samples, is {args.hop}")
+    spec = data_spec_from_args(args, default_split="all")
+    if spec.source == "folder":  # healthy recordings need no label folders
+        spec.options["unlabelled"] = True
+    enrol_checkpoint(args.model, spec, args.out, args.false_alarms_per_day,
+                     StreamConfig(hop=args.hop, smoothing=args.smooth, alarm=alarm))
+    return 0

@@ -1,0 +1,103 @@
+"""Enrolment on a machine's healthy recordings: a simulated fault alarms, a healthy stream does not, the threshold
+comes with what the data can vouch for, and bad input is one line with nothing written."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drsn_edge.data.simulator import Machine
+from drsn_edge.modelfile import read_description
+from tests.cli_helpers import assert_one_line_error, run_cli
+
+MODEL = Path(__file__).resolve().parents[2] / "benchmarks" / "models" / "sim-paper-cw.safetensors"
+
+
+@pytest.fixture(scope="module")
+def machine_files(tmp_path_factory):
+    """A machine the model never saw (its own structure, bearing, speed), at 0 dB SNR: three healthy recordings
+    taken hours apart, one that develops an outer-race fault at 30 s, one healthy later in the day."""
+    d = tmp_path_factory.mktemp("machine")
+    m = Machine.draw(7)
+    (d / "healthy").mkdir()
+    for i in range(3):
+        x = np.concatenate(list(m.stream(80, seed=i, snr_db=0, start_s=i * 3000)))
+        np.save(d / "healthy" / f"h{i}.npy", x[None])
+    np.save(d / "fail.npy", np.concatenate(list(m.stream(60, seed=9, snr_db=0, fault="outer_race", onset_s=30,
+                                                         start_s=9000)))[None])
+    np.save(d / "ok.npy", np.concatenate(list(m.stream(60, seed=10, snr_db=0, start_s=12000)))[None])
+    return d
+
+
+def test_enrol_then_a_fault_alarms_and_a_healthy_stream_does_not(machine_files, tmp_path, capsys):
+    out = tmp_path / "pump.safetensors"
+    code, text, err = run_cli(capsys, ["enrol", str(MODEL), "--data", str(machine_files / "healthy"), "--fs", "12000",
+                                       "-o", str(out)])
+    assert code == 0, err
+    md = read_description(out)
+    e = md.enrolment
+    assert "anomaly" in md.extra_outputs and e["threshold"] > 0 and e["features"] > 0
+    assert e["split"].startswith("3 folds of whole recordings") and e["scored_alarms"] == 0
+    # 4 minutes cannot vouch for one false alarm a day: said, and the model marked
+    assert not e["vouched"] and e["false_alarms_per_day_vouched"] > 500 and e["hours_to_vouch"] == pytest.approx(71.9)
+    assert sum("vouch for at most" in line for line in (text + err).splitlines()) == 1
+    code, text, err = run_cli(capsys, ["export", str(out), "-o", str(tmp_path / "pump.onnx")])
+    assert code == 0 and "PASS" in text, err
+    assert read_description(tmp_path / "pump.onnx").enrolment["threshold"] == e["threshold"]
+    code, text, _ = run_cli(capsys, ["stream", str(tmp_path / "pump.onnx"), str(machine_files / "fail.npy"),
+                                     str(machine_files / "ok.npy"), "--fs", "12000", "--alarms-only"])
+    recs = [json.loads(line) for line in text.splitlines()]
+    alarms = [r for r in recs if r["type"] == "alarm" and r["state"] == "alarm"]
+    assert code == 1 and [a["stream"] for a in alarms] == ["fail"]  # the healthy stream stays quiet
+    a = alarms[0]
+    assert a["kind"] == "anomaly" and 30.0 < a["stream_time"] < 31.5  # within 1.5 s of the onset
+    assert a["score"] > a["threshold"] == pytest.approx(e["threshold"], rel=1e-5)
+    assert a["hint"] in md.class_names and a["hint"] != "normal"
+
+
+def test_enrolling_again_keeps_the_previous_baseline_in_history(machine_files, tmp_path, capsys):
+    first, second = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "h0.npy").symlink_to(machine_files / "healthy" / "h0.npy")
+    assert run_cli(capsys, ["enrol", str(MODEL), "--data", str(one), "--fs", "12000", "-o", str(first)])[0] == 0
+    assert read_description(first).enrolment["split"].startswith("3 folds of time blocks")  # one recording
+    assert run_cli(capsys, ["enrol", str(first), "--data", str(machine_files / "healthy"), "--fs", "12000",
+                            "-o", str(second), "--false-alarms-per-day", "0.1"])[0] == 0
+    e = read_description(second).enrolment
+    assert e["false_alarms_per_day_target"] == 0.1 and len(e["history"]) == 1
+    assert e["history"][0]["split"].startswith("3 folds of time") and "history" not in e["history"][0]
+
+
+def test_bad_enrolment_input_is_one_line_and_writes_nothing(machine_files, tmp_path, capsys):
+    out = tmp_path / "x.safetensors"
+    short = tmp_path / "short"
+    short.mkdir()
+    np.save(short / "s.npy", np.load(machine_files / "ok.npy")[:, :12000 * 4])
+    assert_one_line_error(capsys, ["enrol", str(MODEL), "--data", str(short), "--fs", "12000", "-o", str(out)],
+                          "needs at least")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    x = np.load(machine_files / "ok.npy").copy()
+    x[0, 5000:5100] = np.nan
+    np.save(bad / "nan.npy", x)
+    assert_one_line_error(capsys, ["enrol", str(MODEL), "--data", str(bad), "--fs", "12000", "-o", str(out)],
+                          "nan.npy: 100 NaN / Inf samples")
+    assert_one_line_error(capsys, ["enrol", str(MODEL).replace(".safetensors", ".onnx"), "--data", str(short),
+                                   "--fs", "12000", "-o", str(out)], "needs its checkpoint")
+    assert_one_line_error(capsys, ["enrol", str(MODEL), "--data", str(short), "--fs", "12000", "-o", str(out),
+                                   "--false-alarms-per-day", "0"], "must be above 0")
+    import soundfile as sf
+
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    sf.write(mixed / "a.wav", np.load(machine_files / "ok.npy")[0] / 4, 12000, subtype="FLOAT")
+    sf.write(mixed / "b.wav", np.load(machine_files / "ok.npy")[0, ::2] / 4, 6000, subtype="FLOAT")
+    assert_one_line_error(capsys, ["enrol", str(MODEL), "--data", str(mixed), "-o", str(out)], "b.wav: recorded at 6000 Hz")
+    assert not out.exists()
+
+
+def test_adapt_on_healthy_only_data_points_to_enrol(machine_files, tmp_path, capsys):
+    assert_one_line_error(capsys, ["adapt", str(MODEL), "--data", str(machine_files / "healthy"), "--fs", "12000",
+                                   "-o", str(tmp_path / "a.safetensors"), "--method", "adabn"], "drsn-edge enrol")
