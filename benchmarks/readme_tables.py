@@ -34,6 +34,10 @@ BLOCKS = {
          "bearing_evidence.md"),
         ("Alarm spans, the simulator, and the cost, same run", "bearing_evidence.md", "summary"),
     ],
+    "enrolment": [
+        ("Enrolled on healthy data only: simulated machines no model trained on, 0 dB SNR", "enrolment.md"),
+        ("CWRU and the cost, same run", "enrolment.md", "summary"),
+    ],
     "results": [
         ("Paper protocol (time split inside recordings, -4 dB)", "paper_protocol_cwru.md"),
         ("Formats side by side, 2-core CPU (accuracy on windows of recordings the model trained on: it compares "

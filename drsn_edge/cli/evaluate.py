@@ -9,9 +9,12 @@ from pathlib import Path
 
 from drsn_edge.bearing import bearing_from_text, check_speed
 from drsn_edge.cli.parser import (
+    HOP,
+    add_alarm_options,
     add_bearing_options,
     add_data_options,
     add_provider_options,
+    alarm_config_from_args,
     data_given,
     data_spec_from_args,
     examples,
@@ -20,11 +23,13 @@ from drsn_edge.cli.progress import progress_bar
 from drsn_edge.data.dataset import DataSpec
 from drsn_edge.data.noise import parse_noise_types, parse_snr_list
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.evaluation.alarm_replay import format_alarms
 from drsn_edge.evaluation.grid import format_table
 from drsn_edge.evaluation.job import evaluate_model
 from drsn_edge.evaluation.locations import format_locations
 from drsn_edge.evaluation.metrics import format_confusion, format_recordings, format_report
 from drsn_edge.evaluation.plots import plot_report
+from drsn_edge.runtime.config import StreamConfig
 from drsn_edge.runtime.loader import describe_model
 from drsn_edge.runtime.providers import ProviderSettings
 
@@ -42,6 +47,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="checkpoint (.safetensors), .onnx or .engine")
     add_data_options(p)
     add_bearing_options(p.add_argument_group("bearing evidence (fault location by physics, beside the model's)"))
+    a = p.add_argument_group("alarms (replayed as stream would raise them: false alarms per day, detection delay)")
+    a.add_argument("--hop", **HOP)
+    add_alarm_options(a)
+    a.add_argument("--sweep", action="store_true", help="also the trade-off at other operating points (an enrolled "
+                   "machine's threshold, else --raise), the chosen one marked")
     p.add_argument("--strict", action="store_true", help="refuse data with warnings too (e.g. clipped files)")
     p.add_argument("--noise", default="gaussian,laplacian,pink", help="noise types: gaussian,laplacian,pink | all | none")
     p.add_argument("--snr", default="-4,0,4,clean", help="comma-separated SNRs in dB, 'clean' for none")
@@ -71,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
         raise DrsnEdgeError("--tacho-channel is for stream; evaluate takes the speed from --rpm / --shaft-hz, a manifest's "
                             "rpm column or what each file records")
     shaft_hz = check_speed(args.rpm, args.shaft_hz)
+    try:
+        alarms = StreamConfig(hop=args.hop, smoothing=args.smooth, alarm=alarm_config_from_args(args))
+    except ValueError as exc:
+        raise DrsnEdgeError(str(exc)) from None
     md = describe_model(args.model)
     data = data_spec_from_args(args, base=DataSpec.from_dict(md.data), default_split="all") if data_given(args) else None
     with contextlib.ExitStack() as stack:
@@ -78,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                                 settings=ProviderSettings(provider=args.provider, precision=args.precision), strict=args.strict,
                                 log=lambda s: print(s),
                                 progress=lambda n: stack.enter_context(progress_bar(n, "noise conditions")),
-                                bearing=args.bearing, shaft_hz=shaft_hz)
+                                bearing=args.bearing, shaft_hz=shaft_hz, alarms=alarms, sweep=args.sweep)
     split = report["split"]["split"]
     print(f"{report['model']} ({report['backend']}, {report['precision']}) on {DataSpec.from_dict(report['data']).describe()}, "
           f"{split['kind']} split, test part")
@@ -102,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     if "locations" in report:
         print()
         print(format_locations(report["locations"]))
+    print()
+    print(format_alarms(report["alarms"]))
     if len(report["results"]) > 1:
         print("\naccuracy %")
         print(format_table(report))

@@ -189,6 +189,7 @@ class Machine:
     structure: np.ndarray
     harmonics: np.ndarray  # (5,) amplitudes, g
     load: float  # broadband floor at set load, g rms
+    cycles: np.ndarray  # (4,) phases of its speed and load cycles: the time of day sets its state
 
     @classmethod
     def draw(cls, seed: int, fs: float = 12000.0, bearing: str | None = None,
@@ -198,7 +199,7 @@ class Machine:
         band = tuple(sorted(rng.uniform(0.1, 0.42, 2) * fs)) if rng.random() < 0.5 else None
         structure = _structure_response(fs, rng, band if band and band[1] - band[0] > 0.04 * fs else None)
         return cls(f"machine-{seed}", fs, float(rng.uniform(*rpm_range)), geometry, structure,
-                   rng.uniform(0.005, 0.04, 5), float(rng.uniform(0.02, 0.04)))
+                   rng.uniform(0.005, 0.04, 5), float(rng.uniform(0.02, 0.04)), rng.uniform(0, 2 * np.pi, 4))
 
     def describe(self) -> dict:
         return {"name": self.name, "bearing": self.geometry.name, "rpm": round(self.rpm, 1), "load": round(self.load, 4)}
@@ -207,10 +208,10 @@ class Machine:
                grow_s: float = 60.0, snr_db: float | None = None, chunk_s: float = 10.0,
                start_s: float = 0.0) -> Iterator[np.ndarray]:
         """Chunks of one channel (float32) covering ``duration_s``: healthy, or from ``onset_s`` on ``fault`` at a
-        severity growing from mild to severe over ``grow_s``. Speed and load follow slow cycles (hours) from
-        ``start_s`` of the machine's day."""
+        severity growing from mild to severe over ``grow_s``. Speed and load follow the machine's slow cycles (hours):
+        ``start_s`` is where in its day the stream starts."""
         rng = np.random.default_rng(seed)
-        cycles = rng.uniform(0, 2 * np.pi, 4)
+        cycles = self.cycles
         noise_rms = None
         if snr_db is not None:
             ref = simulate_bearing("normal", fs=self.fs, duration=2.0, rpm=self.rpm, geometry=self.geometry,

@@ -11,10 +11,13 @@ import numpy as np
 
 from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.evaluation.alarm_replay import alarm_report, recording_streams
 from drsn_edge.evaluation.grid import evaluate_grid
 from drsn_edge.evaluation.locations import location_report, window_evidence
 from drsn_edge.evaluation.metrics import classification_report
 from drsn_edge.evaluation.model_files import open_any_model
+from drsn_edge.runtime.config import StreamConfig
+from drsn_edge.runtime.decisions import softmax
 from drsn_edge.runtime.providers import ProviderSettings
 
 
@@ -23,6 +26,12 @@ def batched(infer: Callable[[np.ndarray], np.ndarray], batch: int = 256) -> Call
         return np.concatenate([infer(x[i : i + batch]) for i in range(0, len(x), batch)])
 
     return predict
+
+
+def _outputs(infer_all, x: np.ndarray, batch: int = 256) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    parts = [infer_all(x[i : i + batch]) for i in range(0, len(x), batch)]
+    extra = {k: np.concatenate([p[1][k] for p in parts]) for k in (parts[0][1] if parts else {})}
+    return np.concatenate([p[0] for p in parts]), extra
 
 
 def evaluate_model(
@@ -38,12 +47,16 @@ def evaluate_model(
     progress: Callable[[int], Callable[[], None]] | None = None,
     bearing: str | None = None,
     shaft_hz: float | None = None,
+    alarms: StreamConfig | None = None,
+    sweep: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on the test part of ``data`` (default: the data and split it was trained with).
 
     ``progress(n)`` returns a callback called once per noise condition (n of them). With a ``bearing`` (or recordings
     that name theirs), the report also holds ``locations``: the fault location by the model, by the bearing evidence
-    and by the two combined (:mod:`drsn_edge.evaluation.locations`)."""
+    and by the two combined (:mod:`drsn_edge.evaluation.locations`). ``alarms``: the stream settings the report's
+    alarm figures replay (:mod:`drsn_edge.evaluation.alarm_replay`; default: ``stream``'s, at the hop an enrolled
+    machine was enrolled with); ``sweep``: with the trade-off at other operating points."""
     backend, md = open_any_model(model, settings, warmup=0)
     spec = data or DataSpec.from_dict(md.data)
     spec = DataSpec(spec.source, spec.options, md.sample_rate, spec.split, spec.seed)  # always at the model's rate
@@ -63,14 +76,23 @@ def evaluate_model(
     x, y, rec = ws.x[keep], y[keep], ws.rec[keep]
     backend.activate()
     try:
-        predict = batched(backend.infer)
-        logits = predict(x)
+        infer_all = backend.infer_all if hasattr(backend, "infer_all") else lambda b: (backend.infer(b), {})
+        all_logits, all_extra = _outputs(infer_all, ws.x)  # every window: alarms need no label the model knows
+        logits = all_logits[keep]
         clean = classification_report(y, logits.argmax(1), md.class_names, rec, [r.rid for r in ds.recordings],
                                       md.normal_label)
         noisy = [s for s in (snrs or []) if s is not None]
         tick = progress(len(noise_types) * len(noisy)) if progress and noise_types and noisy else None
-        grid = evaluate_grid(predict, x, y, md.class_names, noise_types, noisy, seed=seed, repeats=repeats,
-                             progress=tick) if noise_types and noisy else {"results": []}
+        grid = evaluate_grid(batched(backend.infer), x, y, md.class_names, noise_types, noisy, seed=seed,
+                             repeats=repeats, progress=tick) if noise_types and noisy else {"results": []}
+        cfg = alarms or StreamConfig()
+        hop = cfg.hop or (md.enrolment.get("alarm") or {}).get("hop") or md.hop
+        if hop == md.hop:
+            aws, a_logits, a_extra = ws, all_logits, all_extra
+        else:
+            aws = ds.window_set("test", md.window, hop)
+            a_logits, a_extra = _outputs(infer_all, aws.x)
+        alarm_level = alarm_report(recording_streams(ds, aws, hop, softmax(a_logits), a_extra), md, cfg, hop, sweep)
     finally:
         backend.close()
     fallback = set(ds.plan.fallback)
@@ -81,7 +103,7 @@ def evaluate_model(
             {"noise": "clean", "snr_db": None, "windows": clean["windows"], "accuracy": clean["accuracy"],
              "balanced_accuracy": clean["balanced_accuracy"], "macro_f1": clean["macro_f1"],
              "confusion": clean["confusion"]}, *grid["results"]],
-        "unknown_labels": unknown,
+        "unknown_labels": unknown, "alarms": alarm_level,
     }
     if bearing or any(r.meta.get("bearing") for r in ds.recordings):
         evidence, familiar, notes = window_evidence(ds, ws, "test", bearing, shaft_hz, md.training.get("machine"),

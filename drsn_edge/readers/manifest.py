@@ -14,6 +14,7 @@ Manifest columns (paths relative to the manifest)::
     stop_s        ... to here (s)
     bearing       the bearing the sensor watches: a name (6205, MFPT...) or n,d,D,angle (for bearing evidence)
     rpm           the shaft speed (for bearing evidence)
+    onset_s       where in the file a fault starts (s; healthy before it), for evaluate's alarm figures
 
 Other columns (a checksum, a note, a load) are ignored and named once; one that looks like a misspelt column
 (``sensitvity``) is refused with the column it resembles.
@@ -32,8 +33,8 @@ from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.readers.registry import SUFFIXES, is_readable
 
 MANIFEST_COLUMNS = ("path", "label", "group", "fs", "channels", "scale", "sensitivity", "start_s", "stop_s", "bearing",
-                    "rpm")
-_NUMBERS = ("fs", "scale", "sensitivity", "start_s", "stop_s", "rpm")
+                    "rpm", "onset_s")
+_NUMBERS = ("fs", "scale", "sensitivity", "start_s", "stop_s", "rpm", "onset_s")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class ManifestRow:
     stop_s: float | None = None
     bearing: str | None = None
     rpm: float | None = None
+    onset_s: float | None = None
 
 
 def split_channels(text: str) -> tuple[str, ...]:
@@ -158,6 +160,9 @@ def read_manifest(path: str | Path, allow_outside: bool = False) -> Manifest:
         nums = {k: _number(row.get(k, ""), k, where) for k in _NUMBERS}
         if nums["rpm"] is not None and nums["rpm"] <= 0:
             raise DrsnEdgeError(f"{where}: rpm must be a positive number, got {row['rpm']}")
+        if nums["onset_s"] is not None and not (nums["start_s"] or 0.0) <= nums["onset_s"] < (nums["stop_s"] or math.inf):
+            raise DrsnEdgeError(f"{where}: onset_s {row['onset_s']} lies outside the part of the file that is read "
+                                f"(start_s..stop_s)")
         file = (path.parent / row["path"]).resolve()
         if not allow_outside and not file.is_relative_to(path.parent.resolve()):
             raise DrsnEdgeError(f"{where}: {row['path']!r} is outside the manifest's folder {path.parent.resolve()}; "

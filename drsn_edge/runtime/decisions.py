@@ -226,3 +226,73 @@ class ScoreAlarms:
             at = np.flatnonzero((units == e.unit) & (t == e.stream_time))
             e.score = float(scores[at[0]]) if len(at) else None
         return above, share[:, 1], events
+
+
+class Decider:
+    """Every decision a stream makes on a batch of model outputs, for ``units`` units: fault alarms from the classes
+    (windows the novelty head calls unknown never feed one) and novelty alarms, or, for an enrolled machine, anomaly
+    alarms with the classifier's fault class as their hint. The runtime and every replay (enrolment, ``evaluate``'s
+    alarm figures) decide through this class."""
+
+    def __init__(self, units: int, md, cfg, normal: str | None) -> None:
+        self.names = list(md.class_names)
+        self.smoothers = UnitSmoothers(units, len(self.names), cfg.smoothing, cfg.smoothing_mode)
+        self.alarms = UnitAlarms(units, cfg.alarm, self.names, normal)
+        # an enrolled machine: its own healthy state decides, the classifier's fault class is a hint
+        self.anomaly = ScoreAlarms(units, cfg.alarm, md.enrolment["threshold"], "anomaly", cfg.smoothing,
+                                   ("healthy", "anomaly")) \
+            if "anomaly" in md.extra_outputs and md.enrolment.get("threshold") is not None else None
+        # "unknown": a window farther from every known class than the threshold calibrated at training
+        self.novelty = ScoreAlarms(units, cfg.alarm, md.novelty["threshold"], "novelty", cfg.smoothing) \
+            if "novelty" in md.extra_outputs and md.novelty.get("threshold") is not None else None
+
+    def reset(self) -> None:
+        self.smoothers.reset()
+        for scored in (self.novelty, self.anomaly):
+            if scored is not None:
+                scored.reset()
+
+    def decide(self, units: np.ndarray, probs: np.ndarray, extra: dict[str, np.ndarray],
+               t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[AlarmEvent]]:
+        """(smoothed, p_fault, labels with -1 for unknown, events) for a batch in stream order per unit. A backend may
+        not return a head's output (a wrapped or older runner): then no "unknown", no anomaly alarm."""
+        anomaly = extra.get("anomaly") if self.anomaly is not None else None
+        if anomaly is not None:
+            return self._enrolled(units, probs, anomaly, t)
+        return self._classes(units, probs, extra.get("novelty") if self.novelty is not None else None, t)
+
+    def _classes(self, units: np.ndarray, probs: np.ndarray, novelty: np.ndarray | None,
+                 t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[AlarmEvent]]:
+        unknown = None
+        if novelty is not None:
+            unknown, _, novelty_events = self.novelty.update(units, novelty, t)
+        known = ~unknown if unknown is not None else slice(None)
+        smoothed, p_fault, events = probs, self.alarms.p_fault(probs), []
+        if unknown is None or known.any():
+            sm = self.smoothers.update(units[known], probs[known])
+            smoothed = probs.copy()
+            smoothed[known] = sm
+            p_fault[known] = self.alarms.p_fault(sm)
+            events = self.alarms.update(units[known], sm, p_fault[known], t[known])
+        labels = probs.argmax(axis=1)
+        if unknown is not None:  # a run of unknown windows is its own alarm
+            events += novelty_events
+            labels = np.where(unknown, -1, labels)
+        return smoothed, p_fault, labels, events
+
+    def _enrolled(self, units: np.ndarray, probs: np.ndarray, anomaly: np.ndarray,
+                  t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[AlarmEvent]]:
+        """p_fault is the smoothed share of windows above the threshold, a window's label the healthy class below it
+        and the classifier's fault class above it, and that class, smoothed, is each anomaly alarm's hint."""
+        smoothed = self.smoothers.update(units, probs)
+        above, share, events = self.anomaly.update(units, anomaly, t)
+        normal = self.alarms.normal_idx
+        faults = smoothed.copy()
+        if normal is not None:
+            faults[:, normal] = -1
+        fault_class = faults.argmax(axis=1)
+        labels = np.where(above, fault_class, normal if normal is not None else fault_class)
+        for e in events:
+            at = np.flatnonzero((units == e.unit) & (t == e.stream_time))
+            e.hint = self.names[int(fault_class[at[0]])] if e.state == "alarm" and len(at) else None
+        return smoothed, share, labels, events

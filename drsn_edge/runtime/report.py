@@ -15,6 +15,8 @@ from drsn_edge.errors import DrsnEdgeError
 PALETTE = ["#1f77b4", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
            "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
 NORMAL_COLOR = "#2ca02c"
+#: alarm spans by kind: a fault, a window unlike any known class (novelty), a machine unlike its enrolled healthy state
+KIND_COLOURS = {"fault": "#d62728", "novelty": "#7f3fbf", "anomaly": "#e6550d"}
 W, PLOT_H, STRIP_H, NOISE_H, LEFT, RIGHT = 960, 170, 14, 80, 56, 16
 
 
@@ -87,7 +89,7 @@ def _svg_unit(tl, spans: list, gaps: list, md, colors: dict[str, str], t_max: fl
              f'<rect x="{LEFT}" y="{top}" width="{span_w}" height="{PLOT_H}" fill="#fafafa" stroke="#ccc"/>']
     for s in spans:  # alarm spans behind the lines
         x0, x1 = x(s["start"]), x(s["end"] if s["end"] is not None else t_max)
-        fill = "#7f3fbf" if s.get("kind") == "novelty" else "#d62728"
+        fill = KIND_COLOURS.get(s.get("kind"), "#d62728")
         parts.append(f'<rect class="alarm" x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 1.5):.1f}" height="{PLOT_H}" '
                      f'fill="{fill}" fill-opacity="0.13"><title>alarm: {_e(s["label"])} '
                      f'{s["start"]:.1f}-{(s["end"] or t_max):.1f} s</title></rect>')
@@ -296,7 +298,7 @@ def plot_stream(h, md, path) -> None:
             ax.plot(a["t"], a["prob"][:, j], color=colors[name], lw=1.2, label=name)
         for sp in h.spans:
             if sp["unit"] == u:
-                ax.axvspan(sp["start"], sp["end"], color="#7f3fbf" if sp.get("kind") == "novelty" else "#d62728", alpha=0.13)
+                ax.axvspan(sp["start"], sp["end"], color=KIND_COLOURS.get(sp.get("kind"), "#d62728"), alpha=0.13)
                 ax.text(sp["start"], 1.03, f"ALARM {sp['label']}", color="#d62728", fontsize=7)
         for g in h.gaps:
             ax.axvline(g, color="#555", ls="--", lw=0.8)

@@ -23,7 +23,7 @@ from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.lifecycle import REOPEN
 from drsn_edge.modelfile import ModelMetadata
 from drsn_edge.runtime.config import StreamConfig, check_config, default_channel_map
-from drsn_edge.runtime.decisions import AlarmEvent, ScoreAlarms, UnitAlarms, UnitSmoothers, softmax
+from drsn_edge.runtime.decisions import Decider, softmax
 from drsn_edge.runtime.evidence import EvidenceSettings, StreamEvidence
 from drsn_edge.runtime.quality import MODEL_OUTPUT, OK, REASONS, window_problems
 from drsn_edge.runtime.resampler import StreamResampler
@@ -78,15 +78,7 @@ class StreamRunner:
         self._select = None if rows == list(range(source.channels)) else np.asarray(rows)
         self.resampler = StreamResampler(source.fs, md.sample_rate, source.channels)
         self.windower = RingWindower(len(self.map), md.in_channels, self.window, self.hop)
-        self.smoothers = UnitSmoothers(len(self.map), len(md.class_names), cfg.smoothing, cfg.smoothing_mode)
-        self.alarms = UnitAlarms(len(self.map), cfg.alarm, md.class_names, self.normal)
-        # an enrolled machine: its own healthy state decides (anomaly alarms), the classifier's fault class is a hint
-        self.anomaly = ScoreAlarms(len(self.map), cfg.alarm, md.enrolment["threshold"], "anomaly", cfg.smoothing,
-                                   ("healthy", "anomaly")) \
-            if "anomaly" in md.extra_outputs and md.enrolment.get("threshold") is not None else None
-        # "unknown": a window farther from every known class than the threshold calibrated at training
-        self.novelty = ScoreAlarms(len(self.map), cfg.alarm, md.novelty["threshold"], "novelty", cfg.smoothing) \
-            if "novelty" in md.extra_outputs and md.novelty.get("threshold") is not None else None
+        self.decider = Decider(len(self.map), md, cfg, self.normal)
         self.q = WindowQueue(cfg.queue_size, cfg.policy)
         self.stop = stop or threading.Event()
         self.stats = StreamStats(stream_id, list(md.class_names), getattr(source, "name", ""), len(self.map))
@@ -145,10 +137,7 @@ class StreamRunner:
 
     def _gap(self, at: int) -> None:
         self.stats.gaps += 1
-        self.smoothers.reset()
-        for scored in (self.novelty, self.anomaly):
-            if scored is not None:
-                scored.reset()
+        self.decider.reset()
         self._emit(event_record("gap", stream=self.stream_id, stream_time=at / self.md.sample_rate))
 
     def _reject(self, codes: np.ndarray, units: np.ndarray, ends: np.ndarray) -> None:
@@ -192,13 +181,7 @@ class StreamRunner:
         now_pc, now = time.perf_counter(), time.time()
         latency = (now_pc - arrival) * 1e3
         t = ends / self.md.sample_rate
-        # a backend may not return a head's output (a wrapped or older runner): then no "unknown", no anomaly alarm
-        anomaly = extra.get("anomaly") if self.anomaly is not None else None
-        novelty = extra.get("novelty") if self.novelty is not None and anomaly is None else None
-        if anomaly is not None:
-            smoothed, p_fault, labels, events = self._decide_enrolled(units, probs, anomaly, t)
-        else:
-            smoothed, p_fault, labels, events = self._decide_classes(units, probs, novelty, t)
+        smoothed, p_fault, labels, events = self.decider.decide(units, probs, extra, t)
         self.stats.add_decisions(units, labels, p_fault, t, extra.get("noise_level"))
         self.stats.latency.add(latency)
         result = BatchResult(self.stream_id, units, t, probs, smoothed, p_fault, latency, now, extra, labels)
@@ -220,45 +203,6 @@ class StreamRunner:
             self._emit(record)
         if self.evidence is not None:
             self._tell_evidence(units, t)
-
-    def _decide_classes(self, units: np.ndarray, probs: np.ndarray, novelty: np.ndarray | None,
-                        t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[AlarmEvent]]:
-        """Fault alarms from the classes (unknown windows never feed one) and novelty alarms where the model has the
-        score: (smoothed, p_fault, labels with -1 for unknown, events)."""
-        unknown = None
-        if novelty is not None:
-            unknown, _, novelty_events = self.novelty.update(units, novelty, t)
-        known = ~unknown if unknown is not None else slice(None)
-        smoothed, p_fault, events = probs, self.alarms.p_fault(probs), []
-        if unknown is None or known.any():
-            sm = self.smoothers.update(units[known], probs[known])
-            smoothed = probs.copy()
-            smoothed[known] = sm
-            p_fault[known] = self.alarms.p_fault(sm)
-            events = self.alarms.update(units[known], sm, p_fault[known], t[known])
-        labels = probs.argmax(axis=1)
-        if unknown is not None:  # a run of unknown windows is its own alarm
-            events += novelty_events
-            labels = np.where(unknown, -1, labels)
-        return smoothed, p_fault, labels, events
-
-    def _decide_enrolled(self, units: np.ndarray, probs: np.ndarray, anomaly: np.ndarray,
-                         t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[AlarmEvent]]:
-        """An enrolled machine: alarms when windows leave its healthy state; p_fault is the smoothed share of windows
-        above the threshold, a window's label the healthy class below it and the classifier's fault class above it,
-        and that class, smoothed, is each anomaly alarm's hint."""
-        smoothed = self.smoothers.update(units, probs)
-        above, share, events = self.anomaly.update(units, anomaly, t)
-        normal = self.alarms.normal_idx
-        faults = smoothed.copy()
-        if normal is not None:
-            faults[:, normal] = -1
-        fault_class = faults.argmax(axis=1)
-        labels = np.where(above, fault_class, normal if normal is not None else fault_class)
-        for e in events:
-            at = np.flatnonzero((units == e.unit) & (t == e.stream_time))
-            e.hint = self.md.class_names[int(fault_class[at[0]])] if e.state == "alarm" and len(at) else None
-        return smoothed, share, labels, events
 
     def _tell_evidence(self, units: np.ndarray, t: np.ndarray) -> None:
         """An active alarm whose evidence changed (it arrived after the raise, or names another location now): a

@@ -55,3 +55,31 @@ def test_seeded_and_labelled():
     assert len(names) == 10 and len(recs) == 20
     assert sorted({r.label for r in recs}) == list(range(10))
     assert all(r.signal.shape == (1, 12000) and r.signal.dtype == np.float32 for r in recs)
+
+
+def test_a_machine_streams_any_length_in_chunks_and_a_fault_grows_from_its_onset():
+    from scipy.stats import kurtosis
+
+    from drsn_edge.data.simulator import Machine
+
+    m = Machine.draw(3)
+    assert m.describe() == Machine.draw(3).describe() and m.describe() != Machine.draw(4).describe()
+    chunks = list(m.stream(25.0, seed=1, chunk_s=10.0))
+    assert [len(c) for c in chunks] == [120000, 120000, 60000] and all(c.dtype == np.float32 for c in chunks)
+    x = np.concatenate(list(m.stream(40.0, seed=2, fault="outer_race", onset_s=20.0, grow_s=10.0)))
+    fs = int(m.fs)
+    assert kurtosis(x[: 19 * fs]) < 1.0 < kurtosis(x[21 * fs :])  # impacts only after the onset
+    early, late = np.std(x[20 * fs : 22 * fs]), np.std(x[35 * fs :])
+    assert late > early  # the fault grows
+    noisy = np.concatenate(list(m.stream(10.0, seed=2, snr_db=0.0)))
+    clean = np.concatenate(list(m.stream(10.0, seed=2)))
+    assert np.var(noisy) == pytest.approx(2 * np.var(clean), rel=0.25)  # 0 dB: noise as strong as the vibration
+
+
+def test_a_machine_state_follows_the_time_of_day_not_the_seed():
+    from drsn_edge.data.simulator import Machine
+
+    m = Machine.draw(5)
+    rms = [float(np.std(np.concatenate(list(m.stream(5.0, seed=s, start_s=h * 3600.0))))) for h in (0, 1) for s in (1, 2)]
+    assert rms[0] == pytest.approx(rms[1], rel=0.05) and rms[2] == pytest.approx(rms[3], rel=0.05)
+    assert abs(rms[0] - rms[2]) / rms[0] > 0.05  # an hour later: another load

@@ -54,6 +54,16 @@ def test_enrol_then_a_fault_alarms_and_a_healthy_stream_does_not(machine_files, 
     assert a["kind"] == "anomaly" and 30.0 < a["stream_time"] < 31.5  # within 1.5 s of the onset
     assert a["score"] > a["threshold"] == pytest.approx(e["threshold"], rel=1e-5)
     assert a["hint"] in md.class_names and a["hint"] != "normal"
+    # evaluate replays the same decisions: a manifest marks the onset inside the recording
+    (machine_files / "m.csv").write_text("path,label,fs,onset_s\nfail.npy,outer_race,12000,30\nok.npy,normal,12000,\n")
+    code, text, err = run_cli(capsys, ["evaluate", str(tmp_path / "pump.onnx"), "--data", str(machine_files / "m.csv"),
+                                       "--snr", "clean", "--sweep", "--json", str(tmp_path / "r.json")])
+    assert code == 0, err
+    r = json.loads((tmp_path / "r.json").read_text())["alarms"]
+    assert r["decided_by"].startswith("anomaly") and r["false_alarms"] == 0 and r["alarmed"] == 1
+    assert r["healthy_hours"] == pytest.approx(90 / 3600, abs=1e-3)  # ok.npy and the 30 s before the onset
+    assert r["delay_median_s"] == pytest.approx(a["stream_time"] - 30.0, abs=1e-3)  # as the stream raised it
+    assert "<- chosen" in text and sum(row["chosen"] for row in r["sweep"]) == 1
 
 
 def test_enrolling_again_keeps_the_previous_baseline_in_history(machine_files, tmp_path, capsys):

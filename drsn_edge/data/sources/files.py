@@ -165,8 +165,9 @@ class ManifestSource(DataSource):
             if label is None:
                 raise DrsnEdgeError(f"{row.where}: empty label (a manifest for training needs a label on every row)")
             per = {k: getattr(row, k) for k in ("fs", "channels", "scale", "sensitivity") if getattr(row, k) is not None}
-            meta = {k: v for k, v in (("bearing", row.bearing), ("shaft_hz", None if row.rpm is None else row.rpm / 60))
-                    if v is not None}
+            onset = None if row.onset_s is None else row.onset_s - (row.start_s or 0.0)  # in the part read
+            meta = {k: v for k, v in (("bearing", row.bearing), ("shaft_hz", None if row.rpm is None else row.rpm / 60),
+                                      ("onset_s", onset)) if v is not None}
             entries.append(FileEntry(row.path, label, row.rel, row.group, opts.read_options(**per), row.start_s,
                                      row.stop_s, meta))
         names = [UNLABELLED] if opts.unlabelled else _classes(opts, path.parent, [e.label for e in entries])

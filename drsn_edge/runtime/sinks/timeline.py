@@ -78,7 +78,8 @@ class TimelineSink:
         if kind == "alarm":
             if record["state"] == "alarm":
                 self._keep(h, h.spans, {"unit": record["unit"], "start": record["stream_time"], "end": None,
-                                        "label": record["label"], "kind": record.get("kind", "fault")})
+                                        "label": record["label"] if not record.get("hint") else
+                                        f"{record['label']} (hint: {record['hint']})", "kind": record.get("kind", "fault")})
                 self._evidence(h, h.spans[-1], record)
             else:
                 for s in reversed(h.spans):
