@@ -278,6 +278,10 @@ def _int8(fp32: Path, out: Path, md, opts: ExportOptions, stage: Staging, report
         if "noise_level_abs_diff_db" in h:
             d = h["noise_level_abs_diff_db"]
             said.append(f"noise level: within {d['median']:.2f} dB (median; {d['p95']:.2f} dB at the 95th percentile)")
+        if "anomaly_calls_changed" in h:
+            r = h["anomaly_ratio"]
+            said.append(f"anomaly: {100 * h['anomaly_calls_changed']:.1f} % of windows change their healthy / anomaly "
+                        f"call, the score x {r['median']:.3f} (median; {r['p5']:.3f}-{r['p95']:.3f})")
         log("INT8 heads vs FP32 on the same windows: " + "; ".join(said))
     return tmp
 

@@ -129,8 +129,9 @@ def routed_logging() -> Iterator[list[str]]:
 
 
 def head_agreement(float_model: str | Path, int8_model: str | Path, x: np.ndarray, md) -> dict[str, Any]:
-    """Whether INT8 changes what the heads say: the share of windows whose known / unknown call flips, and how far the
-    noise level moves (dB). A layer's low SQNR matters only through these and the class decisions."""
+    """Whether INT8 changes what the heads say: the share of windows whose known / unknown call (or an enrolled
+    machine's healthy / anomaly call) flips, how far the noise level moves (dB) and the anomaly score's ratio. A
+    layer's low SQNR matters only through these and the class decisions."""
     outs = []
     for path in (float_model, int8_model):
         with OnnxRuntimeBackend(str(path), warmup=0, md=md) as be:
@@ -144,6 +145,12 @@ def head_agreement(float_model: str | Path, int8_model: str | Path, x: np.ndarra
     if "noise_level" in f:
         d = np.abs(f["noise_level"] - q["noise_level"])
         out["noise_level_abs_diff_db"] = {"median": float(np.median(d)), "p95": float(np.percentile(d, 95))}
+    threshold = (md.enrolment or {}).get("threshold")
+    if "anomaly" in f and threshold is not None:  # an enrolled machine: does INT8 move windows across its threshold?
+        out["anomaly_calls_changed"] = float(np.mean((f["anomaly"] > threshold) != (q["anomaly"] > threshold)))
+        r = q["anomaly"] / np.maximum(f["anomaly"], 1e-12)
+        out["anomaly_ratio"] = {"median": float(np.median(r)), "p5": float(np.percentile(r, 5)),
+                                "p95": float(np.percentile(r, 95))}
     return out
 
 

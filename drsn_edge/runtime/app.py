@@ -28,6 +28,7 @@ from drsn_edge.runtime.config import (
     check_input_rate,
     check_number,
     check_numbers,
+    enrolment_mismatch,
     no_normal_warning,
 )
 from drsn_edge.runtime.evidence import EvidenceSettings
@@ -207,6 +208,9 @@ def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     healthy = check_config(job.config, md)
     if healthy is None:
         warn(no_normal_warning(md))
+    mismatch = enrolment_mismatch(job.config, md)
+    if mismatch:
+        warn(mismatch)
     runners: list = []
     sinks = SinkSet([], warn=warn)
     sinks.sinks += open_sinks(job.outputs, lambda: [r.stats for r in runners], md, sinks.stats,

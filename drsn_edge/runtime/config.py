@@ -138,3 +138,22 @@ def check_input_rate(fs: float, md: ModelMetadata, force: bool, where: str) -> l
 def no_normal_warning(md: ModelMetadata) -> str:
     return (f"the model has no healthy class (its classes: {', '.join(md.class_names)}): {NO_HEALTHY_CLASS}; name "
             "the healthy class with --normal-label if it has one")
+
+
+def enrolment_mismatch(cfg: StreamConfig, md: ModelMetadata) -> str | None:
+    """What differs between a stream's alarm settings and those an enrolled machine's threshold was set under (its
+    false-alarm rate holds only for those), in one line; None when nothing does or the model is not enrolled."""
+    enrolled = (md.enrolment or {}).get("alarm")
+    if not enrolled:
+        return None
+    now = {"hop": cfg.hop or md.hop, "smoothing": cfg.smoothing, "raise_at": cfg.alarm.raise_at,
+           "clear_at": cfg.alarm.clear_at, "min_raise_s": cfg.alarm.min_raise_s, "min_clear_s": cfg.alarm.min_clear_s}
+    flags = {"hop": "--hop", "smoothing": "--smooth", "raise_at": "--raise", "clear_at": "--clear",
+             "min_raise_s": "--min-raise-s", "min_clear_s": "--min-clear-s"}
+    diff = [f"{flags[k]} {now[k]:g} (enrolled with {enrolled[k]:g})" for k in flags
+            if k in enrolled and float(now[k]) != float(enrolled[k])]
+    if not diff:
+        return None
+    return (f"the machine's anomaly threshold was set for {md.enrolment.get('false_alarms_per_day_target', '?')} false "
+            f"alarm(s) a day under other alarm settings: {', '.join(diff)}; the rate no longer holds (enrol again "
+            "with these flags, or stream with the enrolled ones)")

@@ -54,6 +54,11 @@ def test_enrol_then_a_fault_alarms_and_a_healthy_stream_does_not(machine_files, 
     assert a["kind"] == "anomaly" and 30.0 < a["stream_time"] < 31.5  # within 1.5 s of the onset
     assert a["score"] > a["threshold"] == pytest.approx(e["threshold"], rel=1e-5)
     assert a["hint"] in md.class_names and a["hint"] != "normal"
+    # other alarm settings than the threshold was set under: said, in one line
+    code, _, err = run_cli(capsys, ["stream", str(tmp_path / "pump.onnx"), str(machine_files / "ok.npy"), "--fs",
+                                    "12000", "--alarms-only", "--min-raise-s", "2"])
+    assert [line for line in err.splitlines() if "warning" in line] == [
+        line for line in err.splitlines() if "--min-raise-s 2 (enrolled with 0.5)" in line] != []
     # evaluate replays the same decisions: a manifest marks the onset inside the recording
     (machine_files / "m.csv").write_text("path,label,fs,onset_s\nfail.npy,outer_race,12000,30\nok.npy,normal,12000,\n")
     code, text, err = run_cli(capsys, ["evaluate", str(tmp_path / "pump.onnx"), "--data", str(machine_files / "m.csv"),
