@@ -54,6 +54,18 @@ def test_enrol_then_a_fault_alarms_and_a_healthy_stream_does_not(machine_files, 
     assert a["kind"] == "anomaly" and 30.0 < a["stream_time"] < 31.5  # within 1.5 s of the onset
     assert a["score"] > a["threshold"] == pytest.approx(e["threshold"], rel=1e-5)
     assert a["hint"] in md.class_names and a["hint"] != "normal"
+    # the terminal line and the HTML report name it an anomaly, with the hint
+    import io
+
+    from drsn_edge.runtime.sinks.console import ConsoleSink
+
+    buf = io.StringIO()
+    ConsoleSink(md, file=buf).emit(a)
+    assert "unlike this machine's healthy state" in buf.getvalue() and f"hint: {a['hint']}" in buf.getvalue()
+    code, _, _ = run_cli(capsys, ["stream", str(tmp_path / "pump.onnx"), str(machine_files / "fail.npy"), "--fs",
+                                  "12000", "--alarms-only", "--report", str(tmp_path / "r.html")])
+    html = (tmp_path / "r.html").read_text()
+    assert f"ALARM anomaly (hint: {a['hint']})" in html and "#e6550d" in html
     # other alarm settings than the threshold was set under: said, in one line
     code, _, err = run_cli(capsys, ["stream", str(tmp_path / "pump.onnx"), str(machine_files / "ok.npy"), "--fs",
                                     "12000", "--alarms-only", "--min-raise-s", "2"])
