@@ -88,54 +88,71 @@ class Scorer:
         return (np.concatenate(out) if out else np.zeros(0, np.float32)), n / self.md.sample_rate
 
 
-def figures(scorer: Scorer, record: dict, streams) -> dict:
+def figures(window: int, hop: int, threshold: float, streams, cfg) -> dict:
     from drsn_edge.evaluation.alarm_replay import alarm_figures, replay
-    from drsn_edge.runtime.config import StreamConfig
 
-    cfg = StreamConfig()
-    replay(streams, scorer.md.window, scorer.hop, scorer.md.sample_rate, cfg.alarm, cfg.smoothing,
-           threshold=record["threshold"])
+    replay(streams, window, hop, 12000.0, cfg.alarm, cfg.smoothing, threshold=threshold)
     return alarm_figures(streams)
 
 
-def sim(work: Path, hours: float, machines: tuple[int, ...] = MACHINES) -> dict[str, Any]:
+def machine_scores(work: Path, seed: int, hours: float) -> dict[str, np.ndarray]:
+    """Every model's anomaly scores of the machine's day and run-to-failure streams (cached in ``work``: the
+    baseline does not depend on the alarm settings, only the threshold does)."""
     from drsn_edge.data.recording import Recording
     from drsn_edge.data.simulator import Machine
-    from drsn_edge.evaluation.alarm_replay import Stream
 
-    out: dict[str, Any] = {"machines": {}, "hours_per_machine": hours, "snr_db": SNR_DB, "enrol_s": ENROL_S}
+    path = work / f"scores-m{seed}-{hours:g}h.npz"
+    if path.is_file():
+        return dict(np.load(path))
+    m = Machine.draw(seed)
+
+    def recs():
+        x = np.concatenate(list(m.stream(ENROL_S, seed=1000 + seed, snr_db=SNR_DB)))
+        return [Recording(x[None], m.fs, 0, {}, f"{m.name} enrolment")]
+
+    scorers = {model: Scorer(enrolled(work, model, f"sim-m{seed}", recs)[0]) for model in MODELS}
+    day: dict[str, list] = {model: [] for model in MODELS}
+    for h in range(int(np.ceil(hours))):  # both models score the same chunks (simulated once), an hour at a time
+        chunk = list(m.stream(min(3600.0, hours * 3600 - h * 3600), seed=2000 + 100 * seed + h, snr_db=SNR_DB,
+                              start_s=ENROL_S + 3600.0 * h))
+        for model, sc in scorers.items():
+            day[model].append(sc.scores(chunk)[0])
+    out = {f"day/{slug(model)}": np.concatenate(day[model]) for model in MODELS}
+    for k, fault in enumerate(FAULTS):
+        chunk = list(m.stream(PRE_S + POST_S, seed=3000 + 10 * seed + k, snr_db=SNR_DB, fault=fault, onset_s=PRE_S,
+                              start_s=ENROL_S + 3600.0 * hours))
+        for model, sc in scorers.items():
+            out[f"{fault}/{slug(model)}"] = sc.scores(chunk)[0]
+    np.savez(path, **out)
+    return out
+
+
+def sim(work: Path, hours: float, machines: tuple[int, ...], cfg) -> dict[str, Any]:
+    from drsn_edge.data.recording import Recording
+    from drsn_edge.data.simulator import Machine
+    from drsn_edge.evaluation.alarm_replay import Stream, rate_bound
+
+    out: dict[str, Any] = {"machines": {}, "hours_per_machine": hours, "snr_db": SNR_DB, "enrol_s": ENROL_S,
+                           "alarm": {"smoothing": cfg.smoothing, "min_raise_s": cfg.alarm.min_raise_s,
+                                     "raise_at": cfg.alarm.raise_at}}
     for seed in machines:
-        m = Machine.draw(seed)
         t0 = time.perf_counter()
+        m = Machine.draw(seed)
+        scores = machine_scores(work, seed, hours)
 
         def recs(m=m, seed=seed):
             x = np.concatenate(list(m.stream(ENROL_S, seed=1000 + seed, snr_db=SNR_DB)))
             return [Recording(x[None], m.fs, 0, {}, f"{m.name} enrolment")]
 
-        scorers, records = {}, {}
-        for model in MODELS:
-            onnx, records[model] = enrolled(work, model, f"sim-m{seed}", recs)
-            scorers[model] = Scorer(onnx)
         row: dict[str, Any] = {"machine": m.describe(), "models": {}}
-        # the day: both models score the same chunks (simulated once), an hour at a time
-        day = {model: [] for model in MODELS}
-        for h in range(int(np.ceil(hours))):
-            chunk = list(m.stream(min(3600.0, hours * 3600 - h * 3600), seed=2000 + 100 * seed + h, snr_db=SNR_DB,
-                                  start_s=ENROL_S + 3600.0 * h))
-            for model, sc in scorers.items():
-                s, d = sc.scores(chunk)
-                day[model].append((s, d))
-        for model, sc in scorers.items():
-            s = np.concatenate([p[0] for p in day[model]])
-            healthy = Stream("day", sum(p[1] for p in day[model]), scores=s)
-            faults = []
-            for k, fault in enumerate(FAULTS):
-                fs, d = sc.scores(m.stream(PRE_S + POST_S, seed=3000 + 10 * seed + k, snr_db=SNR_DB, fault=fault,
-                                           onset_s=PRE_S, start_s=ENROL_S + 3600.0 * hours))
-                faults.append(Stream(fault, d, scores=fs, onset_s=PRE_S))
-            day_fig = figures(sc, records[model], [healthy])
-            fault_fig = figures(sc, records[model], faults)
-            r = records[model]
+        for model in MODELS:
+            tag = f"sim-m{seed}" + ("" if (cfg.smoothing, cfg.alarm.min_raise_s) == (5, 0.5) else
+                                    f"-s{cfg.smoothing}-r{cfg.alarm.min_raise_s:g}")
+            _, r = enrolled(work, model, tag, recs, cfg)
+            s = scores[f"day/{slug(model)}"]
+            day_fig = figures(2048, 1024, r["threshold"], [Stream("day", hours * 3600.0, scores=s)], cfg)
+            faults = [Stream(f, PRE_S + POST_S, scores=scores[f"{f}/{slug(model)}"], onset_s=PRE_S) for f in FAULTS]
+            fault_fig = figures(2048, 1024, r["threshold"], faults, cfg)
             row["models"][model] = {
                 "threshold": round(r["threshold"], 4), "estimate_per_day": r["false_alarms_per_day_estimate"],
                 "enrolment_vouched_per_day": r["false_alarms_per_day_vouched"],
@@ -154,8 +171,6 @@ def sim(work: Path, hours: float, machines: tuple[int, ...] = MACHINES) -> dict[
         fa = sum(r["healthy"]["false_alarms"] for r in rows)
         days = sum(r["healthy"]["healthy_hours"] for r in rows) / 24
         delays = [d for r in rows for d in r["delays_s"].values()]
-        from drsn_edge.evaluation.alarm_replay import rate_bound
-
         out.setdefault("totals", {})[model] = {
             "false_alarms": fa, "healthy_days": round(days, 3), "false_alarms_per_day": round(fa / days, 3),
             "bound_95": round(rate_bound(fa, days), 3),
@@ -167,7 +182,7 @@ def sim(work: Path, hours: float, machines: tuple[int, ...] = MACHINES) -> dict[
     return out
 
 
-def cwru(work: Path) -> dict[str, Any]:
+def cwru(work: Path, cfg) -> dict[str, Any]:
     from sklearn.metrics import roc_auc_score
 
     from drsn_edge.data.dataset import DataSpec, load_dataset
@@ -188,9 +203,11 @@ def cwru(work: Path) -> dict[str, Any]:
         half = healthy.samples // 2
         first_half, second_half = healthy.signal[:, :half], healthy.signal[:, half:]
         for model in MODELS:
-            onnx, record = enrolled(work, model, f"cwru-{channel}",
+            tag = f"cwru-{channel}" + ("" if (cfg.smoothing, cfg.alarm.min_raise_s) == (5, 0.5) else
+                                       f"-s{cfg.smoothing}-r{cfg.alarm.min_raise_s:g}")
+            onnx, record = enrolled(work, model, tag,
                                     lambda x=first_half: [Recording(x, 12000.0, 0, {}, "97 first half")],
-                                    StreamConfig(hop=CWRU_HOP))
+                                    StreamConfig(hop=CWRU_HOP, smoothing=cfg.smoothing, alarm=cfg.alarm))
             sc = Scorer(onnx, CWRU_HOP)
             h_scores, h_s = sc.scores([second_half])
             rows, first_alarms, per_class = [], [], {}
@@ -201,13 +218,14 @@ def cwru(work: Path) -> dict[str, Any]:
                 auc = float(roc_auc_score(np.r_[np.zeros(len(h_scores)), np.ones(len(f_scores))],
                                           np.r_[h_scores, f_scores]))
                 st = Stream(r.rid, f_s, scores=f_scores, onset_s=0.0)
-                figures(sc, record, [st])
+                figures(sc.md.window, sc.hop, record["threshold"], [st], cfg)
                 first_alarm = next((e.stream_time for e in st.events if e.state == "alarm"), None)
                 first_alarms.append(first_alarm)
                 name = ds.class_names[r.label]
                 rows.append({"file": r.rid, "class": name, "auroc": round(auc, 4), "first_alarm_s": first_alarm})
                 per_class.setdefault(name, []).append(auc)
-            hfig = figures(sc, record, [Stream("97 second half", h_s, scores=h_scores)])
+            hfig = figures(sc.md.window, sc.hop, record["threshold"], [Stream("97 second half", h_s, scores=h_scores)],
+                           cfg)
             out[f"{model} / {channel}"] = {
                 "threshold": round(record["threshold"], 4), "enrol_windows": record["fit_windows"],
                 "auroc_min": round(min(x["auroc"] for x in rows), 4),
@@ -303,16 +321,22 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=ROOT / "runs" / "enrolment")
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--machines", default=",".join(map(str, MACHINES)), help="simulated machines (seeds), e.g. 1,2,3")
+    ap.add_argument("--smooth", type=int, default=5, help="the alarm settings enrolment and streams run under")
+    ap.add_argument("--min-raise-s", type=float, default=0.5)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "enrolment.json"
     res = json.loads(path.read_text()) if path.is_file() else {}
     res["machine"] = machine_info()
+    from drsn_edge.runtime.config import StreamConfig
+    from drsn_edge.runtime.decisions import AlarmConfig
+
+    cfg = StreamConfig(smoothing=args.smooth, alarm=AlarmConfig(min_raise_s=args.min_raise_s))
     for stage in args.stage:
         if stage == "sim":
-            res["sim"] = sim(args.work, args.hours, tuple(int(m) for m in args.machines.split(",")))
+            res["sim"] = sim(args.work, args.hours, tuple(int(m) for m in args.machines.split(",")), cfg)
         elif stage == "cwru":
-            res["cwru"] = cwru(args.work)
+            res["cwru"] = cwru(args.work, cfg)
         elif stage == "cost":
             res["cost"] = cost(args.work)
         path.write_text(json.dumps(res, indent=1) + "\n")

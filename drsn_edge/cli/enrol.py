@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from drsn_edge.cli.parser import HOP, add_alarm_options, add_data_options, alarm_config_from_args, data_spec_from_args, examples
+from drsn_edge.cli.parser import HOP, add_alarm_options, add_data_options, alarm_settings, data_spec_from_args, examples
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.runtime.config import StreamConfig
+from drsn_edge.runtime.config import ENROL_ALARM, StreamConfig
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,13 +29,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "beside it)")
     a = p.add_argument_group("alarms (as stream will run them; the threshold holds for these)")
     a.add_argument("--hop", **HOP)
-    add_alarm_options(a)
+    add_alarm_options(a, defaults=ENROL_ALARM)
     add_data_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from drsn_edge.training.enrol import enrol_checkpoint
+    from drsn_edge.training.enrol import enrol_checkpoint  # torch: loaded only when the command runs
 
     if not args.data:
         raise DrsnEdgeError("give the machine's healthy recordings with --data (a folder, a manifest, or files)")
@@ -44,15 +44,12 @@ def run(args: argparse.Namespace) -> int:
     if args.model.endswith(".onnx") or args.model.endswith(".plan") or args.model.endswith(".engine"):
         raise DrsnEdgeError(f"{args.model}: enrol fits a head into the network and needs its checkpoint (.safetensors), "
                             "then export the enrolled checkpoint")
-    try:
-        alarm = alarm_config_from_args(args)
-    except ValueError as exc:
-        raise DrsnEdgeError(str(exc)) from None
-    if args.hop is not None and args.hop < 1:
-        raise DrsnEdgeError(f"--hop must be a positive number of samples, is {args.hop}")
+    hop, smoothing, alarm = alarm_settings(args)
+    if hop is not None and hop < 1:
+        raise DrsnEdgeError(f"--hop must be a positive number of samples, is {hop}")
     spec = data_spec_from_args(args, default_split="all")
     if spec.source == "folder":  # healthy recordings need no label folders
         spec.options["unlabelled"] = True
     enrol_checkpoint(args.model, spec, args.out, args.false_alarms_per_day,
-                     StreamConfig(hop=args.hop, smoothing=args.smooth, alarm=alarm))
+                     StreamConfig(hop=hop, smoothing=smoothing, alarm=alarm))
     return 0

@@ -9,14 +9,16 @@ from pathlib import Path
 
 from drsn_edge.bearing import bearing_from_text, check_speed
 from drsn_edge.cli.parser import (
+    ENROLLED,
     HOP,
     add_alarm_options,
     add_bearing_options,
     add_data_options,
     add_provider_options,
-    alarm_config_from_args,
+    alarm_settings,
     data_given,
     data_spec_from_args,
+    enrolled_alarm,
     examples,
 )
 from drsn_edge.cli.progress import progress_bar
@@ -49,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_bearing_options(p.add_argument_group("bearing evidence (fault location by physics, beside the model's)"))
     a = p.add_argument_group("alarms (replayed as stream would raise them: false alarms per day, detection delay)")
     a.add_argument("--hop", **HOP)
-    add_alarm_options(a)
+    add_alarm_options(a, enrolled=ENROLLED)
     a.add_argument("--sweep", action="store_true", help="also the trade-off at other operating points (an enrolled "
                    "machine's threshold, else --raise), the chosen one marked")
     p.add_argument("--strict", action="store_true", help="refuse data with warnings too (e.g. clipped files)")
@@ -81,10 +83,8 @@ def run(args: argparse.Namespace) -> int:
         raise DrsnEdgeError("--tacho-channel is for stream; evaluate takes the speed from --rpm / --shaft-hz, a manifest's "
                             "rpm column or what each file records")
     shaft_hz = check_speed(args.rpm, args.shaft_hz)
-    try:
-        alarms = StreamConfig(hop=args.hop, smoothing=args.smooth, alarm=alarm_config_from_args(args))
-    except ValueError as exc:
-        raise DrsnEdgeError(str(exc)) from None
+    hop, smoothing, alarm = alarm_settings(args, enrolled_alarm(args.model))
+    alarms = StreamConfig(hop=hop, smoothing=smoothing, alarm=alarm)
     md = describe_model(args.model)
     data = data_spec_from_args(args, base=DataSpec.from_dict(md.data), default_split="all") if data_given(args) else None
     with contextlib.ExitStack() as stack:

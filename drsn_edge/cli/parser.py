@@ -10,6 +10,7 @@ from drsn_edge.data.dataset import DataSpec
 from drsn_edge.data.sources import get_source, resolve_data
 from drsn_edge.data.splits import SplitSpec
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile import is_triton_url, read_description
 from drsn_edge.runtime.decisions import AlarmConfig
 
 
@@ -110,24 +111,57 @@ def add_provider_options(g: argparse._ArgumentGroup | argparse.ArgumentParser) -
                    help="openvino: inference precision (bf16 where the CPU has AVX512-BF16 or AMX; check its accuracy)")
 
 
-def add_alarm_options(g: argparse._ArgumentGroup) -> None:
-    """How windows become alarms: the same flags in ``stream`` and ``enrol`` (which sets its threshold under them)."""
-    g.add_argument("--smooth", type=int, default=5, help="windows averaged (or voting) per decision")
-    g.add_argument("--raise", dest="raise_at", type=float, default=0.8,
+#: the alarm settings a flag left out takes (an enrolled model's own, where it has them, come first)
+ALARM_DEFAULTS = {"smoothing": 5, "raise_at": 0.8, "clear_at": 0.4, "min_raise_s": 0.5, "min_clear_s": 1.0,
+                  "suppress_s": 0.0}
+
+
+def add_alarm_options(g: argparse._ArgumentGroup, defaults: dict | None = None, enrolled: str = "") -> None:
+    """How windows become alarms: the same flags in ``stream``, ``evaluate`` and ``enrol``. A flag left out takes the
+    model's enrolled setting where it has one (``enrolled`` says so in the help), else ``defaults``."""
+    d = {**ALARM_DEFAULTS, **(defaults or {})}
+    also = f"; {enrolled}" if enrolled else ""
+    g.add_argument("--smooth", type=int, help=f"windows averaged (or voting) per decision (default {d['smoothing']}{also})")
+    g.add_argument("--raise", dest="raise_at", type=float,
                    help="P(fault), or for an enrolled machine the share of windows above its threshold, that raises "
-                        "an alarm")
-    g.add_argument("--clear", dest="clear_at", type=float, default=0.4, help="the same, below which it clears")
-    g.add_argument("--min-raise-s", type=float, default=0.5)
-    g.add_argument("--min-clear-s", type=float, default=1.0)
-    g.add_argument("--suppress-s", type=float, default=0.0, help="no new alarm this long after a clear")
+                        f"an alarm (default {d['raise_at']:g}{also})")
+    g.add_argument("--clear", dest="clear_at", type=float,
+                   help=f"the same, below which it clears (default {d['clear_at']:g}{also})")
+    g.add_argument("--min-raise-s", type=float, help=f"held this long to raise (default {d['min_raise_s']:g}{also})")
+    g.add_argument("--min-clear-s", type=float, help=f"held this long to clear (default {d['min_clear_s']:g}{also})")
+    g.add_argument("--suppress-s", type=float, help=f"no new alarm this long after a clear (default {d['suppress_s']:g})")
+    g.set_defaults(alarm_defaults=d)
 
 
 #: ``--hop``, alike wherever windows are cut at the model rate
 HOP = {"type": int, "help": "samples between windows at the model rate (default: the model's)"}
 
+#: what an enrolled model's description adds to a flag's help
+ENROLLED = "an enrolled model: the setting it was enrolled with"
 
-def alarm_config_from_args(args: argparse.Namespace) -> AlarmConfig:
-    return AlarmConfig(args.raise_at, args.clear_at, args.min_raise_s, args.min_clear_s, args.suppress_s)
+
+def alarm_settings(args: argparse.Namespace, enrolled: dict | None = None) -> tuple[int | None, int, AlarmConfig]:
+    """(hop, smoothing, alarm) from the flags given, else the model's enrolled settings, else the defaults."""
+    base = {**args.alarm_defaults, **{k: v for k, v in (enrolled or {}).items() if k in ALARM_DEFAULTS or k == "hop"}}
+    given = {"smoothing": args.smooth, "hop": args.hop, **{k: getattr(args, k) for k in ALARM_DEFAULTS if k != "smoothing"}}
+    pick = {k: given[k] if given[k] is not None else base.get(k) for k in given}
+    hop = pick["hop"]
+    try:
+        alarm = AlarmConfig(pick["raise_at"], pick["clear_at"], pick["min_raise_s"], pick["min_clear_s"],
+                            pick["suppress_s"])
+    except ValueError as exc:
+        raise DrsnEdgeError(str(exc)) from None
+    return hop, int(pick["smoothing"]), alarm
+
+
+def enrolled_alarm(model: str) -> dict | None:
+    """The alarm settings a local model file was enrolled with (None: not enrolled, or a server's model)."""
+    if is_triton_url(model):
+        return None
+    try:
+        return (read_description(model).enrolment or {}).get("alarm")
+    except DrsnEdgeError:
+        return None  # the command opening the model says what is wrong with it
 
 
 def add_bearing_options(g: argparse._ArgumentGroup) -> None:

@@ -7,13 +7,15 @@ import sys
 
 from drsn_edge.bearing import bearing_from_text, check_speed
 from drsn_edge.cli.parser import (
+    ENROLLED,
     HOP,
     NORMAL_LABEL,
     add_alarm_options,
     add_bearing_options,
     add_input_options,
     add_provider_options,
-    alarm_config_from_args,
+    alarm_settings,
+    enrolled_alarm,
     examples,
 )
 from drsn_edge.errors import DrsnEdgeError
@@ -68,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--clip-level", type=float, help="sensor full scale in g; windows at it are rejected as clipped "
                    "(default: none)")
     d = p.add_argument_group("decisions and alarms")
-    add_alarm_options(d)
+    add_alarm_options(d, enrolled=ENROLLED)
     d.add_argument("--smooth-mode", choices=["mean", "vote"], default="mean")
     d.add_argument("--normal-label", **{**NORMAL_LABEL, "help": NORMAL_LABEL["help"].replace("where the data has it", "the "
                                                                                              "model's healthy class")})
@@ -105,10 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if args.bearing:  # an unknown bearing or a bad speed: said before the model loads
         bearing_from_text(args.bearing)
     shaft_hz = check_speed(args.rpm, args.shaft_hz)
-    try:
-        alarm = alarm_config_from_args(args)
-    except ValueError as exc:
-        raise DrsnEdgeError(str(exc)) from None
+    hop, smoothing, alarm = alarm_settings(args, enrolled_alarm(args.model))
     live = any(x == "-" or x.startswith("tcp") for x in args.input)
     if live and len(args.input) > 1:
         raise DrsnEdgeError("standard input and sockets stream alone: give one live input per run")
@@ -138,10 +137,10 @@ def run(args: argparse.Namespace) -> int:
                             shaft_hz=shaft_hz, tacho_channel=args.tacho_channel),
         outputs=OutputOptions(jsonl=jsonl, windows=not args.alarms_only, mqtt=mqtt,
                               prometheus=args.prometheus, console=human, report=args.report, plot_dir=args.plot),
-        config=StreamConfig(hop=args.hop, channel_map=parse_channel_map(args.channel_map) if args.channel_map else None,
+        config=StreamConfig(hop=hop, channel_map=parse_channel_map(args.channel_map) if args.channel_map else None,
                             batch_size=StreamConfig.batch_size if args.batch_size is None else args.batch_size,
                             max_latency_s=args.max_latency_ms / 1000, queue_size=args.queue,
-                            policy=args.policy or ("drop-oldest" if live else "block"), smoothing=args.smooth,
+                            policy=args.policy or ("drop-oldest" if live else "block"), smoothing=smoothing,
                             smoothing_mode=args.smooth_mode, alarm=alarm, normal_label=args.normal_label,
                             clip_level=args.clip_level),
         provider=ProviderSettings(provider=args.provider, precision=args.precision, trt_engine_cache=args.trt_cache,
@@ -164,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
             for v in st["verdicts"]:
                 if not v["alarms_raised"] and v["windows"]:
                     print(f"input {st['stream']} channel {v['unit']}: no alarm: the most likely class's smoothed "
-                          f"probability peaked at {v['p_fault_max']:.2f}, below --raise {args.raise_at:g}",
+                          f"probability peaked at {v['p_fault_max']:.2f}, below --raise {alarm.raise_at:g}",
                           file=sys.stderr)
     for name, o in s["outputs"].items():
         if o.get("error") or o.get("dropped") or o.get("waiting") or o.get("refused"):

@@ -140,6 +140,13 @@ def no_normal_warning(md: ModelMetadata) -> str:
             "the healthy class with --normal-label if it has one")
 
 
+#: the alarm settings ``enrol`` sets a machine's threshold under unless told otherwise (``stream`` and ``evaluate``
+#: then run an enrolled model with them): an anomaly must hold a second, over 10 windows. Measured on 5 simulated
+#: machines over 24 h each (benchmarks/results/enrolment.md): with 5 windows and 0.5 s, stray stretches of healthy
+#: signal crossed the threshold several times a day.
+ENROL_ALARM = {"smoothing": 10, "min_raise_s": 1.0}
+
+
 def enrolment_mismatch(cfg: StreamConfig, md: ModelMetadata) -> str | None:
     """What differs between a stream's alarm settings and those an enrolled machine's threshold was set under (its
     false-alarm rate holds only for those), in one line; None when nothing does or the model is not enrolled."""

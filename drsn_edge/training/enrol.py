@@ -28,7 +28,7 @@ from drsn_edge.evaluation.alarm_replay import Stream, alarm_figures, days_to_vou
 from drsn_edge.modelfile.checkpoint import read_checkpoint_file
 from drsn_edge.models.checkpoint import load_checkpoint, save_checkpoint
 from drsn_edge.models.heads import AnomalyHead, NoiseHead
-from drsn_edge.runtime.config import StreamConfig
+from drsn_edge.runtime.config import ENROL_ALARM, StreamConfig
 from drsn_edge.runtime.decisions import AlarmConfig
 
 #: cross-fitting: each fold's windows are scored by a baseline fitted on the other folds
@@ -162,7 +162,8 @@ def enrol_model(model, md, recs: list[Recording], per_day: float = 1.0, stream: 
     and its description are changed in place)."""
     if per_day <= 0:
         raise DrsnEdgeError("the false-alarm rate must be above 0 per day")
-    stream = stream or StreamConfig()
+    stream = stream or StreamConfig(smoothing=ENROL_ALARM["smoothing"],
+                                    alarm=AlarmConfig(min_raise_s=ENROL_ALARM["min_raise_s"]))
     hop = stream.hop or md.hop
     parts, how_split = split_folds(recs)
     windows = [cut_windows(sig, 0, sig.shape[1], md.window, hop) for _, sig, _ in parts]
