@@ -94,7 +94,9 @@ def block_levels(streams: list[Stream], window: int, hop: int, fs: float, alarm:
     still raises an alarm in it (bisection, every block at once: a block's scores over its candidate threshold are
     replayed against a threshold of 1, the same decisions)."""
     k = max(1, int(round(block_s * fs / hop)))
-    blocks = [s.scores[i : i + k] for s in streams for i in range(0, len(s.scores) - k + 1, k)]
+    # a stream shorter than a block (a few seconds of healthy signal in all) is one block of its own
+    blocks = [b for s in streams for b in ([s.scores[i : i + k] for i in range(0, len(s.scores) - k + 1, k)]
+                                           if len(s.scores) >= k else [s.scores]) if len(b)]
     if not blocks:
         return np.zeros(0)
     lo = np.array([max(float(b.min()), 1e-12) for b in blocks]) * 0.5
@@ -205,7 +207,7 @@ def enrol_model(model, md, recs: list[Recording], per_day: float = 1.0, stream: 
         "vouched": bool(vouched <= per_day), "hours_to_vouch": round(need_h, 1),
         "scored_hours": round(days * 24, 4), "scored_alarms": seen["false_alarms"],
         "fit_windows": int(total), "features": dim, "ledoit_wolf_shrinkage": round(fitted["shrinkage"], 4),
-        "split": how_split, "threshold_from": cal["how"], "curve": cal["curve"],
+        "split": how_split, "threshold_from": cal["how"], "block_levels": cal["block_levels"], "curve": cal["curve"],
         "alarm": {"hop": hop, "smoothing": stream.smoothing, "raise_at": stream.alarm.raise_at,
                   "clear_at": stream.alarm.clear_at, "min_raise_s": stream.alarm.min_raise_s,
                   "min_clear_s": stream.alarm.min_clear_s},
