@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from typing import Any, NoReturn
 
 from drsn_edge.data.dataset import DataSpec
@@ -11,6 +12,7 @@ from drsn_edge.data.sources import get_source, resolve_data
 from drsn_edge.data.splits import SplitSpec
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import is_triton_url, read_description
+from drsn_edge.runtime.config import StreamConfig
 from drsn_edge.runtime.decisions import AlarmConfig
 
 
@@ -112,8 +114,7 @@ def add_provider_options(g: argparse._ArgumentGroup | argparse.ArgumentParser) -
 
 
 #: the alarm settings a flag left out takes (an enrolled model's own, where it has them, come first)
-ALARM_DEFAULTS = {"smoothing": 5, "raise_at": 0.8, "clear_at": 0.4, "min_raise_s": 0.5, "min_clear_s": 1.0,
-                  "suppress_s": 0.0}
+ALARM_DEFAULTS = {"smoothing": StreamConfig.smoothing, **{f.name: f.default for f in fields(AlarmConfig)}}
 
 
 def add_alarm_options(g: argparse._ArgumentGroup, defaults: dict | None = None, enrolled: str = "") -> None:
