@@ -18,7 +18,6 @@ from drsn_edge.cli.parser import (
     alarm_settings,
     data_given,
     data_spec_from_args,
-    enrolled_alarm,
     examples,
 )
 from drsn_edge.cli.progress import progress_bar
@@ -83,9 +82,9 @@ def run(args: argparse.Namespace) -> int:
         raise DrsnEdgeError("--tacho-channel is for stream; evaluate takes the speed from --rpm / --shaft-hz, a manifest's "
                             "rpm column or what each file records")
     shaft_hz = check_speed(args.rpm, args.shaft_hz)
-    hop, smoothing, alarm = alarm_settings(args, enrolled_alarm(args.model))
-    alarms = StreamConfig(hop=hop, smoothing=smoothing, alarm=alarm)
     md = describe_model(args.model)
+    hop, smoothing, alarm = alarm_settings(args, (md.enrolment or {}).get("alarm"))
+    alarms = StreamConfig(hop=hop, smoothing=smoothing, alarm=alarm)
     data = data_spec_from_args(args, base=DataSpec.from_dict(md.data), default_split="all") if data_given(args) else None
     with contextlib.ExitStack() as stack:
         report = evaluate_model(args.model, data, kinds, snrs, seed=args.seed, repeats=args.repeats,

@@ -16,7 +16,7 @@ from drsn_edge.evaluation.grid import evaluate_grid
 from drsn_edge.evaluation.locations import location_report, window_evidence
 from drsn_edge.evaluation.metrics import classification_report
 from drsn_edge.evaluation.model_files import open_any_model
-from drsn_edge.runtime.config import StreamConfig
+from drsn_edge.runtime.config import StreamConfig, enrolled_config
 from drsn_edge.runtime.decisions import softmax
 from drsn_edge.runtime.providers import ProviderSettings
 
@@ -55,8 +55,8 @@ def evaluate_model(
     ``progress(n)`` returns a callback called once per noise condition (n of them). With a ``bearing`` (or recordings
     that name theirs), the report also holds ``locations``: the fault location by the model, by the bearing evidence
     and by the two combined (:mod:`drsn_edge.evaluation.locations`). ``alarms``: the stream settings the report's
-    alarm figures replay (:mod:`drsn_edge.evaluation.alarm_replay`; default: ``stream``'s, at the hop an enrolled
-    machine was enrolled with); ``sweep``: with the trade-off at other operating points."""
+    alarm figures replay (:mod:`drsn_edge.evaluation.alarm_replay`; default: as ``stream`` runs the model, an
+    enrolled machine with its enrolled settings); ``sweep``: with the trade-off at other operating points."""
     backend, md = open_any_model(model, settings, warmup=0)
     spec = data or DataSpec.from_dict(md.data)
     spec = DataSpec(spec.source, spec.options, md.sample_rate, spec.split, spec.seed)  # always at the model's rate
@@ -85,8 +85,8 @@ def evaluate_model(
         tick = progress(len(noise_types) * len(noisy)) if progress and noise_types and noisy else None
         grid = evaluate_grid(batched(backend.infer), x, y, md.class_names, noise_types, noisy, seed=seed,
                              repeats=repeats, progress=tick) if noise_types and noisy else {"results": []}
-        cfg = alarms or StreamConfig()
-        hop = cfg.hop or (md.enrolment.get("alarm") or {}).get("hop") or md.hop
+        cfg = alarms or enrolled_config(md)
+        hop = cfg.hop or md.hop
         if hop == md.hop:
             aws, a_logits, a_extra = ws, all_logits, all_extra
         else:

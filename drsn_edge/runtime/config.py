@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import NO_HEALTHY_CLASS, ModelMetadata
@@ -147,17 +148,33 @@ def no_normal_warning(md: ModelMetadata) -> str:
 ENROL_ALARM = {"smoothing": 10, "min_raise_s": 1.0}
 
 
+#: the alarm settings an enrolment records, with the flag that sets each
+ALARM_FLAGS = {"hop": "--hop", "smoothing": "--smooth", "raise_at": "--raise", "clear_at": "--clear",
+               "min_raise_s": "--min-raise-s", "min_clear_s": "--min-clear-s"}
+
+
+def alarm_settings_of(cfg: StreamConfig, hop: int) -> dict[str, Any]:
+    """The settings of ``cfg`` an anomaly threshold holds for, as an enrolment records them."""
+    return {"hop": cfg.hop or hop, "smoothing": cfg.smoothing,
+            **{k: getattr(cfg.alarm, k) for k in ALARM_FLAGS if k not in ("hop", "smoothing")}}
+
+
+def enrolled_config(md: ModelMetadata) -> StreamConfig:
+    """A stream configured as ``md``'s machine was enrolled (the defaults where it was not)."""
+    s = (md.enrolment or {}).get("alarm") or {}
+    alarm = {k: s[k] for k in ALARM_FLAGS if k in s and k not in ("hop", "smoothing")}
+    return StreamConfig(hop=s.get("hop"), smoothing=s.get("smoothing", StreamConfig.smoothing),
+                        alarm=AlarmConfig(**alarm))
+
+
 def enrolment_mismatch(cfg: StreamConfig, md: ModelMetadata) -> str | None:
     """What differs between a stream's alarm settings and those an enrolled machine's threshold was set under (its
     false-alarm rate holds only for those), in one line; None when nothing does or the model is not enrolled."""
     enrolled = (md.enrolment or {}).get("alarm")
     if not enrolled:
         return None
-    now = {"hop": cfg.hop or md.hop, "smoothing": cfg.smoothing, "raise_at": cfg.alarm.raise_at,
-           "clear_at": cfg.alarm.clear_at, "min_raise_s": cfg.alarm.min_raise_s, "min_clear_s": cfg.alarm.min_clear_s}
-    flags = {"hop": "--hop", "smoothing": "--smooth", "raise_at": "--raise", "clear_at": "--clear",
-             "min_raise_s": "--min-raise-s", "min_clear_s": "--min-clear-s"}
-    diff = [f"{flags[k]} {now[k]:g} (enrolled with {enrolled[k]:g})" for k in flags
+    now = alarm_settings_of(cfg, md.hop)
+    diff = [f"{flag} {now[k]:g} (enrolled with {enrolled[k]:g})" for k, flag in ALARM_FLAGS.items()
             if k in enrolled and float(now[k]) != float(enrolled[k])]
     if not diff:
         return None

@@ -88,6 +88,7 @@ class StreamRunner:
         self._dropped_seen = 0
         self.wants_windows = self.sinks.wants_windows
         self._told: dict[int, str | None] = {}  # per unit with an active alarm: the location its evidence last named
+        self._weighed: dict[int, str] = {}  # ...and the model's label its evidence is weighed against (an anomaly's hint)
         self.evidence = None
         self.stats.evidence = {"on": False, "why": evidence_off}
         if evidence:
@@ -198,7 +199,8 @@ class StreamRunner:
             if self.evidence is not None:
                 self.evidence.watch(e.unit, e.state == "alarm" or self.sinks.wants_windows)
             if self.evidence is not None and e.state == "alarm":
-                record.update(self.evidence.alarm_fields(e.unit, e.stream_time, e.hint or e.label, self.normal))
+                self._weighed[e.unit] = e.hint or e.label
+                record.update(self.evidence.alarm_fields(e.unit, e.stream_time, self._weighed[e.unit], self.normal))
                 self._told[e.unit] = (record["evidence"] or {}).get("location")
             self._emit(record)
         if self.evidence is not None:
@@ -217,8 +219,9 @@ class StreamRunner:
             if ev is None or self._told.get(u, "none") == ev["location"]:
                 continue
             self._told[u] = ev["location"]
+            weighed = self._weighed.get(u, label)
             self._emit(event_record("diagnosis", stream=self.stream_id, unit=u, stream_time=round(last_t, 6),
-                                    alarm_label=label, **self.evidence.alarm_fields(u, last_t, label, self.normal)))
+                                    alarm_label=label, **self.evidence.alarm_fields(u, last_t, weighed, self.normal)))
 
     def _count_drops(self) -> None:
         delta = self.q.dropped - self._dropped_seen

@@ -27,9 +27,10 @@ from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.evaluation.alarm_replay import Stream, alarm_figures, days_to_vouch, rate_bound, replay
 from drsn_edge.modelfile.checkpoint import read_checkpoint_file
 from drsn_edge.models.checkpoint import load_checkpoint, save_checkpoint
-from drsn_edge.models.heads import AnomalyHead, NoiseHead
-from drsn_edge.runtime.config import ENROL_ALARM, StreamConfig
+from drsn_edge.models.heads import AnomalyHead
+from drsn_edge.runtime.config import ENROL_ALARM, StreamConfig, alarm_settings_of
 from drsn_edge.runtime.decisions import AlarmConfig
+from drsn_edge.training.heads import network_features
 
 #: cross-fitting: each fold's windows are scored by a baseline fitted on the other folds
 FOLDS = 3
@@ -79,13 +80,9 @@ def split_folds(recs: list[Recording], folds: int = FOLDS) -> tuple[list[tuple[s
     return parts, f"{folds} folds of time blocks ({BLOCKS} per recording, every {folds}th in one fold)"
 
 
-@torch.no_grad()
-def anomaly_features(model, x: np.ndarray, batch: int = 256) -> torch.Tensor:
-    parts = []
-    for i in range(0, len(x), batch):
-        f, alphas = model.features_and_alphas(torch.from_numpy(np.ascontiguousarray(x[i : i + batch])))
-        parts.append(AnomalyHead.features(f, alphas))
-    return torch.cat(parts)
+def anomaly_features(model, x: np.ndarray) -> torch.Tensor:
+    """What the anomaly head reads: pooled features and log shrinkage ratios (one pass, as the heads are fitted)."""
+    return torch.cat(network_features(model, x), dim=1)
 
 
 def block_levels(streams: list[Stream], window: int, hop: int, fs: float, alarm: AlarmConfig, n: int,
@@ -170,9 +167,7 @@ def enrol_model(model, md, recs: list[Recording], per_day: float = 1.0, stream: 
     parts, how_split = split_folds(recs)
     windows = [cut_windows(sig, 0, sig.shape[1], md.window, hop) for _, sig, _ in parts]
     model.eval()
-    with torch.no_grad():
-        f, alphas = model.features_and_alphas(torch.zeros(1, md.in_channels, md.window))
-    dim = f.shape[1] + NoiseHead.features(alphas).shape[1] if alphas else f.shape[1]
+    dim = anomaly_features(model, np.zeros((1, md.in_channels, md.window), np.float32)).shape[1]
     total = sum(len(w) for w in windows)
     need = int(np.ceil(dim * FOLDS / (FOLDS - 1)))  # each fold's baseline sees (FOLDS - 1) / FOLDS of the windows
     if total < need:
@@ -208,9 +203,7 @@ def enrol_model(model, md, recs: list[Recording], per_day: float = 1.0, stream: 
         "scored_hours": round(days * 24, 4), "scored_alarms": seen["false_alarms"],
         "fit_windows": int(total), "features": dim, "ledoit_wolf_shrinkage": round(fitted["shrinkage"], 4),
         "split": how_split, "threshold_from": cal["how"], "block_levels": cal["block_levels"], "curve": cal["curve"],
-        "alarm": {"hop": hop, "smoothing": stream.smoothing, "raise_at": stream.alarm.raise_at,
-                  "clear_at": stream.alarm.clear_at, "min_raise_s": stream.alarm.min_raise_s,
-                  "min_clear_s": stream.alarm.min_clear_s},
+        "alarm": alarm_settings_of(stream, md.hop),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     if not record["vouched"]:

@@ -22,7 +22,8 @@ NOISE_LEVELS_DB = (-30.0, 10.0)
 
 
 @torch.no_grad()
-def _forward(model, x: np.ndarray, batch: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+def network_features(model, x: np.ndarray, batch: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pooled features (N, C) and log shrinkage ratios (N, A; A = 0 without shrinkage units), in batches."""
     fs, al = [], []
     for i in range(0, len(x), batch):
         f, alphas = model.features_and_alphas(torch.from_numpy(np.ascontiguousarray(x[i : i + batch])))
@@ -55,7 +56,7 @@ def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int =
             net, src_threshold = source
             scores, x = _fit_novelty(model, dataset, cfg, splits, windows, rng)
             with torch.no_grad():
-                ratio = float(np.median(scores) / np.median(net.novelty(_forward(net, x)[0]).numpy()))
+                ratio = float(np.median(scores) / np.median(net.novelty(network_features(net, x)[0]).numpy()))
             threshold = src_threshold * ratio
             where = (f"the source model's threshold, carried over (x {ratio:.3f}, the ratio of the two networks' median "
                      f"scores on {len(x)} noisy training and validation windows)")
@@ -75,7 +76,7 @@ def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int =
         x, _ = dataset.sample(splits, window, windows, rng)
         level = rng.uniform(*NOISE_LEVELS_DB, size=len(x))  # noise power relative to the window's, dB
         kinds = rng.choice(np.array(NOISE_TYPES), size=len(x))
-        _, a = _forward(model, add_noise(x, -level[:, None], kinds, rng))
+        _, a = network_features(model, add_noise(x, -level[:, None], kinds, rng))
         model.noise.fit(a, torch.from_numpy(level).float())
         out["noise"] = {"output": "noise_level", "unit": "dB",
                         "meaning": "noise power relative to the vibration in the window (about -SNR), estimated from "
@@ -90,7 +91,7 @@ def _fit_novelty(model, dataset: VibrationDataset, cfg: TrainConfig, splits: tup
     model.eval()
     x, y = dataset.sample(splits, model.config.window, windows, rng)
     x = cfg.noise.apply(x, rng)
-    f, _ = _forward(model, x)
+    f, _ = network_features(model, x)
     model.novelty.fit(f, torch.from_numpy(y))
     with torch.no_grad():
         return model.novelty(f).numpy(), x
@@ -110,6 +111,6 @@ def _held_out_threshold(model, dataset: VibrationDataset, cfg: TrainConfig,
         where = "training (no validation split)"
     draws = max(1, min(CALIBRATION_DRAWS, CALIBRATION_SCORES // len(xv))) if cfg.noise.enabled else 1
     with torch.no_grad():
-        scores = np.concatenate([model.novelty(_forward(model, cfg.noise.apply(xv, rng))[0]).numpy()
+        scores = np.concatenate([model.novelty(network_features(model, cfg.noise.apply(xv, rng))[0]).numpy()
                                  for _ in range(draws)])
     return float(np.quantile(scores, 1 - FALSE_UNKNOWN_RATE)), f"{len(xv)} {where} windows x {draws} noise draws"

@@ -8,6 +8,7 @@ from drsn_edge.modelfile import ModelMetadata
 from drsn_edge.runtime import StreamConfig, StreamRunner
 from drsn_edge.runtime.decisions import AlarmConfig
 from drsn_edge.runtime.sources import ArraySource
+from tests.runtime.test_stream import ListSink
 
 FS, WINDOW, HOP = 1000.0, 100, 50  # a window each 50 ms
 
@@ -58,17 +59,6 @@ class ScoreBackend:
         return np.stack([np.zeros_like(m), m], 1).astype(np.float32), {"anomaly": m.astype(np.float32)}
 
 
-class Sink:
-    def __init__(self):
-        self.records = []
-
-    def emit(self, r):
-        self.records.append(r)
-
-    def close(self):
-        pass
-
-
 def test_replay_raises_exactly_the_runtimes_alarms():
     rng = np.random.default_rng(3)
     level = np.repeat(rng.choice([0.0, 3.0], size=400, p=[0.8, 0.2]), int(FS * 0.3))  # 0.3 s steps, 2 minutes
@@ -76,7 +66,7 @@ def test_replay_raises_exactly_the_runtimes_alarms():
     level = (level + 0.01 * rng.standard_normal(len(level))).astype(np.float32)
     md = ModelMetadata(["normal", "fault"], FS, WINDOW, HOP, 1, ["x"], extra_outputs=["anomaly"],
                        enrolment={"threshold": 1.0})
-    sink = Sink()
+    sink = ListSink()
     cfg = StreamConfig(alarm=AlarmConfig(min_raise_s=0.2, min_clear_s=0.3))
     StreamRunner(ScoreBackend(), md, ArraySource(level, FS, block=333), [sink], cfg).run(
         handle_signals=False)
