@@ -55,7 +55,8 @@ class DataSpec:
 
     def describe(self) -> str:
         root = self.options.get("root")
-        return f"{self.source}{f' ({root})' if root else ''}"
+        name = "+".join(self.options["parts"]) if self.source == "mix" else self.source
+        return f"{name}{f' ({root})' if root else ''}"
 
 
 @dataclass

@@ -14,6 +14,7 @@ from drsn_edge.data.simulator import simulate_bearing
 from drsn_edge.data.splits import SplitSpec
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import read_description
+from drsn_edge.zoo import MODELS
 from tests.cli_helpers import assert_one_line_error, run_cli
 
 CONDITIONS = ("normal", "outer_race")
@@ -215,8 +216,33 @@ def test_legacy_spec_and_paths_relative_to_the_checkpoint(tmp_path, monkeypatch)
     legacy = DataSpec.from_dict({"source": "cwru", "data_dir": "x/y", "label_set": "4", "channels": ["DE"], "fs": 12000.0,
                                  "split": [0.7, 0.1, 0.2], "loads": None})
     assert legacy.options == {"root": "x/y", "label_set": "4", "channels": ["DE"]} and legacy.split.kind == "time"
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     monkeypatch.chdir(tmp_path)  # any working directory
-    md = read_description(os.path.join(repo, "benchmarks", "models", "cwru-wide-cw.safetensors"))
+    md = read_description(MODELS["cwru-wide"].path)
     assert os.path.isabs(md.data["options"]["root"])
     assert md.data["options"]["root"].endswith(os.path.join("shared", "data", "cwru", "12k_drive_end"))
+
+
+def test_registered_sources_pool_with_a_plus(cwru_dir):
+    spec = DataSpec("mix", {"parts": ["cwru", "sim"], "root": str(cwru_dir), "label_set": "4", "duration": 3.0},
+                    split=SplitSpec("group", test_groups=("cwru/3hp",)))
+    ds = load_dataset(spec, min_samples=2048)
+    cwru = load_dataset(DataSpec("cwru", {"root": str(cwru_dir), "label_set": "4"}), min_samples=2048)
+    assert ds.class_names == ["normal", "inner_race", "ball", "outer_race"] and ds.fs == 12000.0
+    assert len(ds.recordings) == len(cwru.recordings) + 16
+    groups = {r.group for r in ds.recordings}
+    assert {"cwru/0hp", "cwru/3hp", "sim/m0", "sim/m3"} <= groups and all(g.split("/")[0] in ("cwru", "sim") for g in groups)
+    test = {ds.recordings[i].group for i in ds.plan.recordings_in("test")}
+    assert test == {"cwru/3hp"} and max(r.samples for r in ds.recordings if r.group.startswith("sim")) == 3 * 12000
+    assert ds.spec.describe().startswith("cwru+sim")
+
+
+def test_a_mix_refuses_what_none_of_its_parts_takes_and_differing_classes(cwru_dir, tmp_path, capsys):
+    out = str(tmp_path / "m.safetensors")
+    assert_one_line_error(capsys, ["train", "--data", "cwru+sim", "--out", out], "--data cwru+sim needs --data-dir")
+    assert_one_line_error(capsys, ["train", "--data", "cwru+sim", "--data-dir", str(cwru_dir), "--fs", "100", "--out", out],
+                          "--fs applies to none of --data cwru+sim")
+    assert_one_line_error(capsys, ["train", "--data", "cwru+sim", "--data-dir", str(cwru_dir), "--sim-duration", "2",
+                                   "--out", out], "choose a label set they share (--labels 4)")
+    assert_one_line_error(capsys, ["train", "--data", "cwru+sim", "--data-dir", str(cwru_dir), "--channels", "FE",
+                                   "--labels", "4", "--out", out], "the simulator produces one channel")
+    assert not os.path.exists(out)

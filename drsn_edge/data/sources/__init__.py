@@ -8,11 +8,13 @@ from pathlib import Path
 from drsn_edge.data.sources.base import DataSource, FileEntry, SourceData, read_entries
 from drsn_edge.data.sources.cwru import CwruSource
 from drsn_edge.data.sources.files import FolderSource, ManifestSource
+from drsn_edge.data.sources.mix import MixSource
 from drsn_edge.data.sources.sim import SimSource
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.readers import is_manifest
 
 SOURCES: dict[str, DataSource] = {s.name: s for s in (SimSource(), CwruSource(), FolderSource(), ManifestSource())}
+SOURCES["mix"] = MixSource(SOURCES)
 #: names a user types for --data; folder and manifest are chosen by giving a path
 REGISTERED = ("sim", "cwru")
 
@@ -26,9 +28,12 @@ def get_source(name: str) -> DataSource:
 
 
 def resolve_data(text: str) -> tuple[str, str | None]:
-    """``--data`` text -> (source name, root path or None): a registered name, a folder, or a manifest CSV."""
+    """``--data`` text -> (source name, root path or None): a registered name, names joined by ``+`` (a mix), a folder,
+    or a manifest CSV."""
     if text in REGISTERED:
         return text, None
+    if "+" in text and all(part in REGISTERED for part in text.split("+")):
+        return "mix", None
     p = Path(text)
     if p.is_dir():
         return "folder", text
@@ -37,4 +42,5 @@ def resolve_data(text: str) -> tuple[str, str | None]:
     if p.exists():
         raise DrsnEdgeError(f"--data {text}: a file that is not a manifest (a CSV with a 'path' column); give the folder "
                             "of recordings or a manifest")
-    raise DrsnEdgeError(f"--data {text}: not a registered dataset ({', '.join(REGISTERED)}), and no such folder or manifest")
+    raise DrsnEdgeError(f"--data {text}: not a registered dataset ({', '.join(REGISTERED)}, or several joined by +), "
+                        "and no such folder or manifest")
