@@ -53,10 +53,11 @@ lint: install
 	$(BIN)/lint-imports
 
 bench: install
-	$(BIN)/drsn-edge bench benchmarks/models/cwru-wide-cw.safetensors --out benchmarks/results/cpu-2core
+	$(BIN)/drsn-edge bench cwru-wide --data cwru --labels 4 --data-dir ../shared/data/cwru/12k_drive_end \
+	  --out benchmarks/results/cpu-2core
 
 bench-quick: install
-	$(BIN)/drsn-edge bench benchmarks/models/sim-paper-cw.safetensors --quick --out bench-out --floor-accuracy 90
+	$(BIN)/drsn-edge bench sim-paper --data sim --quick --out bench-out --floor-accuracy 90
 
 clean:
 	rm -rf $(VENV) $(TRITON_VENV) demo-out bench-out .pytest_cache

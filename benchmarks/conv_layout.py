@@ -20,7 +20,8 @@ from drsn_edge.export.optimize import optimize_onnx
 from drsn_edge.runtime.cpu_features import cpu_description
 
 HERE = Path(__file__).parent
-MODELS = {"wide": HERE / "models" / "cwru-wide-cw.safetensors", "paper": HERE / "models" / "sim-paper-cw.safetensors"}
+MODELS = {"wide": HERE.parent / "drsn_edge" / "zoo" / "cwru-wide.safetensors",
+          "paper": HERE.parent / "drsn_edge" / "zoo" / "sim-paper.safetensors"}
 
 
 def _session(path: Path) -> ort.InferenceSession:

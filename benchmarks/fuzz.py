@@ -201,9 +201,8 @@ def prepare(work: Path) -> None:
         return
     import subprocess
 
-    repo = Path(__file__).resolve().parents[1]
     # in a child process: the fuzzing parent stays free of torch's threads before it forks
-    subprocess.run([sys.executable, "-m", "drsn_edge", "export", str(repo / "benchmarks" / "models" / "sim-paper-cw.safetensors"),
+    subprocess.run([sys.executable, "-m", "drsn_edge", "export", "sim-paper",
                     "-o", str(work / "seed.onnx"), "--no-verify"], check=True, capture_output=True)
 
 

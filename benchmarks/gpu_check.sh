@@ -14,7 +14,7 @@ set -u
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
 OUT=${1:-gpu-check-$(hostname)-$(date +%Y%m%d-%H%M%S)}
-MODEL=${2:-benchmarks/models/cwru-wide-cw.safetensors}
+MODEL=${2:-drsn_edge/zoo/cwru-wide.safetensors}
 
 why=$("$PY" -c "from drsn_edge.runtime.gpu import gpu_status; g, w = gpu_status(); print(g['name'] if g else 'NO: ' + w)" 2>&1)
 case "$why" in
@@ -53,7 +53,7 @@ if "$PY" -c "import tensorrt" 2>/dev/null; then
   echo "- TensorRT engines: $(tail -1 "$OUT/export.log")" >> "$OUT/summary.md"
 fi
 
-timeout "${BENCH_TIMEOUT:-600}" "$PY" -m drsn_edge bench "$MODEL" --out "$OUT" --no-capacity --rounds 7 ${BENCH_ARGS:-} \
+timeout "${BENCH_TIMEOUT:-600}" "$PY" -m drsn_edge bench "$MODEL" --out "$OUT" --no-capacity --rounds 7 ${BENCH_ARGS:---data sim} \
     > "$OUT/bench.log" 2>&1
 echo "- bench: $(grep -c '| ok |' "$OUT/bench.md" 2>/dev/null || echo 0) formats measured (bench.md)" >> "$OUT/summary.md"
 "$PY" - "$OUT/bench.json" >> "$OUT/summary.md" 2>&1 <<'PY'

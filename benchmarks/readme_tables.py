@@ -34,6 +34,10 @@ BLOCKS = {
          "bearing_evidence.md"),
         ("Alarm spans, the simulator, and the cost, same run", "bearing_evidence.md", "summary"),
     ],
+    "zoo": [
+        ("The zoo's models, retrained and measured", "zoo.md"),
+        ("A few labelled loads of a new machine: fine-tuning cwru-wide, from scratch, adapting", "few_shot.md"),
+    ],
     "enrolment": [
         ("Enrolled on healthy data only: simulated machines no model trained on, 0 dB SNR", "enrolment.md"),
         ("CWRU and the cost, same run", "enrolment.md", "summary"),

@@ -37,7 +37,7 @@ def rss_mib(pid: int, key: str = "VmRSS") -> float:
 
 def export_model(work: Path) -> Path:
     out = work / "model.onnx"
-    subprocess.run([sys.executable, "-m", "drsn_edge", "export", str(REPO / "benchmarks/models/sim-paper-cw.safetensors"),
+    subprocess.run([sys.executable, "-m", "drsn_edge", "export", "sim-paper",
                     "-o", str(out)], check=True, capture_output=True)
     return out
 

@@ -24,8 +24,8 @@ HERE = Path(__file__).parent
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--checkpoints", default=",".join(str(HERE / "models" / f) for f in
-                                                      ("cwru-wide-cw.safetensors", "sim-paper-cw.safetensors")))
+    ap.add_argument("--checkpoints", default=",".join(str(HERE.parent / "drsn_edge" / "zoo" / f) for f in
+                                                      ("cwru-wide.safetensors", "sim-paper.safetensors")))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batches", default="1,64")
     args = ap.parse_args()

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from triton_server import TritonServer, server_unavailable_reason  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL = REPO / "benchmarks" / "models" / "cwru-wide-cw.safetensors"
+MODEL = REPO / "drsn_edge" / "zoo" / "cwru-wide.safetensors"
 FS = 12000.0
 
 

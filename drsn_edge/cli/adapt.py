@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples
+from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples, model_arg
 from drsn_edge.errors import DrsnEdgeError
 
 
@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        epilog=examples("drsn-edge adapt model.safetensors --data new-pump-recordings/ -o adapted.safetensors",
                                        "drsn-edge adapt model.safetensors --data cwru --data-dir ../shared/data/cwru/"
                                        "12k_drive_end --loads 3 -o adapted.safetensors --method tent"))
-    p.add_argument("model", help="the checkpoint to adapt")
+    p.add_argument("model", type=model_arg, help="the checkpoint to adapt, or a zoo name (drsn-edge models)")
     p.add_argument("-o", "--out", required=True, help="where to write the adapted checkpoint")
     p.add_argument("--method", choices=["adabn", "tent"], default="tent",
                    help="tent (AdaBN, then entropy minimisation on the BatchNorm scales; the default) or adabn alone")

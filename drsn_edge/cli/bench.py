@@ -9,7 +9,7 @@ from pathlib import Path
 
 from drsn_edge.bench.report import write_report
 from drsn_edge.bench.suite import BenchOptions, run_bench
-from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args, examples
+from drsn_edge.cli.parser import add_data_options, data_given, data_spec_from_args, examples, model_arg
 from drsn_edge.data.dataset import DataSpec
 from drsn_edge.data.noise import parse_noise_types, parse_snr_list
 from drsn_edge.errors import DrsnEdgeError
@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        epilog=examples("drsn-edge bench model.safetensors --out bench-out",
                                        "drsn-edge bench model.safetensors --quick --floor-accuracy 90",
                                        "drsn-edge bench model.safetensors --threads 4 --batch 128"))
-    p.add_argument("checkpoint")
+    p.add_argument("checkpoint", type=model_arg, help="the checkpoint to export and measure, or a zoo name")
     p.add_argument("--out", default="bench-out", help="folder for models, bench.json, bench.md and plots")
     p.add_argument("--quick", action="store_true", help="fewer SNRs, windows and channels (a CI smoke test, < 2 min)")
     p.add_argument("--batch", type=int, default=64, help="batch N for the throughput measurement")

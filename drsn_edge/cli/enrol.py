@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from drsn_edge.cli.parser import HOP, add_alarm_options, add_data_options, alarm_settings, data_spec_from_args, examples
+from drsn_edge.cli.parser import (
+    HOP,
+    add_alarm_options,
+    add_data_options,
+    alarm_settings,
+    data_spec_from_args,
+    examples,
+    model_arg,
+)
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.config import ENROL_ALARM, StreamConfig
 
@@ -22,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "--min-raise-s 2 -o pump.safetensors",
                                        "drsn-edge export pump.safetensors -o pump.onnx && drsn-edge stream pump.onnx "
                                        "live.wav"))
-    p.add_argument("model", help="the checkpoint to enrol the machine on (.safetensors)")
+    p.add_argument("model", type=model_arg, help="the checkpoint to enrol the machine on (.safetensors), or a zoo name")
     p.add_argument("-o", "--out", required=True, help="where to write the enrolled checkpoint")
     p.add_argument("--false-alarms-per-day", type=float, default=1.0,
                    help="the false-alarm rate the threshold is set for (the rate the data can vouch for is reported "

@@ -19,6 +19,7 @@ from drsn_edge.cli.parser import (
     data_given,
     data_spec_from_args,
     examples,
+    model_arg,
 )
 from drsn_edge.cli.progress import progress_bar
 from drsn_edge.data.dataset import DataSpec
@@ -45,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        epilog=examples("drsn-edge evaluate model.onnx --data my-new-recordings/",
                                        "drsn-edge evaluate model.safetensors --channels FE   # same files, fan end",
                                        "drsn-edge evaluate model.safetensors --snr -4,0,clean --json r.json --plot r.png"))
-    p.add_argument("model", help="checkpoint (.safetensors), .onnx or .engine")
+    p.add_argument("model", type=model_arg, help="checkpoint (.safetensors), .onnx or .engine, or a zoo name")
     add_data_options(p)
     add_bearing_options(p.add_argument_group("bearing evidence (fault location by physics, beside the model's)"))
     a = p.add_argument_group("alarms (replayed as stream would raise them: false alarms per day, detection delay)")

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from drsn_edge.cli.parser import add_data_options, add_provider_options, data_given, data_spec_from_args, examples
+from drsn_edge.cli.parser import add_data_options, add_provider_options, data_given, data_spec_from_args, examples, model_arg
 from drsn_edge.data.dataset import DataSpec
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.export.triton import TritonOptions
@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "drsn-edge export model.safetensors -o model.onnx --trt fp16   # on a GPU box",
                                        "drsn-edge export model.safetensors -o model.onnx --triton-repo models/ "
                                        "--triton-latency-ms 10"))
-    p.add_argument("checkpoint", help="the checkpoint train wrote (recognised by content, whatever its name)")
+    p.add_argument("checkpoint", type=model_arg, help="the checkpoint train wrote (recognised by content, whatever its name), "
+                   "or a zoo name")
     p.add_argument("-o", "--out", default="model.onnx", help="ONNX path; FP16/INT8/engines are written beside it")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (17: ONNX Runtime, TensorRT 8.6/10; <=13 for TRT 8.2)")
     p.add_argument("--threshold", choices=["sign", "clamp", "relu"], default=None,

@@ -14,6 +14,7 @@ from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import is_triton_url, read_description
 from drsn_edge.runtime.config import StreamConfig
 from drsn_edge.runtime.decisions import AlarmConfig
+from drsn_edge.zoo import resolve_model
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -205,9 +206,9 @@ def _flag(dest: str) -> str:
 def add_data_options(p: argparse.ArgumentParser, training: bool = False) -> None:
     """Data and split options. ``--data`` is a registered dataset (sim, cwru), a folder or a manifest CSV."""
     g = p.add_argument_group("data")
-    g.add_argument("--data", help="sim (built-in simulator), cwru (with --data-dir), a folder with one subfolder per "
-                                  "label, or a manifest CSV (path,label[,group,fs,channels,...]) (default: the model's "
-                                  "own data, or sim)")
+    g.add_argument("--data", help="sim (built-in simulator), cwru (with --data-dir), both pooled (cwru+sim, with "
+                                  "--labels 4), a folder with one subfolder per label, or a manifest CSV "
+                                  "(path,label[,group,fs,channels,...]) (default: the model's own data, or sim)")
     g.add_argument("--data-dir", help="cwru: the folder of CWRU .mat files, e.g. ../shared/data/cwru/12k_drive_end "
                                       "(default: none)")
     g.add_argument("--labels", help="sim / cwru label set: 10 (condition x size) or 4 (condition) (default: sim 4, "
@@ -238,13 +239,15 @@ def add_data_options(p: argparse.ArgumentParser, training: bool = False) -> None
                                                        "(default: one model)")
 
 
-def _options_from_args(args: argparse.Namespace, source: str) -> dict[str, Any]:
+def _options_from_args(args: argparse.Namespace, source: str, parts: tuple[str, ...] = ()) -> dict[str, Any]:
     opts: dict[str, Any] = {}
     for dest, (name, sources) in DATA_FLAGS.items():
         value = getattr(args, dest, None)
         if value is None:
             continue
-        if source not in sources:
+        if source not in sources and not set(parts) & set(sources):
+            if parts:
+                raise DrsnEdgeError(f"{_flag(dest)} applies to none of --data {'+'.join(parts)}")
             where = "your own files (a folder or manifest)" if sources == ("folder", "manifest") else \
                 ", ".join(f"--data {s}" for s in sources)
             hint = {"data_dir": "; for your own recordings use --data FOLDER or --data MANIFEST.csv",
@@ -257,7 +260,7 @@ def _options_from_args(args: argparse.Namespace, source: str) -> dict[str, Any]:
                     value = [int(v) for v in value]
                 except ValueError:
                     raise DrsnEdgeError(f"bad --loads {args.loads!r}: expected numbers of hp like 0,1,2") from None
-            if dest == "channels" and source == "cwru":
+            if dest == "channels" and "cwru" in (source, *parts):
                 value = [v.upper() for v in value]
         opts[name] = value
     return opts
@@ -285,16 +288,20 @@ def data_spec_from_args(args: argparse.Namespace, base=None, default_split: str 
     if args.data is None:
         if base is None:
             base = DataSpec("sim", split=SplitSpec(default_split) if default_split else SplitSpec())
-        if args.data_dir and base.source != "cwru":
+        if args.data_dir and "cwru" not in (base.source, *base.options.get("parts", ())):
             raise DrsnEdgeError("--data-dir is the CWRU folder: use it with --data cwru; for your own recordings "
                                 "use --data FOLDER or --data MANIFEST.csv")
-        source, opts = base.source, {**base.options, **_options_from_args(args, base.source)}
+        source = base.source
+        opts = {**base.options, **_options_from_args(args, source, tuple(base.options.get("parts", ())))}
         split = base.split
     else:
         source, root = resolve_data(args.data)
-        if source == "cwru" and not args.data_dir:
-            raise DrsnEdgeError("--data cwru needs --data-dir DIR (the folder of CWRU .mat files)")
-        opts = _options_from_args(args, source)
+        parts = tuple(args.data.split("+")) if source == "mix" else ()
+        if "cwru" in (source, *parts) and not args.data_dir:
+            raise DrsnEdgeError(f"--data {args.data} needs --data-dir DIR (the folder of CWRU .mat files)")
+        opts = _options_from_args(args, source, parts)
+        if parts:
+            opts["parts"] = list(parts)
         if root is not None:
             opts["root"] = root
         split = SplitSpec(default_split) if default_split else SplitSpec()
@@ -311,6 +318,14 @@ def data_given(args: argparse.Namespace) -> bool:
     """Whether any data or split option was given on the command line."""
     return any(getattr(args, d, None) is not None for d in [*DATA_FLAGS, "data", "split", "test_group", "split_fractions",
                                                              "split_seed", "model_fs"])
+
+
+def model_arg(text: str) -> str:
+    """argparse type of a checkpoint argument: a path, or the name of a model in the zoo (``drsn-edge models``)."""
+    try:
+        return str(resolve_model(text))
+    except DrsnEdgeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def examples(*commands: str) -> str:

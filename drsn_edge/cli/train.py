@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples
+from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples, model_arg
 from drsn_edge.data.augment import NO_AUGMENT, Augment
 from drsn_edge.data.noise import parse_noise_types, parse_snr_range
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.training.config import TrainConfig
+from drsn_edge.training.config import FINETUNE_EPOCHS, TrainConfig
 from drsn_edge.training.noise_schedule import NoiseSchedule
 
 _CFG, _NOISE = TrainConfig(), NoiseSchedule()
@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="drsn-cw, drsn-cs or resnet (default: drsn-cw)")
     p.add_argument("--preset", help="wide (a WDCNN-style wide first kernel; the default) or paper (Zhao et al. Table II)")
     f = p.add_argument_group("fine-tuning from a trained model")
-    f.add_argument("--init", metavar="MODEL", help="start from this checkpoint's weights: its architecture, rate and "
+    f.add_argument("--init", metavar="MODEL", type=model_arg,
+                   help="start from this checkpoint's (or zoo model's) weights: its architecture, rate and "
                    "window; a new classifier where the classes differ; novelty and noise heads fitted again "
                    "(default: none, a new network)")
     f.add_argument("--freeze", choices=["none", "stem", "backbone"], default="none",
@@ -50,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-refit", action="store_true",
                    help="keep the best validation epoch's weights (by default training runs again on training + "
                         "validation recordings up to that epoch)")
-    p.add_argument("--epochs", type=int, default=_CFG.epochs)
+    p.add_argument("--epochs", type=int, help=f"training epochs (default: {_CFG.epochs}; {FINETUNE_EPOCHS} with --init)")
     p.add_argument("--steps-per-epoch", type=int, default=_CFG.steps_per_epoch)
     p.add_argument("--batch-size", type=int, default=_CFG.batch_size)
     p.add_argument("--lr", type=float, default=_CFG.lr)
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
     kinds = parse_noise_types(args.noise)
     low, high = parse_snr_range(args.snr)
+    if args.epochs is None:
+        args.epochs = FINETUNE_EPOCHS if args.init else _CFG.epochs
     for name in ("epochs", "steps_per_epoch", "batch_size"):
         if getattr(args, name) < 1:
             raise DrsnEdgeError(f"--{name.replace('_', '-')} must be at least 1")

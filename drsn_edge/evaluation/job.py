@@ -65,6 +65,9 @@ def evaluate_model(
         log(f"warning: {p.line()}")
     if ds.in_channels != md.in_channels:
         raise DrsnEdgeError(f"the data has {ds.in_channels} channel(s) per recording, the model takes {md.in_channels}")
+    if data is None and not ds.plan.recordings_in("test"):
+        raise DrsnEdgeError(f"{Path(model).name} trained on every recording of its data ({spec.describe()}): it has no "
+                            "test split; give --data with recordings it did not train on")
     ws = ds.window_set("test", md.window, md.hop)
     to_model = np.array([md.class_names.index(n) if n in md.class_names else -1 for n in ds.class_names])
     y = to_model[ws.y]

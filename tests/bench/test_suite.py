@@ -7,15 +7,16 @@ import pytest
 
 from drsn_edge.cli.main import main
 from drsn_edge.export.formats import export_formats
+from drsn_edge.zoo import MODELS
 
 pytestmark = pytest.mark.slow  # each test runs drsn-edge bench end to end
 
 REPO = Path(__file__).resolve().parents[2]
-MODEL = REPO / "benchmarks" / "models" / "sim-paper-cw.safetensors"
+MODEL = MODELS["sim-paper"].path
 
 
 def test_bench_quick_writes_table_json_plots(tmp_path, capsys):
-    code = main(["bench", str(MODEL), "--quick", "--out", str(tmp_path), "--floor-accuracy", "90"])
+    code = main(["bench", str(MODEL), "--data", "sim", "--quick", "--out", str(tmp_path), "--floor-accuracy", "90"])
     out = capsys.readouterr().out
     assert code == 0, out
     r = json.loads((tmp_path / "bench.json").read_text())
@@ -47,7 +48,7 @@ def test_bench_quick_writes_table_json_plots(tmp_path, capsys):
 
 
 def test_bench_floor_miss_exits_1(tmp_path, capsys):
-    code = main(["bench", str(MODEL), "--quick", "--out", str(tmp_path), "--floor-accuracy", "100.1"])
+    code = main(["bench", str(MODEL), "--data", "sim", "--quick", "--out", str(tmp_path), "--floor-accuracy", "100.1"])
     err = capsys.readouterr().err
     assert code == 1 and "floor missed" in err
 
@@ -59,9 +60,9 @@ def test_bench_calibrates_int8_on_the_data_it_is_given(tmp_path, capsys, cwru_di
 
     moved = tmp_path / "elsewhere" / "wide.safetensors"
     moved.parent.mkdir()
-    shutil.copy(REPO / "benchmarks" / "models" / "cwru-wide-cw.safetensors", moved)  # its data path no longer resolves
-    code = main(["bench", str(moved), "--quick", "--out", str(tmp_path / "b"), "--data", "cwru", "--data-dir",
-                 str(cwru_dir), "--snr", "clean", "--noise", "gaussian"])
+    shutil.copy(MODELS["cwru-wide"].path, moved)  # its data path no longer resolves
+    code = main(["bench", str(moved), "--quick", "--out", str(tmp_path / "b"), "--data", "cwru", "--labels", "4",
+                 "--data-dir", str(cwru_dir), "--snr", "clean", "--noise", "gaussian"])
     assert code == 0, capsys.readouterr().out
     r = json.loads((tmp_path / "b" / "bench.json").read_text())
     int8 = next(f for f in r["formats"] if f["format"] == "onnx-int8")

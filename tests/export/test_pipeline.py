@@ -85,9 +85,9 @@ def test_evaluate_reports_labels_the_model_does_not_know(stream_model, tmp_path,
     assert "windows 44:" in text
 
 
-def test_committed_models_export_from_any_directory(cwru_dir, tmp_path, monkeypatch, capsys):
+def test_a_zoo_model_exports_by_name_from_any_directory(cwru_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    code, text, err = run_cli(capsys, ["export", os.path.join(REPO, "benchmarks", "models", "cwru-wide-cw.safetensors"),
+    code, text, err = run_cli(capsys, ["export", "cwru-wide",
                                        "-o", "m.onnx"])
     assert code == 0, err
     assert "cwru" in text or "PASS" in text

@@ -15,6 +15,7 @@ import soundfile as sf
 from drsn_edge.data.simulator import simulate_bearing, simulate_sequence
 from drsn_edge.runtime import StreamConfig, StreamRunner, open_model
 from drsn_edge.runtime.sources import ArraySource
+from drsn_edge.zoo import MODELS
 from tests.cli_helpers import assert_one_line_error, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ def test_cwru_stream_decisions_equal_eval(cwru_dir, tmp_path):
     from drsn_edge.models.checkpoint import load_checkpoint
     from drsn_edge.training.trainer import predict_logits
 
-    ckpt = REPO / "benchmarks" / "models" / "cwru-wide-cw.safetensors"
+    ckpt = MODELS["cwru-wide"].path
     export_onnx(ckpt, tmp_path / "m.onnx")
     model, md = load_checkpoint(ckpt)
     ds = load_dataset(DataSpec("cwru", {"root": str(cwru_dir), "label_set": "10"}))
@@ -273,6 +274,7 @@ except ImportError:
 import drsn_edge.runtime as rt
 from drsn_edge.runtime.sinks import mqtt, prometheus, jsonl
 from drsn_edge.cli.main import main
+from drsn_edge.zoo import MODELS
 rc = main(["stream", {str(onnx)!r}, {str(tmp_path / 'r.npy')!r}, "--fs", "12000", "--jsonl", {str(tmp_path / 'o.jsonl')!r}])
 assert rc in (0, 1), rc
 assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules)

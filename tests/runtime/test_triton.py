@@ -24,6 +24,7 @@ from triton_server import TritonServer, free_port, server_unavailable_reason  # 
 from drsn_edge.errors import DrsnEdgeError  # noqa: E402
 from drsn_edge.export.triton import TritonOptions, build_config, parse_config  # noqa: E402
 from drsn_edge.modelfile import read_description  # noqa: E402
+from drsn_edge.zoo import MODELS  # noqa: E402
 
 SERVER_SKIP = server_unavailable_reason()
 needs_server = pytest.mark.skipif(SERVER_SKIP is not None, reason=f"no Triton server: {SERVER_SKIP}")
@@ -124,8 +125,8 @@ def assert_same_decisions(remote: list[dict], local: list[dict]) -> None:
 
 @needs_server
 def test_cwru_decisions_equal_local(cwru_dir, tmp_path):
-    """The committed CWRU model, served by Triton: every window's decision as the local backend's."""
-    ck = REPO / "benchmarks" / "models" / "cwru-wide-cw.safetensors"
+    """The zoo's CWRU model, served by Triton: every window's decision as the local backend's."""
+    ck = MODELS["cwru-wide"].path
     repo, _ = export_repo(ck, tmp_path)
     files = [str(cwru_dir / f) for f in ("105.mat", "118.mat", "130.mat")]
     with TritonServer(repo, "drsn", log=tmp_path / "server.log") as server:

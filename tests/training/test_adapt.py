@@ -1,6 +1,5 @@
 """Adaptation to a new machine from its unlabelled recordings."""
 
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -11,6 +10,7 @@ from drsn_edge.data.simulator import simulate_bearing
 from drsn_edge.modelfile import read_description
 from drsn_edge.models.checkpoint import load_checkpoint
 from drsn_edge.training.adapt import adabn
+from drsn_edge.zoo import MODELS
 from tests.cli_helpers import assert_one_line_error, run_cli
 
 
@@ -41,7 +41,7 @@ def test_adapt_refuses_a_target_recorded_in_one_state(tmp_path, capsys):
     """Recordings of a healthy machine alone: AdaBN normalises away what tells healthy from faulty (measured: a model
     calling 99 % of these windows healthy called 25 % healthy after it). ``adapt`` refuses in one line and writes
     nothing; before, it wrote that model without a word."""
-    model = Path(__file__).resolve().parents[2] / "benchmarks" / "models" / "sim-paper-cw.safetensors"
+    model = MODELS["sim-paper"].path
     target = tmp_path / "healthy"
     target.mkdir()
     for s in (21, 22):

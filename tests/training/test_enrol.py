@@ -2,16 +2,16 @@
 comes with what the data can vouch for, and bad input is one line with nothing written."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from drsn_edge.data.simulator import Machine
 from drsn_edge.modelfile import read_description
+from drsn_edge.zoo import MODELS
 from tests.cli_helpers import assert_one_line_error, run_cli
 
-MODEL = Path(__file__).resolve().parents[2] / "benchmarks" / "models" / "sim-paper-cw.safetensors"
+MODEL = MODELS["sim-paper"].path
 
 
 @pytest.fixture(scope="module")

@@ -84,3 +84,13 @@ def test_an_onnx_model_is_not_a_start(stream_model, tmp_path, capsys):
     _, onnx_path = stream_model
     assert_one_line_error(capsys, ["train", "--data", "sim", "--init", str(onnx_path), "--out", str(tmp_path / "x.st"),
                                    *FAST], "starts from the training checkpoint (.safetensors) it was exported from")
+
+
+def test_fine_tuning_runs_its_own_number_of_epochs_unless_told(sim_checkpoint, tmp_path):
+    from drsn_edge.training.config import FINETUNE_EPOCHS, TrainConfig
+
+    short = ["--data", "sim", "--sim-duration", "3", "--steps-per-epoch", "1", "--batch-size", "8", "--quiet", "--no-refit"]
+    assert main(["train", *short, "--init", str(sim_checkpoint), "--out", str(tmp_path / "a.st")]) == 0
+    assert read_checkpoint_file(tmp_path / "a.st").md.training["epochs"] == FINETUNE_EPOCHS < TrainConfig().epochs
+    assert main(["train", *short, "--init", str(sim_checkpoint), "--epochs", "2", "--out", str(tmp_path / "b.st")]) == 0
+    assert read_checkpoint_file(tmp_path / "b.st").md.training["epochs"] == 2
