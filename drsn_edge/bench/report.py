@@ -25,9 +25,11 @@ def to_markdown(r: dict[str, Any], command: str = "") -> str:
              "(max - min) / median of the round medians). FLOPs per window (Conv/Gemm): "
              f"{_f(r['flops_per_window'] and r['flops_per_window'] / 1e6, '{:.2f}')} M; single-core sgemm peak "
              f"{r['single_core_sgemm_gflops']:.1f} GFLOP/s. Run time {r['seconds']:.0f} s.", ""]
-    if "time split" in r["data"] or r.get("training_split") == "time":
+    if "time split" in r["data"] or r.get("training_split") == "time" or r.get("trained_on_all"):
+        how = "it trained on every recording of this data" if r.get("trained_on_all") else \
+            "a time split inside each recording"
         lines += ["The accuracy columns compare formats on the same windows. They come from recordings this model "
-                  "trained on (a time split inside each recording), which flatters it: for recordings it never saw, "
+                  f"trained on ({how}), which flatters it: for recordings it never saw, "
                   "see the leave-one-load-out results (`cwru_generalization.md`).", ""]
     if command:
         lines += [f"Command: `{command}`", ""]

@@ -176,6 +176,8 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
     report = {
         "checkpoint": opts.checkpoint, "model": md.model, "data": data_note, "test_windows": int(len(x)),
         "training_split": ((md.data or {}).get("split") or {}).get("kind"),
+        "trained_on_all": float((((md.data or {}).get("split") or {}).get("fractions") or [0, 0, 1])[2]) == 0
+        and spec.source == (md.data or {}).get("source"),
         "batch": opts.batch, "threads": opts.threads, "rounds": opts.rounds, "quick": opts.quick,
         "flops_per_window": flops, "single_core_sgemm_gflops": peak, "formats": list(rows.values()), "ratios": ratios,
         "int8_scheme": (report_export.get("int8") or {}).get("scheme") if int8 else None, "streaming": stream,

@@ -198,14 +198,21 @@ def test_options_that_do_not_apply_are_errors(tmp_path, capsys):
     assert not os.path.exists(out)
 
 
+def _train_help() -> str:
+    from drsn_edge.cli.main import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return sub.choices["train"].format_help()
+
+
 def test_library_and_cli_share_defaults():
     from drsn_edge.cli.main import build_parser
     from drsn_edge.training.config import TrainConfig
 
     args = build_parser().parse_args(["train"])
     cfg = TrainConfig()
-    assert (args.epochs, args.steps_per_epoch, args.batch_size, args.lr) == (cfg.epochs, cfg.steps_per_epoch,
-                                                                             cfg.batch_size, cfg.lr)
+    assert (args.steps_per_epoch, args.batch_size, args.lr) == (cfg.steps_per_epoch, cfg.batch_size, cfg.lr)
+    assert args.epochs is None and str(cfg.epochs) in build_parser().format_help() + _train_help()  # set in run
     assert args.noise == ",".join(cfg.noise.kinds) and args.snr == f"{cfg.noise.snr_low:g}:{cfg.noise.snr_high:g}"
     assert cfg.noise.enabled  # the library trains with noise, as the CLI does
 

@@ -47,20 +47,24 @@ def test_cwru_stream_decisions_equal_eval(cwru_dir, tmp_path):
     """Every CWRU test span streamed through the runtime gives eval's decision on every window."""
     from drsn_edge.data.dataset import DataSpec, load_dataset
     from drsn_edge.data.recording import cut_windows  # the cut `drsn-edge eval` uses (test span, half-window hop)
+    from drsn_edge.evaluation.torch_backend import TorchBackend
     from drsn_edge.export.onnx_export import export_onnx
     from drsn_edge.models.checkpoint import load_checkpoint
-    from drsn_edge.training.trainer import predict_logits
 
     ckpt = MODELS["cwru-wide"].path
     export_onnx(ckpt, tmp_path / "m.onnx")
     model, md = load_checkpoint(ckpt)
+    torch_model = TorchBackend((model, md))
+    torch_model.activate()
     ds = load_dataset(DataSpec("cwru", {"root": str(cwru_dir), "label_set": "10"}))
     total = 0
     for rec in ds.recordings:
         start, stop = rec.span("test")
         seg = rec.signal[:, start:stop]
         windows = cut_windows(rec.signal, start, stop, md.window, md.hop)
-        eval_labels = [md.class_names[i] for i in predict_logits(model, windows).argmax(1)]
+        logits, extra = torch_model.infer_all(windows)  # the stream says unknown where the novelty score is high
+        eval_labels = ["unknown" if n > md.novelty["threshold"] else md.class_names[i]
+                       for i, n in zip(logits.argmax(1), extra["novelty"])]
         sink, _ = stream_array(tmp_path / "m.onnx", seg, rec.fs)
         stream_labels = [r["label"] for r in sink.of("window")]
         assert stream_labels == eval_labels, rec.meta["file"]
