@@ -9,7 +9,7 @@ from drsn_edge.data.augment import Augment
 from drsn_edge.training.noise_schedule import NoiseSchedule
 
 #: epochs when fine-tuning from a trained model (``train --init``): the backbone starts where it learnt, so a third of
-#: a new model's epochs (a wide model on one CWRU load: about 1.5 min on 2 cores, refit included)
+#: a new model's epochs (a wide model on one labelled load: 36-82 s on 2 cores, refit included; few_shot.md)
 FINETUNE_EPOCHS = 10
 
 
