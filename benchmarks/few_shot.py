@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from drsn_edge.bearing.diagnosis import location_of
 from drsn_edge.bench.machine import machine_info
 from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.data.splits import SplitSpec
@@ -77,15 +78,14 @@ def test_windows(spec: DataSpec, window: int) -> tuple[np.ndarray, np.ndarray, l
 
 
 def balanced(y: np.ndarray, pred: np.ndarray, names: list[str]) -> float:
-    rep = classification_report(y, pred, names)
-    recalls = [rep["per_class"][names[c]]["recall"] for c in sorted(set(y.tolist()))]
-    return float(np.mean(recalls))
+    return classification_report(y, pred, names)["balanced_accuracy"]  # mean recall over the classes present
 
 
 def by_location(names: list[str], model_names: list[str]) -> np.ndarray:
-    """Each data class's index among the model's classes by location (inner_race_0.007 -> inner_race); -1 if none."""
+    """Each data class's index among the model's classes, by name or else by location (inner_race_0.007 ->
+    inner_race); -1 if none."""
     return np.array([model_names.index(n) if n in model_names else
-                     next((i for i, m in enumerate(model_names) if n.startswith(m + "_")), -1) for n in names])
+                     model_names.index(loc) if (loc := location_of(n)) in model_names else -1 for n in names])
 
 
 def adapted_accuracy(ckpt: Path, spec: DataSpec, location: bool) -> float:

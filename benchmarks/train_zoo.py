@@ -65,25 +65,17 @@ def location_report(be, md, spec: DataSpec) -> dict[str, Any] | None:
     where the data has none of them)."""
     ds = load_dataset(spec, min_samples=md.window)
     names = list(md.class_names)
-    xs, ys = [], []
-    for r in ds.recordings:
-        label = ds.class_names[r.label]
-        if label not in names:
-            continue
-        w = cut_windows(r.signal, 0, r.samples, md.window, md.window // 2)
-        xs.append(w)
-        ys.append(np.full(len(w), names.index(label)))
-    if not xs:
+    ws = ds.window_set("test", md.window, md.window // 2)  # split "all": every window of every recording
+    to = np.array([names.index(n) if n in names else -1 for n in ds.class_names])[ws.y]
+    if not (to >= 0).any():
         return None
-    x, y = np.concatenate(xs), np.concatenate(ys)
+    x, y = ws.x[to >= 0], to[to >= 0]
     logits, extra = be.infer_all(x.astype(np.float32))
     rep = classification_report(y, logits.argmax(1), names)
-    present = sorted(set(y.tolist()))
-    recalls = [rep["per_class"][names[c]]["recall"] for c in present]
+    present = [names[c] for c in sorted(set(y.tolist()))]
     unknown = float(np.mean(extra["novelty"] > md.novelty["threshold"])) if "novelty" in extra else None
-    return {"windows": int(len(y)), "classes": [names[c] for c in present],
-            "balanced_accuracy": float(np.mean(recalls)), "per_class_recall": dict(zip([names[c] for c in present], recalls)),
-            "unknown_share": unknown}
+    return {"windows": int(len(y)), "classes": present, "balanced_accuracy": rep["balanced_accuracy"],
+            "per_class_recall": {c: rep["per_class"][c]["recall"] for c in present}, "unknown_share": unknown}
 
 
 def tone_unknown(be, md) -> float | None:
@@ -122,7 +114,7 @@ def train_one(name: str, recipe: dict[str, Any], work: Path, cwru: str, mfpt: st
     out["file"] = {"bytes": target.stat().st_size, "classes": md.class_names, "heads": [h for h in ("novelty", "noise")
                                                                                           if getattr(md, h)]}
     out["tone_unknown_share"] = tone_unknown(be, md)
-    if name == "cwru-wide" or "cwru" in recipe["trained_on"].lower():
+    if "cwru" in recipe["trained_on"].lower():
         out["cwru_fan_end"] = location_report(be, md, DataSpec("cwru", {"root": cwru, "label_set": "4", "channels": ["FE"]},
                                                                12000.0, SplitSpec("all")))
     else:
