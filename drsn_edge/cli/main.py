@@ -12,7 +12,7 @@ if sys.argv[1:2] in (["stream"], ["serve"]):  # a stop at any moment, start-up i
     catch_stop_signals()
 
 from drsn_edge._version import __version__  # noqa: E402 - after the signal handlers: imports take ~0.3 s
-from drsn_edge.cli import adapt, bench, data, demo, enrol, evaluate, export, models, stream, train  # noqa: E402
+from drsn_edge.cli import adapt, bench, data, demo, enrol, evaluate, export, models, serve, stream, train  # noqa: E402
 from drsn_edge.cli.parser import Parser  # noqa: E402
 from drsn_edge.errors import DrsnEdgeError  # noqa: E402
 
@@ -21,7 +21,7 @@ def build_parser() -> Parser:
     parser = Parser(prog="drsn-edge", description="Deep Residual Shrinkage Networks from training to the edge.")
     parser.add_argument("--version", action="version", version=f"drsn-edge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in (data, train, evaluate, adapt, enrol, export, stream, bench, demo, models):
+    for module in (data, train, evaluate, adapt, enrol, export, stream, serve, bench, demo, models):
         module.add_parser(sub)
     return parser
 
@@ -42,7 +42,7 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     as_process = argv is None
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["stream"]:  # a stop request at any moment, start-up included, ends with a summary
+    if argv[:1] in (["stream"], ["serve"]):  # a stop request at any moment, start-up included, ends with a summary
 
         catch_stop_signals()
     try:

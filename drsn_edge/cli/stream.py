@@ -103,7 +103,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def job_from_args(args: argparse.Namespace) -> tuple[StreamJob, bool]:
+    """The stream job a command line (or one input of a deployment file) asks for, and whether it is shown on a
+    terminal."""
     if args.bearing:  # an unknown bearing or a bad speed: said before the model loads
         bearing_from_text(args.bearing)
     shaft_hz = check_speed(args.rpm, args.shaft_hz)
@@ -148,7 +150,17 @@ def run(args: argparse.Namespace) -> int:
                                   trt_int8=args.trt_int8, intra_op_threads=args.threads, streaming=True,
                                   cuda_graph=args.cuda_graph, tf32=args.tf32),
     )
-    s = run_stream(job)
+    return job, human
+
+
+def run(args: argparse.Namespace) -> int:
+    job, human = job_from_args(args)
+    return tell(run_stream(job), job, human)
+
+
+def tell(s: dict, job: StreamJob, human: bool, command: str = "stream") -> int:
+    """A run's summary on standard error (and the verdicts on a terminal); returns its exit code."""
+    alarm = job.config.alarm
     if human:
         verdict_table(s)
     lat = s["latency_ms"]
@@ -170,10 +182,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"output {name}: {', '.join(f'{k} {v}' for k, v in o.items())}", file=sys.stderr)
     b = s.get("backend")
     if b and (b["outages"] or b["retried_requests"]):
-        print(f"server {args.model}: {b['outages']} outage(s), {b['outage_seconds']:.1f} s away, "
+        print(f"server {job.model}: {b['outages']} outage(s), {b['outage_seconds']:.1f} s away, "
               f"{b['retried_requests']} request(s) resent, {b['reconnects']} reconnect(s); no window lost", file=sys.stderr)
     if s["exit_code"] == EXIT_NO_WINDOWS:
         m = s["model"]
-        print(f"drsn-edge stream: no window processed: {no_window_reason(s, m['window_samples'], m['sample_rate_hz'])}",
+        print(f"drsn-edge {command}: no window processed: {no_window_reason(s, m['window_samples'], m['sample_rate_hz'])}",
               file=sys.stderr)
     return s["exit_code"]

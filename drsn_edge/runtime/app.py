@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import glob
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any
 from drsn_edge.bearing import bearing_from_text, check_speed
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.lifecycle import catch_stop_signals
+from drsn_edge.modelfile import is_triton_url
 from drsn_edge.readers import ManifestRow, is_manifest, no_recordings, read_manifest, scale_factor, walk_recordings
 from drsn_edge.runtime.config import (
     StreamConfig,
@@ -33,8 +36,10 @@ from drsn_edge.runtime.config import (
 )
 from drsn_edge.runtime.evidence import EvidenceSettings
 from drsn_edge.runtime.loader import open_model
+from drsn_edge.runtime.model_swap import ModelWatcher
 from drsn_edge.runtime.providers import ProviderSettings
 from drsn_edge.runtime.runner import StreamRunner
+from drsn_edge.runtime.service import Watchdog
 from drsn_edge.runtime.sinks.console import ConsoleSink
 from drsn_edge.runtime.sinks.jsonl import JsonLinesSink
 from drsn_edge.runtime.sinks.mqtt import MqttSink
@@ -195,43 +200,105 @@ def open_sinks(o: OutputOptions, streams, md, outputs_stats, stream_ids: list[st
 
 def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     """Open model, inputs and outputs; stream every input; return the summary (with ``exit_code``)."""
-    warn = warn or (lambda m: print(f"drsn-edge stream: warning: {m}", file=sys.stderr))
-    for settings in (job.inputs, job.config, job.config.alarm, job.provider):  # every number, before any work
-        check_numbers(settings)
-    check_number("server_wait_s", job.server_wait_s)
-    stop = catch_stop_signals()
+    return run_streams([job], warn)
+
+
+def _planned_inputs(job: StreamJob, warn) -> list[tuple[str, str, dict[str, Any]]]:
     inputs = expand_inputs([job.input] if isinstance(job.input, str) else list(job.input), warn,
                            job.inputs.allow_outside)
     if job.stream_id:
         inputs = [(f, job.stream_id if len(inputs) == 1 else f"{job.stream_id}/{sid}", o) for f, sid, o in inputs]
-    backend, md = open_model(job.model, job.provider, server_wait_s=job.server_wait_s)
-    healthy = check_config(job.config, md)
+    return inputs
+
+
+def run_streams(jobs: list[StreamJob], warn=None, watch_model_s: float | None = None) -> dict[str, Any]:
+    """Several jobs side by side (``serve``), one thread each, on one model and one set of outputs (the first job's
+    model, backend settings and outputs; each job its own inputs and stream settings); one summary over them all. A
+    single job runs on the calling thread, exactly as ``stream``. ``watch_model_s``: poll the model file this often and
+    swap a replaced one in while the streams run (:mod:`~drsn_edge.runtime.model_swap`)."""
+    warn = warn or (lambda m: print(f"drsn-edge stream: warning: {m}", file=sys.stderr))
+    first = jobs[0]
+    for job in jobs:
+        for settings in (job.inputs, job.config, job.config.alarm, job.provider):  # every number, before any work
+            check_numbers(settings)
+        check_number("server_wait_s", job.server_wait_s)
+    stop = catch_stop_signals()
+    planned = [_planned_inputs(job, warn) for job in jobs]
+    ids = [sid for inputs in planned for _, sid, _ in inputs]
+    if dup := sorted({i for i in ids if ids.count(i) > 1}):
+        raise DrsnEdgeError(f"two inputs stream as {dup[0]!r}: give each input its own stream id")
+    backend, md = open_model(first.model, first.provider, server_wait_s=first.server_wait_s)
+    healthy = None
+    for job in jobs:
+        healthy = check_config(job.config, md)
+        if mismatch := enrolment_mismatch(job.config, md):
+            warn(mismatch)
     if healthy is None:
         warn(no_normal_warning(md))
-    mismatch = enrolment_mismatch(job.config, md)
-    if mismatch:
-        warn(mismatch)
     runners: list = []
     sinks = SinkSet([], warn=warn)
-    sinks.sinks += open_sinks(job.outputs, lambda: [r.stats for r in runners], md, sinks.stats,
-                              [sid for _, sid, _ in inputs], warn)
+    sinks.sinks += open_sinks(first.outputs, lambda: [r.stats for r in runners], md, sinks.stats, ids, warn)
     failed: list[str] = []
+    started = time.monotonic()
+
+    def progress() -> float:  # the stream that moved least recently; none running: now
+        running = [r.heartbeat for r in runners if not r.finished]
+        return min(running) if running else time.monotonic()
+
+    watchdog = Watchdog(progress if len(jobs) > 1 else lambda: runners[-1].heartbeat if runners else started)
+    watcher = None
+    if watch_model_s and not is_triton_url(first.model):
+        watcher = ModelWatcher(first.model, first.provider, backend, md, lambda: list(runners), sinks.emit, warn,
+                               first.config.batch_size, watch_model_s)
+    current = (lambda: watcher.backend) if watcher else (lambda: backend)
     try:
-        _stream_inputs(job, inputs, backend, md, sinks, runners, failed, stop, warn)
+        if not stop.is_set():
+            _activate(backend, stop, warn)
+            if watcher:
+                watcher.start()
+            watchdog.ready(f"streaming {len(ids)} input(s)")
+            if len(jobs) == 1:
+                _stream_inputs(first, planned[0], current, md, sinks, runners, failed, stop, warn)
+            else:
+                _side_by_side(jobs, planned, current, md, sinks, runners, failed, stop, warn)
     finally:
-        summary = _finish(runners, sinks, failed, stop.is_set(), backend, md, healthy)
-        backend.close()
+        watchdog.stopping()
+        if watcher:
+            watcher.stop()
+        summary = _finish(runners, sinks, failed, stop.is_set(), current(), md, healthy)
+        if watcher:
+            summary["model_swaps"] = {"swapped": watcher.swaps, "refused": watcher.refused, "model": watcher.hash}
+        current().close()
     return summary
 
 
-def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, failed: list, stop, warn) -> None:
-    if stop.is_set():
-        return
+def _activate(backend, stop, warn) -> None:
     if hasattr(backend, "stop_event"):  # a remote backend waiting out an outage stops waiting on a stop
         backend.stop_event = stop
     backend.activate()
     for note in getattr(backend, "notes", []):
         warn(note)
+
+
+def _side_by_side(jobs: list[StreamJob], planned, current, md, sinks, runners: list, failed: list, stop, warn) -> None:
+    """Each job on its own thread; an input that fails is said and counted, and the others go on."""
+    def one(job: StreamJob, inputs) -> None:
+        try:
+            _stream_inputs(job, inputs, current, md, sinks, runners, failed, stop, warn)
+        except DrsnEdgeError as exc:  # already counted in ``failed`` by the input's own path
+            warn(f"input failed: {exc}")
+
+    threads = [threading.Thread(target=one, args=(job, inputs), name=f"drsn-job-{i}", daemon=True)
+               for i, (job, inputs) in enumerate(zip(jobs, planned))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():  # the main thread stays free for signals
+            t.join(timeout=0.2)
+
+
+def _stream_inputs(job: StreamJob, inputs, current, md, sinks, runners: list, failed: list, stop, warn) -> None:
+    """Each input of one job in turn; ``current()`` is the model to start each on (the newest, after a swap)."""
     for spec, sid, row_options in inputs:
         if stop.is_set():
             break
@@ -244,7 +311,7 @@ def _stream_inputs(job: StreamJob, inputs, backend, md, sinks, runners: list, fa
             if evidence and (beyond := evidence.out_of_band(source.fs)):
                 warn(f"bearing evidence: {', '.join(n.upper() for n in beyond)} skipped: at {evidence.shaft_hz:g} Hz "
                      f"{'its' if len(beyond) == 1 else 'their'} harmonics lie beyond the envelope spectrum's band")
-            runner = StreamRunner(backend, md, source, sinks, job.config, sid, stop, evidence, off or "")
+            runner = StreamRunner(current(), md, source, sinks, job.config, sid, stop, evidence, off or "")
         except DrsnEdgeError as exc:
             failed.append(str(exc) if spec in str(exc) else f"{spec}: {exc}")
             if len(inputs) == 1:
@@ -327,4 +394,4 @@ def no_window_reason(summary: dict[str, Any], window: int, fs: float) -> str:
 
 
 __all__ = ["EXIT_ALARM", "EXIT_BAD_INPUT", "EXIT_NO_WINDOWS", "EXIT_OK", "EXIT_OUTPUT_FAILED", "InputOptions",
-           "OutputOptions", "StreamJob", "expand_inputs", "open_sinks", "open_source", "run_stream"]
+           "OutputOptions", "StreamJob", "expand_inputs", "open_sinks", "open_source", "run_stream", "run_streams"]

@@ -102,6 +102,10 @@ class StreamRunner:
             self.stats.evidence = {**evidence.describe(), "model_trained_on": md.training.get("machine"),
                                    "models_own_machine": familiar}
         self._backend_events = getattr(backend, "drain_events", None)
+        self.heartbeat = time.monotonic()  # the consumer's last turn: a service watchdog pings only while it moves
+        self.finished = False
+        self._decided_t = 0.0
+        self._next_model: tuple[object, dict, threading.Event] | None = None  # a model to take between two batches
 
     # ---- reader thread -------------------------------------------------------------------------------------
     def _read(self) -> None:
@@ -182,6 +186,7 @@ class StreamRunner:
         now_pc, now = time.perf_counter(), time.time()
         latency = (now_pc - arrival) * 1e3
         t = ends / self.md.sample_rate
+        self._decided_t = float(t.max())
         smoothed, p_fault, labels, events = self.decider.decide(units, probs, extra, t)
         self.stats.add_decisions(units, labels, p_fault, t, extra.get("noise_level"))
         self.stats.latency.add(latency)
@@ -230,6 +235,24 @@ class StreamRunner:
             self.stats.add_dropped("queue", delta)
             self._emit(event_record("dropped", stream=self.stream_id, cause="queue", count=delta))
 
+    def swap_model(self, backend, hashes: dict[str, str | None]) -> threading.Event:
+        """Take ``backend`` (same rate, window, channels and classes) between two batches; the event is set once taken
+        (at once when this stream has ended)."""
+        taken = threading.Event()
+        self._next_model = (backend, hashes, taken)
+        if self.finished:
+            taken.set()
+        return taken
+
+    def _take_model(self) -> None:
+        backend, hashes, taken = self._next_model
+        self._next_model = None
+        self.backend = backend
+        self._backend_events = getattr(backend, "drain_events", None)
+        self._emit(event_record("model_changed", stream=self.stream_id, **hashes,
+                                stream_time=round(self._decided_t, 6)))  # the last window the old model decided
+        taken.set()
+
     def _warm(self) -> None:
         """A full batch through the backend before the stream's clock starts (once per backend: see
         :meth:`~drsn_edge.runtime.backends.base.BackendBase.warm`)."""
@@ -257,6 +280,12 @@ class StreamRunner:
         pending: tuple[Batch, Future] | None = None
         try:
             while True:
+                self.heartbeat = time.monotonic()
+                if self._next_model is not None:  # a new model: this batch's decisions first, on the old one
+                    if pending is not None:
+                        self._decide(*pending)
+                        pending = None
+                    self._take_model()
                 if pending is not None and not self.q.ready(self.cfg.batch_size, self.cfg.max_latency_s):
                     self._decide(*pending)  # nothing else is ready: no batch waits for a later one's inference
                     pending = None
@@ -311,6 +340,9 @@ class StreamRunner:
                 self.source.close()  # only now: closing under a running reader unmapped the file it was reading
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self.finished = True
+            if self._next_model is not None:  # offered as the stream ended: nothing left to decide
+                self._next_model[2].set()
         self._count_drops()
         st = self.stats
         st.wall_seconds = time.perf_counter() - t0

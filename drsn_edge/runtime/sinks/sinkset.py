@@ -1,9 +1,11 @@
 """Every output of a run behind one interface: a sink that fails (a full disk, a closed pipe) is reported once and
-set aside, and the others go on; what it could not take is counted."""
+set aside, and the others go on; what it could not take is counted. Streams running side by side (``serve``) share
+one set: a lock keeps each record (and each batch's records) whole and in order."""
 
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError
@@ -19,6 +21,7 @@ class SinkSet:
         self.sinks = list(sinks)
         self.failed: dict[str, dict[str, Any]] = {}
         self.warn = warn or (lambda msg: print(f"drsn-edge stream: {msg}", file=sys.stderr))
+        self.lock = threading.RLock()
 
     @property
     def wants_windows(self) -> bool:
@@ -51,6 +54,10 @@ class SinkSet:
         self.failed[_name(sink)]["lost"] += n
 
     def emit(self, record: dict[str, Any]) -> None:
+        with self.lock:
+            self._emit(record)
+
+    def _emit(self, record: dict[str, Any]) -> None:
         for s in self.sinks:
             if _name(s) in self.failed:
                 self._lost(s, 1)
@@ -58,6 +65,10 @@ class SinkSet:
                 self._call(s, "emit", record)
 
     def batch(self, result, md) -> None:
+        with self.lock:
+            self._batch(result, md)
+
+    def _batch(self, result, md) -> None:
         records = None
         for s in self.sinks:
             if _name(s) in self.failed:
@@ -74,6 +85,10 @@ class SinkSet:
     def start(self, stream: str, duration_s: float | None) -> None:
         """A new input begins (sinks that show progress, keep per-input timelines or announce streams use it). A sink
         that refuses the stream itself (an id another process streams on the broker) refuses the run."""
+        with self.lock:
+            self._start(stream, duration_s)
+
+    def _start(self, stream: str, duration_s: float | None) -> None:
         for s in self.live():
             if hasattr(s, "start"):
                 try:
@@ -85,9 +100,10 @@ class SinkSet:
 
     def reopen(self) -> None:
         """SIGHUP: outputs that write files close and open them again (after a log rotation)."""
-        for s in self.live():
-            if hasattr(s, "reopen"):
-                self._call(s, "reopen")
+        with self.lock:
+            for s in self.live():
+                if hasattr(s, "reopen"):
+                    self._call(s, "reopen")
 
     def stats(self) -> dict[str, Any]:
         """Per output: what it delivered, dropped and failed (MQTT reports its buffer)."""

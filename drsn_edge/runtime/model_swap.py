@@ -1,0 +1,112 @@
+"""A model replaced while its streams run: the new file is opened beside the running one, checked against it (rate,
+window, channels, classes), warmed, and handed to every stream between two batches. No window is lost or decided
+twice (the queues are untouched; each batch goes wholly to one model) and the alarm states carry over. A file that
+fails its check is refused in one line, and the old model keeps running.
+
+The file is watched by polling its identity (inode, size, modification time): an atomic rename (write elsewhere, then
+``mv``) is seen at the next poll; a file copied in place is opened only once its identity held still for one poll.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.modelfile import ModelMetadata
+from drsn_edge.modelfile.hashing import sha256_file
+from drsn_edge.runtime.loader import open_model
+from drsn_edge.runtime.providers import ProviderSettings
+from drsn_edge.runtime.sinks.records import event_record
+
+
+def incompatibility(old: ModelMetadata, new: ModelMetadata) -> str | None:
+    """Why ``new`` cannot take over ``old``'s streams, in one line; None when it can."""
+    for what, a, b in (("sample rate (Hz)", old.sample_rate, new.sample_rate), ("window", old.window, new.window),
+                       ("input channels", old.in_channels, new.in_channels)):
+        if a != b:
+            return f"its {what} is {b:g}, the running model's {a:g}"
+    if list(old.class_names) != list(new.class_names):  # alarm states and per-class counts are kept by class
+        return (f"its classes ({', '.join(new.class_names)}) differ from the running model's "
+                f"({', '.join(old.class_names)}); restart the service to change classes")
+    return None
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+class ModelWatcher:
+    """Watches ``path``; on a change, swaps the new model into every runner of ``runners()``."""
+
+    def __init__(self, path: str, settings: ProviderSettings, backend, md: ModelMetadata, runners: Callable[[], list],
+                 emit: Callable[[dict], None], warn: Callable[[str], None], batch_size: int,
+                 interval_s: float = 1.0) -> None:
+        self.path, self.settings, self.backend, self.md = Path(path), settings, backend, md
+        self.runners, self.emit, self.warn = runners, emit, warn
+        self.batch_size, self.interval_s = batch_size, interval_s
+        self.hash = sha256_file(self.path)
+        self.seen = _identity(self.path)
+        self.swaps = self.refused = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="drsn-model-watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        pending = None
+        while not self._stop.wait(self.interval_s):
+            now = _identity(self.path)
+            if now is None or now == self.seen:
+                pending = None
+                continue
+            if now != pending:  # changed since the last poll: wait until it holds still
+                pending = now
+                continue
+            self.seen, pending = now, None
+            self.swap()
+
+    def swap(self) -> bool:
+        """Open, check, warm and hand over the file now at ``path``; False (said in one line) when refused."""
+        new_hash = None
+        try:
+            new_hash = sha256_file(self.path)
+            if new_hash == self.hash:
+                return False
+            backend, md = open_model(self.path, self.settings)
+            why = incompatibility(self.md, md)
+            if why:
+                backend.close()
+                raise DrsnEdgeError(why)
+            backend.activate()
+            backend.warm(self.batch_size, md.in_channels, md.window)
+        except Exception as exc:  # noqa: BLE001 - any failure of a new file leaves the running model in place
+            self.refused += 1
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.warn(f"model {self.path} refused ({reason}); the running model goes on")
+            self.emit(event_record("model_refused", path=str(self.path), running=self.hash, refused=new_hash,
+                                   reason=reason))
+            return False
+        old, old_hash = self.backend, self.hash
+        taken = [r.swap_model(backend, {"old": old_hash, "new": new_hash}) for r in self.runners()]
+        for done in taken:
+            done.wait(timeout=30)
+        self.backend, self.hash, self.md = backend, new_hash, md
+        self.swaps += 1
+        if all(d.is_set() for d in taken):  # a stream still on the old model keeps it open
+            old.close()
+        return True
+
+
+__all__ = ["ModelWatcher", "incompatibility"]
