@@ -1,11 +1,15 @@
-# make demo: install into .venv, then run the main job offline on built-in defaults.
+# make # the device install's wheel (pure Python, the zoo's models inside): dist/drsn_edge-VERSION-py3-none-any.whl
+wheel: install
+	$(BIN)/python -m pip wheel --no-deps -q -w dist .
+
+demo: install into .venv, then run the main job offline on built-in defaults.
 # make test: install into .venv, then run the test suite.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-quick system triton-server clean
+.PHONY: install demo test lint bench bench-quick system triton-server clean wheel
 
 install: $(STAMP)
 
@@ -41,6 +45,10 @@ $(TRITON_VENV)/.installed:
 	($(TRITON_PY) -m venv $(TRITON_VENV) && \
 	 $(TRITON_VENV)/bin/python -m pip install -q --disable-pip-version-check nvidia-pytriton==0.7.0 onnxruntime 'numpy<2' && touch $@) || \
 	 echo "note: could not build $(TRITON_VENV); the Triton server tests will be skipped"
+
+# the device install's wheel (pure Python, the zoo's models inside): dist/drsn_edge-VERSION-py3-none-any.whl
+wheel: install
+	$(BIN)/python -m pip wheel --no-deps -q -w dist .
 
 demo: install
 	$(BIN)/drsn-edge demo --out demo-out

@@ -38,6 +38,11 @@ BLOCKS = {
         ("The zoo's models, retrained and measured", "zoo.md"),
         ("A few labelled loads of a new machine: fine-tuning cwru-wide, from scratch, adapting", "few_shot.md"),
     ],
+    "serving": [
+        ("The device install: `pip install drsn-edge` (base only) in a fresh venv", "device_install.md"),
+        ("Wheels for the ARM boards", "device_arm.md"),
+        ("Model swaps while streaming (serve)", "model_swap.md"),
+    ],
     "enrolment": [
         ("Enrolled on healthy data only: simulated machines no model trained on, 0 dB SNR", "enrolment.md"),
         ("CWRU and the cost, same run", "enrolment.md", "summary"),
