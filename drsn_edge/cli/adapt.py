@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples, model_arg
+from drsn_edge.cli.parser import TORCH_THREADS, add_data_options, check_threads, data_spec_from_args, examples, model_arg
 from drsn_edge.errors import DrsnEdgeError
 
 
@@ -25,11 +25,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="write the adapted model even when adaptation relabelled "
                    "more than 30 %% of the windows the model was sure about (a sign of one-state target data)")
     add_data_options(p)
+    p.add_argument("--threads", **TORCH_THREADS)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from drsn_edge.training.adapt import adapt_checkpoint
+    from drsn_edge.training.threads import use_threads
+
+    use_threads(check_threads(args.threads))
 
     if not args.data:
         raise DrsnEdgeError("give the target machine's recordings with --data (a folder, a manifest, or cwru)")

@@ -6,9 +6,11 @@ import argparse
 
 from drsn_edge.cli.parser import (
     HOP,
+    TORCH_THREADS,
     add_alarm_options,
     add_data_options,
     alarm_settings,
+    check_threads,
     data_spec_from_args,
     examples,
     model_arg,
@@ -39,11 +41,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--hop", **HOP)
     add_alarm_options(a, defaults=ENROL_ALARM)
     add_data_options(p)
+    p.add_argument("--threads", **TORCH_THREADS)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from drsn_edge.training.enrol import enrol_checkpoint  # torch: loaded only when the command runs
+    from drsn_edge.training.threads import use_threads
+
+    use_threads(check_threads(args.threads))
 
     if not args.data:
         raise DrsnEdgeError("give the machine's healthy recordings with --data (a folder, a manifest, or files)")

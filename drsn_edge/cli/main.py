@@ -10,6 +10,11 @@ from drsn_edge.lifecycle import catch_stop_signals
 
 if sys.argv[1:2] in (["stream"], ["serve"]):  # a stop at any moment, start-up included, ends with a summary
     catch_stop_signals()
+#: jobs that run torch on a box that streams: its OpenMP threads must sleep, not spin, while they wait (read by
+#: libgomp when torch loads: before any import of it); OMP_WAIT_POLICY=ACTIVE in the environment keeps the spinning
+TRAINING_COMMANDS = ("train", "adapt", "enrol")
+if sys.argv[1:2] and sys.argv[1] in TRAINING_COMMANDS:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from drsn_edge._version import __version__  # noqa: E402 - after the signal handlers: imports take ~0.3 s
 from drsn_edge.cli import adapt, bench, data, demo, enrol, evaluate, export, models, serve, stream, train  # noqa: E402

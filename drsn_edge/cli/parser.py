@@ -136,6 +136,17 @@ def add_alarm_options(g: argparse._ArgumentGroup, defaults: dict | None = None, 
 
 
 #: ``--hop``, alike wherever windows are cut at the model rate
+#: torch's threads for a training job (train, adapt, enrol): the same meaning as stream's --threads for its model
+TORCH_THREADS = dict(type=int, metavar="N", help="threads to compute with (default: the cores this process may use; "
+                     "OpenMP threads sleep rather than spin while they wait, so a stream beside keeps its cores)")
+
+
+def check_threads(n: int | None) -> int | None:
+    if n is not None and not 1 <= n <= 256:
+        raise DrsnEdgeError(f"--threads must be from 1 to 256, got {n}")
+    return n
+
+
 HOP = {"type": int, "help": "samples between windows at the model rate (default: the model's)"}
 
 #: what an enrolled model's description adds to a flag's help

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from drsn_edge.cli.parser import add_data_options, data_spec_from_args, examples, model_arg
+from drsn_edge.cli.parser import TORCH_THREADS, add_data_options, check_threads, data_spec_from_args, examples, model_arg
 from drsn_edge.data.augment import NO_AUGMENT, Augment
 from drsn_edge.data.noise import parse_noise_types, parse_snr_range
 from drsn_edge.errors import DrsnEdgeError
@@ -59,12 +59,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=_CFG.device, help="auto, cpu or cuda")
     p.add_argument("--out", default="model.safetensors", help="checkpoint path")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--threads", **TORCH_THREADS)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from drsn_edge.models.config import resolve_config
     from drsn_edge.training.pipeline import train_checkpoint
+    from drsn_edge.training.threads import use_threads
+
+    use_threads(check_threads(args.threads))
 
     kinds = parse_noise_types(args.noise)
     low, high = parse_snr_range(args.snr)
