@@ -42,6 +42,7 @@ BLOCKS = {
         ("The device install: `pip install drsn-edge` (base only) in a fresh venv", "device_install.md"),
         ("Wheels for the ARM boards", "device_arm.md"),
         ("Model swaps while streaming (serve)", "model_swap.md"),
+        ("adapt beside a 64-channel stream", "adapt_beside.md"),
     ],
     "enrolment": [
         ("Enrolled on healthy data only: simulated machines no model trained on, 0 dB SNR", "enrolment.md"),

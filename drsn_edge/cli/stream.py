@@ -77,6 +77,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     o = p.add_argument_group("outputs")
     o.add_argument("--jsonl", help="JSON lines to a file, '-' for stdout, or none (default: stdout when it is not a "
                                    "terminal)")
+    o.add_argument("--jsonl-rotate", metavar="SIZE|AGE", help="rotate the --jsonl file at a size (100MB) or an age "
+                   "(1d, 6h): out.jsonl -> out.jsonl.1 ..., between whole lines (default: none; logrotate + SIGHUP "
+                   "works too)")
+    o.add_argument("--jsonl-keep", type=int, default=5, metavar="N", help="rotated JSON lines files kept")
     o.add_argument("--alarms-only", action="store_true", help="no per-window records (alarms and events only)")
     o.add_argument("--report", help="write a self-contained HTML report (timelines, alarms, verdicts) here (default: none)")
     o.add_argument("--plot", help="write a PNG timeline per input into this folder (default: none)")
@@ -137,7 +141,8 @@ def job_from_args(args: argparse.Namespace) -> tuple[StreamJob, bool]:
                             channels=split_channels(channels) if channels else None, layout=args.layout,
                             realtime=args.realtime, allow_outside=bool(args.allow_outside), bearing=args.bearing,
                             shaft_hz=shaft_hz, tacho_channel=args.tacho_channel),
-        outputs=OutputOptions(jsonl=jsonl, windows=not args.alarms_only, mqtt=mqtt,
+        outputs=OutputOptions(jsonl=jsonl, jsonl_rotate=args.jsonl_rotate, jsonl_keep=args.jsonl_keep,
+                              windows=not args.alarms_only, mqtt=mqtt,
                               prometheus=args.prometheus, console=human, report=args.report, plot_dir=args.plot),
         config=StreamConfig(hop=hop, channel_map=parse_channel_map(args.channel_map) if args.channel_map else None,
                             batch_size=StreamConfig.batch_size if args.batch_size is None else args.batch_size,

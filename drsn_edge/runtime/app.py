@@ -76,6 +76,8 @@ class InputOptions:
 @dataclass
 class OutputOptions:
     jsonl: str | None = "-"
+    jsonl_rotate: str | None = None  # rotate the JSON lines file by size (100MB) or age (1d)
+    jsonl_keep: int = 5  # rotated files kept
     windows: bool = True
     mqtt: Any = None  # MqttOptions
     prometheus: str | None = None  # PORT or HOST:PORT
@@ -180,7 +182,7 @@ def open_sinks(o: OutputOptions, streams, md, outputs_stats, stream_ids: list[st
         if o.console:
             sinks.append(ConsoleSink(md))
         if o.jsonl:
-            sinks.append(JsonLinesSink(o.jsonl, windows=o.windows))
+            sinks.append(JsonLinesSink(o.jsonl, windows=o.windows, rotate=o.jsonl_rotate, keep=o.jsonl_keep))
         if o.mqtt is not None:
             sinks.append(MqttSink(o.mqtt, streams=list(stream_ids), warn=warn))
         if o.prometheus is not None:

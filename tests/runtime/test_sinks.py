@@ -393,3 +393,32 @@ def test_jsonl_file_stays_current_during_a_live_stream(tmp_path, monkeypatch):
     sink.emit({"type": "window", "i": 3})
     assert len(path.read_text().splitlines()) == 4
     sink.close()
+
+
+def test_jsonl_rotates_by_size_between_whole_lines(tmp_path):
+    from drsn_edge.runtime.sinks.jsonl import JsonLinesSink, parse_rotation
+
+    assert parse_rotation("100MB") == (100_000_000, None) and parse_rotation("6h") == (None, 21600.0)
+    for bad in ("100XB", "-1MB", "MB", ""):
+        with pytest.raises(DrsnEdgeError, match="bad JSON lines rotation"):
+            parse_rotation(bad)
+    path = tmp_path / "out.jsonl"
+    sink = JsonLinesSink(str(path), rotate="2KB", keep=50)
+    for i in range(300):
+        sink.emit({"type": "gap", "stream": "s", "stream_time": float(i)})
+    sink.close()
+    files = [path, *sorted(tmp_path.glob("out.jsonl.*"), key=lambda p: int(p.suffix[1:]))]
+    assert len(files) > 5 and sink.stats()["rotated"] == len(files) - 1
+    assert all(f.stat().st_size <= 2000 + 100 for f in files)
+    times = [json.loads(line)["stream_time"] for f in reversed(files) for line in f.read_text().splitlines()]
+    assert times == [float(i) for i in range(300)]  # every record once, in order, oldest file first
+    (tmp_path / "two").mkdir()
+    sink = JsonLinesSink(str(tmp_path / "two" / "out.jsonl"), rotate="2KB", keep=2)  # the oldest beyond keep: dropped
+    for i in range(300):
+        sink.emit({"type": "gap", "stream": "s", "stream_time": float(i)})
+    sink.close()
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["out.jsonl", "out.jsonl.1", "out.jsonl.2"]
+    last = [json.loads(line)["stream_time"] for line in (tmp_path / "two" / "out.jsonl").read_text().splitlines()]
+    assert last[-1] == 299.0
+    with pytest.raises(DrsnEdgeError, match="needs a file"):
+        JsonLinesSink("-", rotate="1MB")

@@ -3,18 +3,36 @@
 Lines are written with ``os.write``, whole lines only, so what is counted is what reached the file: on a full disk
 the count stops at the last whole line, a line cut short is cut back off the file, and the rest is counted as lost
 (the summary said 118 records while the file held 41). SIGHUP (:data:`drsn_edge.lifecycle.REOPEN`) closes the file
-and opens it again at the same path, the logrotate convention.
+and opens it again at the same path, the logrotate convention. Without logrotate, the sink rotates the file itself by
+size or age (``out.jsonl`` -> ``out.jsonl.1`` -> ... ``out.jsonl.KEEP``, the oldest dropped), only between whole
+lines.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError, readable_os_error
 from drsn_edge.runtime.sinks.records import strict_json
+
+_SIZE = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9}
+_AGE = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rotation(text: str) -> tuple[int | None, float | None]:
+    """``100MB`` (size) or ``1d`` / ``6h`` / ``30m`` (age) -> (bytes, seconds); a one-line error otherwise."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", text or "")
+    unit = m.group(2).lower() if m else ""
+    if not m or unit not in (*_SIZE, *_AGE) or float(m.group(1)) <= 0:
+        raise DrsnEdgeError(f"bad JSON lines rotation {text!r}: give a size (100MB, 1GB) or an age (6h, 1d)")
+    value = float(m.group(1))
+    if unit in _SIZE:
+        return max(int(value * _SIZE[unit]), 1024), None
+    return None, max(value * _AGE[unit], 1.0)
 
 
 class JsonLinesSink:
@@ -26,21 +44,42 @@ class JsonLinesSink:
     #: window records held before a write, at most
     BUFFER = 4096
 
-    def __init__(self, path: str | None = None, windows: bool = True) -> None:
+    def __init__(self, path: str | None = None, windows: bool = True, rotate: str | None = None, keep: int = 5) -> None:
         self.path = path if path and path != "-" else None
         self.windows = windows
         self.written = 0  # whole lines in the file (or the pipe)
         self.lost = 0  # handed over, never written whole
-        self.reopened = 0
+        self.reopened = self.rotated = 0
+        self.rotate_bytes, self.rotate_s = parse_rotation(rotate) if rotate else (None, None)
+        if rotate and not self.path:
+            raise DrsnEdgeError("JSON lines rotation needs a file (--jsonl PATH), not standard output")
+        if not 1 <= keep <= 1000:
+            raise DrsnEdgeError(f"rotated JSON lines files to keep must be from 1 to 1,000, got {keep}")
+        self.keep = keep
         self._lines: list[str] = []
         self._flushed = time.monotonic()
         self.fd = self._open() if self.path else None
 
     def _open(self) -> int:
         try:
-            return os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         except OSError as exc:
             raise DrsnEdgeError(f"cannot write {self.path}: {readable_os_error(exc)}") from None
+        self._size, self._opened = os.fstat(fd).st_size, time.monotonic()
+        return fd
+
+    def _rotate_if_due(self) -> None:
+        due = (self.rotate_bytes is not None and self._size >= self.rotate_bytes) or \
+            (self.rotate_s is not None and time.monotonic() - self._opened >= self.rotate_s)
+        if not due or not self._size:
+            return
+        os.close(self.fd)
+        for k in range(self.keep - 1, 0, -1):
+            if os.path.exists(f"{self.path}.{k}"):
+                os.replace(f"{self.path}.{k}", f"{self.path}.{k + 1}")
+        os.replace(self.path, f"{self.path}.1")
+        self.fd = self._open()
+        self.rotated += 1
 
     def emit(self, record: dict[str, Any]) -> None:
         if record["type"] == "window" and not self.windows:
@@ -83,6 +122,9 @@ class JsonLinesSink:
             self._cut_partial(done - (data.rfind(b"\n", 0, done) + 1))
             raise
         self.written += len(lines)
+        self._size += len(data)
+        if self.rotate_bytes is not None or self.rotate_s is not None:
+            self._rotate_if_due()
 
     def _cut_partial(self, tail: int) -> None:
         """Take a line cut short back off the file, so that it holds whole records only."""
@@ -106,6 +148,8 @@ class JsonLinesSink:
             out["lost"] = self.lost + len(self._lines)
         if self.reopened:
             out["reopened"] = self.reopened
+        if self.rotated:
+            out["rotated"] = self.rotated
         return out
 
     def close(self) -> None:
