@@ -6,6 +6,7 @@ import argparse
 
 from drsn_edge.cli.parser import TORCH_THREADS, add_data_options, check_threads, data_spec_from_args, examples, model_arg
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.training.threads import use_threads
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,8 +32,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from drsn_edge.training.adapt import adapt_checkpoint
-    from drsn_edge.training.threads import use_threads
-
     use_threads(check_threads(args.threads))
 
     if not args.data:

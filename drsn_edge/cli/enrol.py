@@ -17,6 +17,7 @@ from drsn_edge.cli.parser import (
 )
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.config import ENROL_ALARM, StreamConfig
+from drsn_edge.training.threads import use_threads
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,8 +48,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from drsn_edge.training.enrol import enrol_checkpoint  # torch: loaded only when the command runs
-    from drsn_edge.training.threads import use_threads
-
     use_threads(check_threads(args.threads))
 
     if not args.data:

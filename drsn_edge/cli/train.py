@@ -10,6 +10,7 @@ from drsn_edge.data.noise import parse_noise_types, parse_snr_range
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.training.config import FINETUNE_EPOCHS, TrainConfig
 from drsn_edge.training.noise_schedule import NoiseSchedule
+from drsn_edge.training.threads import use_threads
 
 _CFG, _NOISE = TrainConfig(), NoiseSchedule()
 
@@ -66,8 +67,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from drsn_edge.models.config import resolve_config
     from drsn_edge.training.pipeline import train_checkpoint
-    from drsn_edge.training.threads import use_threads
-
     use_threads(check_threads(args.threads))
 
     kinds = parse_noise_types(args.noise)

@@ -24,8 +24,8 @@ def test_use_threads_sets_torch():
                                             ("stream", None)])
 def test_training_commands_do_not_spin(command, policy):
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    code = ("import sys, os; sys.argv = ['drsn-edge', %r, '--help']; import drsn_edge.cli.main; "
-            "print(os.environ.get('OMP_WAIT_POLICY'))" % command)
+    code = (f"import sys, os; sys.argv = ['drsn-edge', {command!r}, '--help']; import drsn_edge.cli.main; "
+            "print(os.environ.get('OMP_WAIT_POLICY'))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == str(policy)
     out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, capture_output=True,
