@@ -1,9 +1,6 @@
-# make # the device install's wheel (pure Python, the zoo's models inside): dist/drsn_edge-VERSION-py3-none-any.whl
-wheel: install
-	$(BIN)/python -m pip wheel --no-deps -q -w dist .
-
-demo: install into .venv, then run the main job offline on built-in defaults.
+# make demo: install into .venv, then run the main job offline on built-in defaults.
 # make test: install into .venv, then run the test suite.
+# make wheel: the device install's wheel in dist/.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin

@@ -5,6 +5,7 @@ manifest and folder logic, and only project files at the repository root."""
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -167,3 +168,14 @@ def test_only_project_files_at_the_repository_root():
     top = {f.split("/")[0] for f in files}
     allowed = {".gitignore", ".ci", "README.md", "Makefile", "pyproject.toml", "drsn_edge", "tests", "benchmarks", "docs"}
     assert top <= allowed, sorted(top - allowed)
+
+
+def test_the_makefile_targets_parse():
+    """Every documented target resolves, with no recipe defined twice (a comment once became a rule and broke
+    ``make demo``)."""
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    out = subprocess.run(["make", "-n", "-B", "demo", "test", "wheel", "lint"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "warning" not in out.stderr, out.stderr
