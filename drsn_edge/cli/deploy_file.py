@@ -72,6 +72,7 @@ class DeployFile:
     inputs: list[dict[str, Any]]
     lines: dict[tuple[int, str], int] = field(default_factory=dict)  # (input number or -1, key) -> line
     tables: list[int] = field(default_factory=list)  # the line of each [[input]] header
+    others: list[tuple[int, str]] = field(default_factory=list)  # (line, name) of every other table
 
     def where(self, index: int = -1, key: str = "") -> str:
         line = self.lines.get((index, key)) or (self.tables[index] if 0 <= index < len(self.tables) else 1)
@@ -117,11 +118,11 @@ def read_deploy_file(path: str | Path) -> DeployFile:
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         where = f"{path}:{m.group(1)}" if m else str(path)
         raise DrsnEdgeError(f"{where}: TOML syntax error: {msg}") from None
-    lines, tables, _ = _locate(text)
+    lines, tables, others = _locate(text)
     inputs = data.pop("input", [])
     if not isinstance(inputs, list):
         inputs = [inputs]
-    return DeployFile(path, data, inputs, lines, tables)
+    return DeployFile(path, data, inputs, lines, tables, others)
 
 
 class Schema:
@@ -192,8 +193,7 @@ def input_argvs(f: DeployFile, schema: Schema) -> tuple[list[list[str]], list[Pr
     """One ``stream`` command line per ``[[input]]`` (top-level keys first, the table's own after), and every problem
     found in the keys and their values."""
     problems: list[Problem] = []
-    _, _, others = _locate(f.path.read_text(encoding="utf-8"))
-    for line, name in others:
+    for line, name in f.others:
         problems.append(Problem(f"{f.path}:{line}", f"[{name}]", "unknown table; inputs are [[input]] tables, every "
                                 "other key sits at the top"))
     top_tokens: dict[str, list[str]] = {}

@@ -14,8 +14,8 @@ from drsn_edge.cli import stream
 from drsn_edge.cli.deploy_file import Problem, Schema, input_argvs, read_deploy_file
 from drsn_edge.cli.parser import Parser, examples
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.runtime.app import StreamJob, expand_inputs, open_source, run_streams
-from drsn_edge.runtime.config import check_config, check_numbers, default_channel_map
+from drsn_edge.runtime.app import StreamJob, open_source, planned_inputs, run_streams
+from drsn_edge.runtime.config import check_config, check_numbers, unit_map
 from drsn_edge.runtime.loader import describe_model
 
 #: the service's watchdog: systemd restarts a stream whose pipeline has not moved for this long
@@ -101,13 +101,11 @@ def _check_model_and_inputs(f, jobs: list[StreamJob]) -> list[Problem]:
         except DrsnEdgeError as exc:
             problems.append(Problem(f.where(i), "", str(exc)))
         try:
-            found = expand_inputs(list(job.input), allow_outside=job.inputs.allow_outside)
+            found = planned_inputs(job)
         except DrsnEdgeError as exc:
             problems.append(Problem(f.where(i, "input"), "input", str(exc)))
             continue
         for spec, sid, _ in found:
-            sid = job.stream_id if job.stream_id and len(found) == 1 else \
-                f"{job.stream_id}/{sid}" if job.stream_id else sid
             if sid in seen:
                 key = "stream-id" if (i, "stream-id") in f.lines else "input"
                 problems.append(Problem(f.where(i, key), key, f"stream id {sid!r} is also input {seen[sid] + 1}'s: "
@@ -129,18 +127,12 @@ def _check_model_and_inputs(f, jobs: list[StreamJob]) -> list[Problem]:
 
 def _check_units(f, i: int, job: StreamJob, channels: int, model_channels: int, spec: str) -> list[Problem]:
     key = "channel-map"
+    if job.config.channel_map and len(job.config.channel_map) > channels:
+        return [Problem(f.where(i, key), key, f"{len(job.config.channel_map)} units on {spec}'s {channels} channel(s)")]
     try:
-        units = job.config.channel_map or default_channel_map(channels, model_channels)
+        unit_map(job.config.channel_map, channels, model_channels)  # as the stream will check it
     except DrsnEdgeError as exc:
         return [Problem(f.where(i, key), key, f"{spec}: {exc}")]
-    if len(units) > channels and job.config.channel_map:
-        return [Problem(f.where(i, key), key, f"{len(units)} units on {spec}'s {channels} channel(s)")]
-    for unit in units:
-        if len(unit) != model_channels:
-            return [Problem(f.where(i, key), key, f"each unit needs {model_channels} sensor channel(s), got {unit}")]
-        if bad := [c for c in unit if not 0 <= c < channels]:
-            return [Problem(f.where(i, key), key, f"names sensor {bad[0]}; {spec} has {channels} channel(s) (0-"
-                            f"{channels - 1})")]
     return []
 
 

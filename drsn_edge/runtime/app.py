@@ -205,7 +205,8 @@ def run_stream(job: StreamJob, warn=None) -> dict[str, Any]:
     return run_streams([job], warn)
 
 
-def _planned_inputs(job: StreamJob, warn) -> list[tuple[str, str, dict[str, Any]]]:
+def planned_inputs(job: StreamJob, warn: Callable[[str], None] = lambda note: None) -> list[tuple[str, str, dict[str, Any]]]:
+    """(input, stream id, read options) of every recording a job names, its stream id applied."""
     inputs = expand_inputs([job.input] if isinstance(job.input, str) else list(job.input), warn,
                            job.inputs.allow_outside)
     if job.stream_id:
@@ -225,7 +226,7 @@ def run_streams(jobs: list[StreamJob], warn=None, watch_model_s: float | None = 
             check_numbers(settings)
         check_number("server_wait_s", job.server_wait_s)
     stop = catch_stop_signals()
-    planned = [_planned_inputs(job, warn) for job in jobs]
+    planned = [planned_inputs(job, warn) for job in jobs]
     ids = [sid for inputs in planned for _, sid, _ in inputs]
     if dup := sorted({i for i in ids if ids.count(i) > 1}):
         raise DrsnEdgeError(f"two inputs stream as {dup[0]!r}: give each input its own stream id")
@@ -396,4 +397,5 @@ def no_window_reason(summary: dict[str, Any], window: int, fs: float) -> str:
 
 
 __all__ = ["EXIT_ALARM", "EXIT_BAD_INPUT", "EXIT_NO_WINDOWS", "EXIT_OK", "EXIT_OUTPUT_FAILED", "InputOptions",
-           "OutputOptions", "StreamJob", "expand_inputs", "open_sinks", "open_source", "run_stream", "run_streams"]
+           "OutputOptions", "StreamJob", "expand_inputs", "open_sinks", "open_source", "planned_inputs", "run_stream",
+           "run_streams"]

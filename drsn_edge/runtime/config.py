@@ -45,6 +45,19 @@ def default_channel_map(sensor_channels: int, model_channels: int) -> list[list[
                         "give --channel-map (e.g. 0+1 for sensors 0 and 1 into one unit)")
 
 
+def unit_map(channel_map: list[list[int]] | None, sensor_channels: int, model_channels: int) -> list[list[int]]:
+    """The sensors of each unit: ``channel_map`` checked against the stream's channels and the model's inputs, or the
+    default map."""
+    units = channel_map or default_channel_map(sensor_channels, model_channels)
+    for unit in units:
+        if len(unit) != model_channels:
+            raise DrsnEdgeError(f"each unit needs {model_channels} sensor channel(s); channel map has {unit}")
+        bad = [c for c in unit if not 0 <= c < sensor_channels]
+        if bad:
+            raise DrsnEdgeError(f"channel map names sensor {bad[0]}, the stream has {sensor_channels} channel(s)")
+    return units
+
+
 def parse_channel_map(text: str) -> list[list[int]]:
     """``"0,1,2"`` (three units) or ``"0+1,2+3"`` (two units of two sensors)."""
     try:

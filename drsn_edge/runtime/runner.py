@@ -22,7 +22,7 @@ from drsn_edge.bearing import familiar_machine
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.lifecycle import REOPEN
 from drsn_edge.modelfile import ModelMetadata
-from drsn_edge.runtime.config import StreamConfig, check_config, default_channel_map
+from drsn_edge.runtime.config import StreamConfig, check_config, unit_map
 from drsn_edge.runtime.decisions import Decider, softmax
 from drsn_edge.runtime.evidence import EvidenceSettings, StreamEvidence
 from drsn_edge.runtime.quality import MODEL_OUTPUT, OK, REASONS, window_problems
@@ -66,13 +66,7 @@ class StreamRunner:
         self.stream_id = stream_id
         self.window = md.window
         self.hop = cfg.hop or md.hop
-        self.map = cfg.channel_map or default_channel_map(source.channels, md.in_channels)
-        for unit in self.map:
-            if len(unit) != md.in_channels:
-                raise DrsnEdgeError(f"each unit needs {md.in_channels} sensor channel(s); channel map has {unit}")
-            bad = [c for c in unit if not 0 <= c < source.channels]
-            if bad:
-                raise DrsnEdgeError(f"channel map names sensor {bad[0]}, the stream has {source.channels} channel(s)")
+        self.map = unit_map(cfg.channel_map, source.channels, md.in_channels)
         # every unit's sensors in unit order: the stream itself (no copy) where the map is the identity
         rows = [c for u in self.map for c in u]
         self._select = None if rows == list(range(source.channels)) else np.asarray(rows)
