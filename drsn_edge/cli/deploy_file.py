@@ -33,7 +33,7 @@ from typing import Any
 
 from drsn_edge.bearing import bearing_from_text, check_speed
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.runtime.config import parse_channel_map
+from drsn_edge.runtime.config import parse_channel_map, parse_duration
 from drsn_edge.runtime.sinks.jsonl import parse_rotation
 
 try:
@@ -52,6 +52,7 @@ PATH_KEYS = ("model", "input", "jsonl", "report", "plot", "mqtt-password-file", 
 
 #: what a value must also be, beyond its type: checked per key, so that the problem names its line
 VALUE_CHECKS = {"bearing": bearing_from_text, "channel-map": parse_channel_map, "jsonl-rotate": parse_rotation,
+                "report-every": lambda v: parse_duration(v, "report-every"),
                 "rpm": lambda v: check_speed(rpm=float(v)), "shaft-hz": lambda v: check_speed(shaft_hz=float(v))}
 
 

@@ -41,8 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     mode.add_argument("--print-unit", action="store_true", help="print a systemd unit that runs this deployment")
     p.add_argument("--user", default="drsn-edge", help="--print-unit: the service's dedicated user")
     p.add_argument("--watch-model", type=float, default=2.0, metavar="S",
-                   help="look for a replaced model file this often (replace it by an atomic rename); the new model is "
-                        "checked, warmed and swapped in between batches, a bad one refused; 0: never")
+                   help="look for a replaced model file, or a changed deployment file, this often (replace a model "
+                        "by an atomic rename, or name another in the file); the new model is checked, warmed and "
+                        "swapped in between batches, a bad one refused; other changes to the file wait for a "
+                        "restart (said); 0: never")
     p.set_defaults(func=run)
 
 
@@ -136,6 +138,43 @@ def _check_units(f, i: int, job: StreamJob, channels: int, model_channels: int, 
     return []
 
 
+class Redeploy:
+    """The deployment file changed while serving: read and checked again; the model it names is followed (swapped in
+    live, as a replaced model file is); every other change is said in one line and waits for a restart. A file with
+    problems is refused line by line, and the running deployment goes on."""
+
+    def __init__(self, path: str, warn) -> None:
+        self.path, self.warn = path, warn
+        self.before = read_deploy_file(path)
+
+    def __call__(self) -> str | None:
+        try:
+            jobs, problems = plan(self.path)
+        except DrsnEdgeError as exc:  # the file is gone, or no longer TOML
+            jobs, problems = [], [str(exc)]
+        if problems:
+            for p in problems:
+                self.warn(str(p))
+            self.warn(f"{self.path} changed and is refused ({len(problems)} problem(s)); the running deployment goes on")
+            return None
+        now = read_deploy_file(self.path)
+        if changed := changed_keys(self.before, now):
+            self.warn(f"{self.path}: {', '.join(changed)} changed: applied at the next restart (systemctl restart); "
+                      "only the model is followed live")
+        self.before = now
+        return jobs[0].model
+
+
+def changed_keys(before, now) -> list[str]:
+    """The keys whose values differ between two readings of a deployment file, the model's aside."""
+    out = [k for k in sorted({*before.top, *now.top} - {"model"}) if before.top.get(k) != now.top.get(k)]
+    if len(before.inputs) != len(now.inputs):
+        return [*out, f"the [[input]] tables ({len(before.inputs)} -> {len(now.inputs)})"]
+    for i, (a, b) in enumerate(zip(before.inputs, now.inputs)):
+        out += [f"input {i + 1} {k}" for k in sorted({*a, *b}) if a.get(k) != b.get(k)]
+    return out
+
+
 def unit_file(path: str, user: str, jobs: list[StreamJob]) -> str:
     """A systemd unit for the deployment: a notify service with a watchdog, restarted on failure, as a dedicated user
     on a read-only system, compiled models cached in its state directory, SIGHUP to reopen the output files."""
@@ -172,6 +211,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not 0 <= args.watch_model <= 86_400:
         raise DrsnEdgeError(f"--watch-model must be from 0 to 86,400 s, got {args.watch_model:g}")
-    summary = run_streams(jobs, warn=lambda m: print(f"drsn-edge serve: warning: {m}", file=sys.stderr),
-                          watch_model_s=args.watch_model or None)
+    def warn(m: str) -> None:
+        print(f"drsn-edge serve: warning: {m}", file=sys.stderr)
+
+    summary = run_streams(jobs, warn=warn, watch_model_s=args.watch_model or None,
+                          follow=(args.deploy, Redeploy(args.deploy, warn)))
     return stream.tell(summary, jobs[0], False, "serve")

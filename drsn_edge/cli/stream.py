@@ -22,7 +22,7 @@ from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile import is_triton_url
 from drsn_edge.readers import split_channels
 from drsn_edge.runtime.app import EXIT_NO_WINDOWS, InputOptions, OutputOptions, StreamJob, no_window_reason, run_stream
-from drsn_edge.runtime.config import StreamConfig, parse_channel_map
+from drsn_edge.runtime.config import StreamConfig, parse_channel_map, parse_duration
 from drsn_edge.runtime.providers import ProviderSettings
 from drsn_edge.runtime.sinks.console import verdict_table
 from drsn_edge.runtime.sinks.mqtt import MqttOptions
@@ -83,6 +83,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--jsonl-keep", type=int, default=5, metavar="N", help="rotated JSON lines files kept")
     o.add_argument("--alarms-only", action="store_true", help="no per-window records (alarms and events only)")
     o.add_argument("--report", help="write a self-contained HTML report (timelines, alarms, verdicts) here (default: none)")
+    o.add_argument("--report-every", metavar="AGE", help="also rewrite the --report while streaming, this often (90s, "
+                   "10m, 1h): a service's report stays current (default: only at the end)")
     o.add_argument("--plot", help="write a PNG timeline per input into this folder (default: none)")
     o.add_argument("--mqtt", help="broker: mqtt://[user@]HOST[:PORT] or mqtts://... (TLS); [::1] for IPv6 (default: none)")
     o.add_argument("--mqtt-prefix", default="drsn")
@@ -122,6 +124,9 @@ def job_from_args(args: argparse.Namespace) -> tuple[StreamJob, bool]:
         print(f"drsn-edge: note: for a raw stream, --channels {channels} is now --raw-channels {channels} (the old "
               "spelling works until 0.3)", file=sys.stderr)
         channels, raw_channels = None, int(channels)
+    report_every = parse_duration(args.report_every, "--report-every") if args.report_every else None
+    if report_every and not args.report:
+        raise DrsnEdgeError("--report-every rewrites the --report file: give --report PATH too")
     human = sys.stdout.isatty() and args.jsonl is None
     jsonl = None if human or args.jsonl == "none" else (args.jsonl or "-")
     mqtt = None
@@ -143,7 +148,8 @@ def job_from_args(args: argparse.Namespace) -> tuple[StreamJob, bool]:
                             shaft_hz=shaft_hz, tacho_channel=args.tacho_channel),
         outputs=OutputOptions(jsonl=jsonl, jsonl_rotate=args.jsonl_rotate, jsonl_keep=args.jsonl_keep,
                               windows=not args.alarms_only, mqtt=mqtt,
-                              prometheus=args.prometheus, console=human, report=args.report, plot_dir=args.plot),
+                              prometheus=args.prometheus, console=human, report=args.report, plot_dir=args.plot,
+                              report_every_s=report_every),
         config=StreamConfig(hop=hop, channel_map=parse_channel_map(args.channel_map) if args.channel_map else None,
                             batch_size=StreamConfig.batch_size if args.batch_size is None else args.batch_size,
                             max_latency_s=args.max_latency_ms / 1000, queue_size=args.queue,

@@ -36,7 +36,7 @@ from drsn_edge.runtime.config import (
 )
 from drsn_edge.runtime.evidence import EvidenceSettings
 from drsn_edge.runtime.loader import open_model
-from drsn_edge.runtime.model_swap import ModelWatcher
+from drsn_edge.runtime.model_swap import FileWatch, ModelWatcher
 from drsn_edge.runtime.providers import ProviderSettings
 from drsn_edge.runtime.runner import StreamRunner
 from drsn_edge.runtime.service import Watchdog
@@ -83,6 +83,7 @@ class OutputOptions:
     prometheus: str | None = None  # PORT or HOST:PORT
     console: bool = False  # readable alarm lines, progress and a verdict table (a terminal)
     report: str | None = None  # self-contained HTML report
+    report_every_s: float | None = None  # rewrite the report this often while streaming (None: at the end only)
     plot_dir: str | None = None  # a PNG timeline per input
 
 
@@ -188,7 +189,7 @@ def open_sinks(o: OutputOptions, streams, md, outputs_stats, stream_ids: list[st
         if o.prometheus is not None:
             sinks.append(PrometheusSink(o.prometheus, streams, outputs_stats))
         if o.report or o.plot_dir:
-            sinks.append(TimelineSink(o.report, o.plot_dir))
+            sinks.append(TimelineSink(o.report, o.plot_dir, o.report_every_s, streams))
     except OSError as exc:
         for s in sinks:
             s.close()
@@ -214,11 +215,14 @@ def planned_inputs(job: StreamJob, warn: Callable[[str], None] = lambda note: No
     return inputs
 
 
-def run_streams(jobs: list[StreamJob], warn=None, watch_model_s: float | None = None) -> dict[str, Any]:
+def run_streams(jobs: list[StreamJob], warn=None, watch_model_s: float | None = None,
+                follow: tuple[str, Callable[[], str | None]] | None = None) -> dict[str, Any]:
     """Several jobs side by side (``serve``), one thread each, on one model and one set of outputs (the first job's
     model, backend settings and outputs; each job its own inputs and stream settings); one summary over them all. A
     single job runs on the calling thread, exactly as ``stream``. ``watch_model_s``: poll the model file this often and
-    swap a replaced one in while the streams run (:mod:`~drsn_edge.runtime.model_swap`)."""
+    swap a replaced one in while the streams run (:mod:`~drsn_edge.runtime.model_swap`). ``follow``: a file (the
+    deployment file) polled as often, and what to call when it changes: it returns the model path the file names now
+    (None: no model to swap), and the watcher follows it."""
     warn = warn or (lambda m: print(f"drsn-edge stream: warning: {m}", file=sys.stderr))
     first = jobs[0]
     for job in jobs:
@@ -253,26 +257,39 @@ def run_streams(jobs: list[StreamJob], warn=None, watch_model_s: float | None = 
     if watch_model_s and not is_triton_url(first.model):
         watcher = ModelWatcher(first.model, first.provider, backend, md, lambda: list(runners), sinks.emit, warn,
                                first.config.batch_size, watch_model_s)
-    current = (lambda: watcher.backend) if watcher else (lambda: backend)
+    current = (lambda: (watcher.backend, watcher.md)) if watcher else (lambda: (backend, md))
+    deploy = FileWatch(follow[0], lambda: _follow(watcher, follow[1]), watch_model_s, "drsn-deploy-watch") \
+        if watcher and follow else None
     try:
         if not stop.is_set():
             _activate(backend, stop, warn)
-            if watcher:
-                watcher.start()
+            for w in filter(None, (watcher, deploy)):
+                w.start()
             watchdog.ready(f"streaming {len(ids)} input(s)")
             if len(jobs) == 1:
-                _stream_inputs(first, planned[0], current, md, sinks, runners, failed, stop, warn)
+                _stream_inputs(first, planned[0], current, sinks, runners, failed, stop, warn)
             else:
-                _side_by_side(jobs, planned, current, md, sinks, runners, failed, stop, warn)
+                _side_by_side(jobs, planned, current, sinks, runners, failed, stop, warn)
     finally:
         watchdog.stopping()
+        for w in filter(None, (deploy, watcher)):
+            w.stop()
+        final_backend, final_md = current()
+        if final_md is not md:
+            healthy = check_config(first.config, final_md)
+        summary = _finish(runners, sinks, failed, stop.is_set(), final_backend, final_md, healthy)
         if watcher:
-            watcher.stop()
-        summary = _finish(runners, sinks, failed, stop.is_set(), current(), md, healthy)
-        if watcher:
-            summary["model_swaps"] = {"swapped": watcher.swaps, "refused": watcher.refused, "model": watcher.hash}
-        current().close()
+            summary["model_swaps"] = {"swapped": watcher.swaps, "refused": watcher.refused, "model": watcher.hash,
+                                      "path": str(watcher.path)}
+        final_backend.close()
     return summary
+
+
+def _follow(watcher: ModelWatcher, model_now: Callable[[], str | None]) -> None:
+    """The deployment file changed: follow the model it names now (its own problems were said by ``model_now``)."""
+    path = model_now()
+    if path is not None:
+        watcher.follow(path)
 
 
 def _activate(backend, stop, warn) -> None:
@@ -283,11 +300,11 @@ def _activate(backend, stop, warn) -> None:
         warn(note)
 
 
-def _side_by_side(jobs: list[StreamJob], planned, current, md, sinks, runners: list, failed: list, stop, warn) -> None:
+def _side_by_side(jobs: list[StreamJob], planned, current, sinks, runners: list, failed: list, stop, warn) -> None:
     """Each job on its own thread; an input that fails is said and counted, and the others go on."""
     def one(job: StreamJob, inputs) -> None:
         try:
-            _stream_inputs(job, inputs, current, md, sinks, runners, failed, stop, warn)
+            _stream_inputs(job, inputs, current, sinks, runners, failed, stop, warn)
         except DrsnEdgeError as exc:  # already counted in ``failed`` by the input's own path
             warn(f"input failed: {exc}")
 
@@ -300,11 +317,13 @@ def _side_by_side(jobs: list[StreamJob], planned, current, md, sinks, runners: l
             t.join(timeout=0.2)
 
 
-def _stream_inputs(job: StreamJob, inputs, current, md, sinks, runners: list, failed: list, stop, warn) -> None:
-    """Each input of one job in turn; ``current()`` is the model to start each on (the newest, after a swap)."""
+def _stream_inputs(job: StreamJob, inputs, current, sinks, runners: list, failed: list, stop, warn) -> None:
+    """Each input of one job in turn; ``current()`` is the model (backend, description) to start each on (the newest,
+    after a swap)."""
     for spec, sid, row_options in inputs:
         if stop.is_set():
             break
+        backend, md = current()
         try:
             options = dataclasses.replace(job.inputs, **row_options) if row_options else job.inputs
             source = open_source(spec, options)
@@ -314,7 +333,7 @@ def _stream_inputs(job: StreamJob, inputs, current, md, sinks, runners: list, fa
             if evidence and (beyond := evidence.out_of_band(source.fs)):
                 warn(f"bearing evidence: {', '.join(n.upper() for n in beyond)} skipped: at {evidence.shaft_hz:g} Hz "
                      f"{'its' if len(beyond) == 1 else 'their'} harmonics lie beyond the envelope spectrum's band")
-            runner = StreamRunner(current(), md, source, sinks, job.config, sid, stop, evidence, off or "")
+            runner = StreamRunner(backend, md, source, sinks, job.config, sid, stop, evidence, off or "")
         except DrsnEdgeError as exc:
             failed.append(str(exc) if spec in str(exc) else f"{spec}: {exc}")
             if len(inputs) == 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +92,19 @@ LIMITS: dict[str, tuple[str, float, float, bool]] = {
     "intra_op_threads": ("inference threads", 0, 256, True),
     "server_wait_s": ("server outage wait (s)", 1e-3, 86_400.0, False),
 }
+
+
+#: the units of a duration setting (``30s``, ``10m``, ``6h``, ``1d``)
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, what: str) -> float:
+    """``90`` or ``90s``, ``10m``, ``6h``, ``1d`` -> seconds (> 0); a one-line error naming ``what`` otherwise."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text or ""))
+    unit = (m.group(2) or "s").lower() if m else ""
+    if not m or unit not in DURATION_UNITS or float(m.group(1)) <= 0:
+        raise DrsnEdgeError(f"bad {what} {text!r}: give a duration (90s, 10m, 6h, 1d)")
+    return float(m.group(1)) * DURATION_UNITS[unit]
 
 
 def check_number(key: str, value: float | int | None) -> None:

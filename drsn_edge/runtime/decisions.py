@@ -252,6 +252,42 @@ class Decider:
             if scored is not None:
                 scored.reset()
 
+    def kinds(self) -> set[str]:
+        """The kinds of alarm this decider raises."""
+        if self.anomaly is not None:
+            return {"anomaly"}
+        return {"fault", "novelty"} if self.novelty is not None else {"fault"}
+
+    def take_over(self, old: Decider, t: float) -> list[AlarmEvent]:
+        """Carry ``old``'s state into this decider (a model swap between two batches): every alarm, pending raise and
+        suppression this model can hold goes on as it was; the smoothing history too where the classes are the same
+        (with other classes it starts afresh, as after a gap). An alarm this model cannot hold (its class is gone, or
+        the model no longer raises that kind) is cleared: the events returned, at stream time ``t``."""
+        if self.names == old.names:
+            self.smoothers.hist[:], self.smoothers.count[:] = old.smoothers.hist, old.smoothers.count
+        cleared: list[AlarmEvent] = []
+        kinds = self.kinds()
+        for new_m, old_m in zip(self.alarms.machines, old.alarms.machines):
+            if old_m.active and ("fault" not in kinds or old_m.label not in self.names):
+                cleared.append(AlarmEvent(old_m.unit, "clear", self._healthy(), t, float("nan"), "fault"))
+                new_m.last_clear = t
+                continue
+            new_m.active, new_m.pending_since, new_m.last_clear = old_m.active, old_m.pending_since, old_m.last_clear
+            new_m.label = old_m.label
+        for kind in ("novelty", "anomaly"):
+            new, before = getattr(self, kind), getattr(old, kind)
+            if before is None:
+                continue
+            if new is not None:  # the same alarm on the new model's threshold
+                new.smoothers, new.alarms = before.smoothers, before.alarms
+                continue
+            cleared += [AlarmEvent(m.unit, "clear", m.names[0], t, float("nan"), kind)
+                        for m in before.alarms.machines if m.active]
+        return cleared
+
+    def _healthy(self) -> str:
+        return self.names[self.alarms.normal_idx] if self.alarms.normal_idx is not None else ""
+
     def decide(self, units: np.ndarray, probs: np.ndarray, extra: dict[str, np.ndarray],
                t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[AlarmEvent]]:
         """(smoothed, p_fault, labels with -1 for unknown, events) for a batch in stream order per unit. A backend may

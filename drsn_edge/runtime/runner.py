@@ -99,7 +99,8 @@ class StreamRunner:
         self.heartbeat = time.monotonic()  # the consumer's last turn: a service watchdog pings only while it moves
         self.finished = False
         self._decided_t = 0.0
-        self._next_model: tuple[object, dict, threading.Event] | None = None  # a model to take between two batches
+        self._next_model: tuple[object, ModelMetadata, dict, threading.Event] | None = None  # to take between batches
+        self._stat_classes: np.ndarray | None = None  # where the model's classes count in the stats (after a swap)
 
     # ---- reader thread -------------------------------------------------------------------------------------
     def _read(self) -> None:
@@ -182,7 +183,8 @@ class StreamRunner:
         t = ends / self.md.sample_rate
         self._decided_t = float(t.max())
         smoothed, p_fault, labels, events = self.decider.decide(units, probs, extra, t)
-        self.stats.add_decisions(units, labels, p_fault, t, extra.get("noise_level"))
+        counted = labels if self._stat_classes is None else np.where(labels >= 0, self._stat_classes[labels], -1)
+        self.stats.add_decisions(units, counted, p_fault, t, extra.get("noise_level"))
         self.stats.latency.add(latency)
         result = BatchResult(self.stream_id, units, t, probs, smoothed, p_fault, latency, now, extra, labels)
         if self.evidence is not None and self.sinks.wants_windows:
@@ -191,10 +193,7 @@ class StreamRunner:
                                                                            self.normal)
         self.sinks.batch(result, self.md)
         for e in sorted(events, key=lambda e: e.stream_time):
-            self.stats.alarms += 1
-            self.stats.alarms_raised[e.unit] += e.state == "alarm"
-            self.stats.alarm[e.unit] = e.label if e.state == "alarm" else None
-            record = alarm_record(e, self.stream_id)
+            record = self._alarm(e)
             if self.evidence is not None:
                 self.evidence.watch(e.unit, e.state == "alarm" or self.sinks.wants_windows)
             if self.evidence is not None and e.state == "alarm":
@@ -204,6 +203,13 @@ class StreamRunner:
             self._emit(record)
         if self.evidence is not None:
             self._tell_evidence(units, t)
+
+    def _alarm(self, e) -> dict[str, Any]:
+        """An alarm change counted; its record."""
+        self.stats.alarms += 1
+        self.stats.alarms_raised[e.unit] += e.state == "alarm"
+        self.stats.alarm[e.unit] = e.label if e.state == "alarm" else None
+        return alarm_record(e, self.stream_id)
 
     def _tell_evidence(self, units: np.ndarray, t: np.ndarray) -> None:
         """An active alarm whose evidence changed (it arrived after the raise, or names another location now): a
@@ -229,22 +235,41 @@ class StreamRunner:
             self.stats.add_dropped("queue", delta)
             self._emit(event_record("dropped", stream=self.stream_id, cause="queue", count=delta))
 
-    def swap_model(self, backend, hashes: dict[str, str | None]) -> threading.Event:
-        """Take ``backend`` (same rate, window, channels and classes) between two batches; the event is set once taken
-        (at once when this stream has ended)."""
+    def swap_model(self, backend, md: ModelMetadata, hashes: dict[str, str | None]) -> threading.Event:
+        """Take ``backend`` and its description ``md`` (same rate, window and channels; its classes, thresholds and
+        heads may differ: :func:`check_config` passed) between two batches; the event is set once taken (at once when
+        this stream has ended)."""
         taken = threading.Event()
-        self._next_model = (backend, hashes, taken)
+        self._next_model = (backend, md, hashes, taken)
         if self.finished:
             taken.set()
         return taken
 
     def _take_model(self) -> None:
-        backend, hashes, taken = self._next_model
+        """The swap itself: the decisions go on from the old model's state (:meth:`Decider.take_over`); a
+        ``model_changed`` record says when (the last window the old model decided) and what changed in the classes;
+        an alarm the new model cannot hold is cleared, with ``reason: model_changed``."""
+        backend, md, hashes, taken = self._next_model
         self._next_model = None
-        self.backend = backend
+        old = self.md
+        normal = check_config(self.cfg, md)
+        decider = Decider(len(self.map), md, self.cfg, normal)
+        t = round(self._decided_t, 6)
+        cleared = decider.take_over(self.decider, t)
+        self.backend, self.md, self.normal, self.decider = backend, md, normal, decider
         self._backend_events = getattr(backend, "drain_events", None)
-        self._emit(event_record("model_changed", stream=self.stream_id, **hashes,
-                                stream_time=round(self._decided_t, 6)))  # the last window the old model decided
+        self._stat_classes = self.stats.class_index(md.class_names)
+        fields: dict[str, Any] = {}
+        if list(md.class_names) != list(old.class_names):
+            fields["classes"] = {"before": list(old.class_names), "now": list(md.class_names),
+                                 "added": [c for c in md.class_names if c not in old.class_names],
+                                 "removed": [c for c in old.class_names if c not in md.class_names]}
+        if (md.enrolment or {}).get("threshold") != (old.enrolment or {}).get("threshold"):
+            fields["anomaly_threshold"] = (md.enrolment or {}).get("threshold")
+        self._emit(event_record("model_changed", stream=self.stream_id, **hashes, stream_time=t, **fields,
+                                alarms_cleared=[e.unit for e in cleared]))
+        for e in cleared:
+            self._emit({**self._alarm(e), "reason": "model_changed"})
         taken.set()
 
     def _warm(self) -> None:

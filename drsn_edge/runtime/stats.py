@@ -50,6 +50,17 @@ class StreamStats:
         self.noise_level = np.full(u, np.nan)  # the latest window's noise level (dB), where the model reports it
         self.seen = np.zeros(u, bool)
 
+    def class_index(self, names: list[str]) -> np.ndarray | None:
+        """Where a model's classes count here (a swapped-in model may have others): a new class gets its own column,
+        a class it lacks keeps its counts. None when they are this stream's classes, in order."""
+        if list(names) == self.class_names:
+            return None
+        new = [n for n in names if n not in self.class_names]
+        if new:
+            self.class_names = [*self.class_names, *new]
+            self.label_counts = np.pad(self.label_counts, ((0, 0), (0, len(new))))
+        return np.array([self.class_names.index(n) for n in names], np.int64)
+
     def add_decisions(self, units: np.ndarray, labels: np.ndarray, p_fault: np.ndarray, t: np.ndarray,
                       noise: np.ndarray | None = None) -> None:
         """``labels``: class per window, -1 for unknown."""

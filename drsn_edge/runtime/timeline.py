@@ -20,6 +20,11 @@ class Timeline:
         self.n = 0  # bins used
         self.per_bin = 1  # windows per bin (doubles when the bins are full)
 
+    def widen(self, num_classes: int) -> None:
+        """Room for more classes (a swapped-in model's): their probability is 0 in the bins before."""
+        self.prob = np.pad(self.prob, ((0, 0), (0, num_classes - self.k)))
+        self.k = num_classes
+
     def _bin(self, t: float) -> int:
         """The bin that takes an event at ``t``: the last one, or a new one when it is full."""
         if self.n and (self.count[self.n - 1] + self.rejected[self.n - 1]) < self.per_bin:

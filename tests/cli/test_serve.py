@@ -191,3 +191,31 @@ def test_print_unit(stream_model, tmp_path, two_channel_wav, capsys):
                  "StateDirectory=drsn-edge", "ExecReload=/bin/kill -HUP $MAINPID", f"ReadWritePaths={tmp_path}",
                  f"ExecStart={sys.executable} -m drsn_edge serve {path}"):
         assert line in unit.splitlines(), line
+
+
+def test_a_changed_deployment_file_is_checked_before_anything_follows_it(stream_model, tmp_path):
+    """While serving, a deployment file with a problem is refused line by line (file:line: key) and nothing follows
+    it; a good one gives the model it names, and every other change is said to wait for a restart."""
+    from drsn_edge.cli.serve import Redeploy
+
+    _, model = stream_model
+    np.save(tmp_path / "x.npy", np.zeros((1, 24000), np.float32))
+    deploy = tmp_path / "deploy.toml"
+    text = 'model = "{}"\njsonl = "out.jsonl"\n\n[[input]]\ninput = "x.npy"\nfs = 12000\n'
+    deploy.write_text(text.format(model))
+    said: list[str] = []
+    redeploy = Redeploy(str(deploy), said.append)
+    deploy.write_text(text.format(model) + "smoothng = 3\n")
+    assert redeploy() is None
+    assert any(f"{deploy}:7: smoothng: unknown key; did you mean 'smooth'?" in s for s in said), said
+    assert "refused (1 problem(s)); the running deployment goes on" in said[-1]
+    said.clear()
+    deploy.write_text('model = "other.onnx"\njsonl = "out.jsonl"\n\n[[input]]\ninput = "x.npy"\nfs = 12000\n')
+    assert redeploy() is None and any("other.onnx" in s and "not found" in s for s in said), said  # a missing model
+    said.clear()
+    (tmp_path / "other.onnx").write_bytes(model.read_bytes())
+    deploy.write_text('model = "other.onnx"\njsonl = "out.jsonl"\nraise = 0.7\n\n[[input]]\ninput = "x.npy"\n'
+                      'fs = 12000\nhop = 512\n')
+    assert redeploy() == str(tmp_path / "other.onnx")
+    assert said == [f"{deploy}: raise, input 1 hop changed: applied at the next restart (systemctl restart); only the "
+                    "model is followed live"]

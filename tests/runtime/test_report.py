@@ -174,3 +174,13 @@ def test_the_verdict_table_fits_80_columns_and_never_cuts_a_class_name():
     assert max(len(line.rstrip()) for line in lines) <= 80
     assert "inner_race_0.007" in out.getvalue() and "outer_race_0.021" in out.getvalue() and "…" not in out.getvalue()
     assert "12345.6" in out.getvalue()
+
+
+def test_report_every_needs_a_report_and_a_duration(stream_model, recordings, capsys):
+    _, onnx = stream_model
+    code, _, err = run_cli(capsys, ["stream", str(onnx), str(recordings / "pump-a.npy"), "--fs", "12000", "--report-every", "10m"])
+    assert code == 2 and "--report-every rewrites the --report file: give --report PATH too" in err
+    code, _, err = run_cli(capsys, ["stream", str(onnx), str(recordings / "pump-a.npy"), "--fs", "12000",
+                                    "--report", "r.html", "--report-every", "10 parsecs"])
+    assert code == 2 and "bad --report-every '10 parsecs': give a duration (90s, 10m, 6h, 1d)" in err
+    assert "Traceback" not in err

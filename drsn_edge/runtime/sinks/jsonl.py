@@ -17,22 +17,22 @@ import time
 from typing import Any
 
 from drsn_edge.errors import DrsnEdgeError, readable_os_error
+from drsn_edge.runtime.config import DURATION_UNITS
 from drsn_edge.runtime.sinks.records import strict_json
 
 _SIZE = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9}
-_AGE = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_rotation(text: str) -> tuple[int | None, float | None]:
     """``100MB`` (size) or ``1d`` / ``6h`` / ``30m`` (age) -> (bytes, seconds); a one-line error otherwise."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", text or "")
     unit = m.group(2).lower() if m else ""
-    if not m or unit not in (*_SIZE, *_AGE) or float(m.group(1)) <= 0:
+    if not m or unit not in (*_SIZE, *DURATION_UNITS) or float(m.group(1)) <= 0:
         raise DrsnEdgeError(f"bad JSON lines rotation {text!r}: give a size (100MB, 1GB) or an age (6h, 1d)")
     value = float(m.group(1))
     if unit in _SIZE:
         return max(int(value * _SIZE[unit]), 1024), None
-    return None, max(value * _AGE[unit], 1.0)
+    return None, max(value * DURATION_UNITS[unit], 1.0)
 
 
 class JsonLinesSink:

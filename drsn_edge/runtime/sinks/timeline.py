@@ -1,11 +1,18 @@
 """Keeps every input's history in fixed memory (:class:`~drsn_edge.runtime.timeline.Timeline`, alarm spans, gaps)
-and, at the end, writes the HTML report (``--report``) and a PNG per input (``--plot DIR``)."""
+and, at the end, writes the HTML report (``--report``) and a PNG per input (``--plot DIR``); with ``every_s``, the
+report is also rewritten while the streams run (replaced whole: a reader never sees half a file)."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.report import plot_stream, render_report
@@ -32,8 +39,17 @@ class TimelineSink:
     name = "report"
     windows = False
 
-    def __init__(self, report: str | None, plot_dir: str | None) -> None:
+    def __init__(self, report: str | None, plot_dir: str | None, every_s: float | None = None,
+                 live: Callable[[], list] = list) -> None:
+        """``every_s``: rewrite the report this often while streaming; ``live()``: the running streams' statistics
+        (their verdicts so far)."""
         self.report, self.plot_dir = report, plot_dir
+        self.every_s, self.live = every_s, live
+        self._written = time.monotonic()
+        self.reports_written = 0
+        self._classes: list[str] = []  # every class seen (a swapped-in model may bring others)
+        self._columns: dict[tuple[str, ...], np.ndarray | None] = {}
+        self._md_of = None  # the model description self.md was made from
         for target in filter(None, (report, plot_dir)):
             parent = Path(target).resolve().parent if target == report else Path(target).resolve()
             if target == plot_dir:
@@ -58,13 +74,49 @@ class TimelineSink:
         return self.streams[stream]
 
     def on_batch(self, r, md) -> None:
-        self.md = md
+        columns = self._columns_of(md)
+        smoothed = r.smoothed
+        if columns is not None:  # this model's classes into the columns of every class seen
+            smoothed = np.zeros((len(r.smoothed), len(self._classes)))
+            smoothed[:, columns] = r.smoothed
         h = self._history(r.stream)
         noise = r.extra.get("noise_level")
         for u in set(r.units.tolist()):
             idx = r.units == u
-            tl = h.units.setdefault(u, Timeline(len(md.class_names)))
-            tl.add(r.t[idx], r.smoothed[idx], r.p_fault[idx], None if noise is None else noise[idx])
+            tl = h.units.setdefault(u, Timeline(len(self._classes)))
+            tl.add(r.t[idx], smoothed[idx], r.p_fault[idx], None if noise is None else noise[idx])
+        if self.every_s and self.report and time.monotonic() - self._written >= self.every_s:
+            self.write_report()
+
+    def _columns_of(self, md) -> np.ndarray | None:
+        """Where ``md``'s classes go among every class seen (None: they are all of them, in order)."""
+        names = tuple(md.class_names)
+        if names not in self._columns:
+            if new := [n for n in names if n not in self._classes]:
+                self._classes += new
+                self._columns = {}  # every cached placement is now narrower than the timelines
+                for h in self.streams.values():
+                    for tl in h.units.values():
+                        tl.widen(len(self._classes))
+            self._columns[names] = None if list(names) == self._classes else \
+                np.array([self._classes.index(n) for n in names])
+        if md is not self._md_of or len(self.md.class_names) != len(self._classes):  # the report's: every class seen
+            self._md_of = md
+            self.md = md if list(names) == self._classes else dataclasses.replace(md, class_names=list(self._classes))
+        return self._columns[names]
+
+    def write_report(self) -> None:
+        """The report as it stands (streams still running show their verdicts so far), replacing the file whole."""
+        self._written = time.monotonic()
+        if self.md is None:
+            return
+        running = {st.stream: st.summary() for st in self.live()}
+        histories = [h if h.summary is not None or h.stream not in running else
+                     dataclasses.replace(h, summary=running[h.stream]) for h in self.streams.values()]
+        tmp = Path(f"{self.report}.tmp")
+        tmp.write_text(render_report(histories, self.md, self.run_summary), encoding="utf-8")
+        os.replace(tmp, self.report)
+        self.reports_written += 1
 
     def emit(self, record: dict[str, Any]) -> None:
         kind = record["type"]
@@ -92,7 +144,7 @@ class TimelineSink:
                     self._evidence(h, s, record)
                     break
         elif kind == "rejected" and self.md is not None:
-            h.units.setdefault(record["unit"], Timeline(len(self.md.class_names))).reject(record["stream_time"])
+            h.units.setdefault(record["unit"], Timeline(len(self._classes))).reject(record["stream_time"])
         elif kind == "gap":
             self._keep(h, h.gaps, record["stream_time"])
         elif kind == "stream_end":
@@ -125,8 +177,8 @@ class TimelineSink:
                 if s["end"] is None:
                     s["end"], s["open"] = end if end is not None else s["start"], True
         if self.report:
-            Path(self.report).write_text(render_report(list(self.streams.values()), self.md, self.run_summary),
-                                         encoding="utf-8")
+            self.live = list  # every stream has ended: its own summary
+            self.write_report()
         if self.plot_dir:
             for h in self.streams.values():
                 plot_stream(h, self.md, Path(self.plot_dir) / f"{_safe(h.stream)}.png")
