@@ -178,7 +178,8 @@ def test_the_verdict_table_fits_80_columns_and_never_cuts_a_class_name():
 
 def test_report_every_needs_a_report_and_a_duration(stream_model, recordings, capsys):
     _, onnx = stream_model
-    code, _, err = run_cli(capsys, ["stream", str(onnx), str(recordings / "pump-a.npy"), "--fs", "12000", "--report-every", "10m"])
+    code, _, err = run_cli(capsys, ["stream", str(onnx), str(recordings / "pump-a.npy"), "--fs", "12000",
+                                    "--report-every", "10m"])
     assert code == 2 and "--report-every rewrites the --report file: give --report PATH too" in err
     code, _, err = run_cli(capsys, ["stream", str(onnx), str(recordings / "pump-a.npy"), "--fs", "12000",
                                     "--report", "r.html", "--report-every", "10 parsecs"])
