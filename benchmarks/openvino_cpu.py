@@ -58,6 +58,8 @@ def speed(files: dict[str, str], x: np.ndarray, rounds: int) -> dict[str, Any]:
     for batch, calls in ((64, 10), (1, 200)):
         xb = x[:batch]
         ms: dict[str, list[float]] = {n: [] for n in backends}
+        for be in backends.values():  # as a stream does: OpenVINO compiles this batch size with the batch fixed
+            be.warm(batch, xb.shape[1], xb.shape[2])
         for _ in range(rounds):
             for name, be in backends.items():
                 be.infer(xb)

@@ -149,6 +149,9 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
             row["status"] = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             log(f"{t.name}: {row['status']}")
     log(f"timing {len(backends)} formats in {opts.rounds} interleaved rounds ...")
+    for be in backends.values():  # as a stream warms them (OpenVINO compiles the batch size with the batch fixed)
+        if hasattr(be, "warm"):
+            be.warm(opts.batch, x.shape[1], x.shape[2])
     b1 = interleaved({n: (lambda be=be: be.infer(x[:1])) for n, be in backends.items()}, rounds=opts.rounds,
                      calls=50 if opts.quick else 100, batch=1)
     bn = interleaved({n: (lambda be=be: be.infer(x[: opts.batch])) for n, be in backends.items()},

@@ -273,13 +273,15 @@ class StreamRunner:
         taken.set()
 
     def _warm(self) -> None:
-        """A full batch through the backend before the stream's clock starts (once per backend: see
-        :meth:`~drsn_edge.runtime.backends.base.BackendBase.warm`)."""
-        shape = (self.cfg.batch_size, self.md.in_channels, self.window)
-        if hasattr(self.backend, "warm"):
-            self.backend.warm(*shape)
-        else:  # a backend of the bare protocol
-            self.backend.infer(np.zeros(shape, np.float32))
+        """A full batch through the backend before the stream's clock starts, and one hop of every unit (what a live
+        stream's batches mostly are), once per backend and size: see
+        :meth:`~drsn_edge.runtime.backends.base.BackendBase.warm`."""
+        for batch in sorted({self.cfg.batch_size, min(self.cfg.batch_size, len(self.map))}, reverse=True):
+            shape = (batch, self.md.in_channels, self.window)
+            if hasattr(self.backend, "warm"):
+                self.backend.warm(*shape)
+            else:  # a backend of the bare protocol
+                self.backend.infer(np.zeros(shape, np.float32))
 
     def run(self, handle_signals: bool = True) -> dict[str, Any]:
         """Stream to the end of the input (or a stop); returns this stream's summary."""

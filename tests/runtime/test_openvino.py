@@ -35,6 +35,47 @@ def test_fp32_equals_onnxruntime_on_every_output(stream_model):
         np.testing.assert_allclose(got_extra[k], ref_extra[k], atol=1e-4, rtol=1e-4)
 
 
+def test_a_warmed_batch_size_runs_on_its_own_fixed_shape_model_with_the_same_outputs(stream_model):
+    """The stream's batch size is compiled with the batch fixed (OpenVINO plans it far better); a partial batch runs
+    on the dynamic model; both equal ONNX Runtime."""
+    _, onnx_path = stream_model
+    x = _windows()
+    with open_model(onnx_path, ProviderSettings(provider="cpu", intra_op_threads=1))[0] as ref_be:
+        ref, ref_extra = ref_be.infer_all(x)
+    with open_model(onnx_path, ProviderSettings(provider="openvino", intra_op_threads=1))[0] as be:
+        be.warm(len(x), x.shape[1], x.shape[2])
+        assert be.fixed_batches == [len(x)]
+        full, full_extra = be.infer_all(x)
+        part, _ = be.infer_all(x[:5])  # not a warmed size: the dynamic model
+    np.testing.assert_allclose(full, ref, atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(part, ref[:5], atol=1e-4, rtol=1e-4)
+    for k in ref_extra:
+        np.testing.assert_allclose(full_extra[k], ref_extra[k], atol=1e-4, rtol=1e-4)
+
+
+def test_an_int8_model_is_tried_in_a_child_process_before_this_one_runs_it(stream_model, tmp_path):
+    """OpenVINO's CPU plugin kills the process on some INT8 shapes (here: a small fixed batch, at compile time); each
+    shape is tried in a child first, and one that kills it runs on the dynamic model instead: the process lives and
+    every batch is answered."""
+    from drsn_edge.export.pipeline import ExportOptions, export_all
+
+    ckpt, _ = stream_model
+    rep = export_all(ckpt, tmp_path / "m.onnx", ExportOptions(int8=True, int8_target="cpu", verify=False,
+                                                                calibration_windows=32), log=lambda s: None)
+    int8 = next(f["path"] for f in rep["files"] if f["format"] == "onnx-int8")
+    x = _windows()
+    with open_model(int8, ProviderSettings(provider="cpu", intra_op_threads=1))[0] as ref_be:
+        ref = ref_be.infer(x)
+    with open_model(int8, ProviderSettings(provider="openvino", intra_op_threads=1))[0] as be:
+        for b in (4, 16):
+            be.warm(b, x.shape[1], x.shape[2])
+            assert b in be.fixed_batches or any(f"batch {b} runs on the dynamic model" in n and "crashed" in n
+                                                for n in be.notes), be.notes
+        got = np.concatenate([be.infer(x[:4]), be.infer(x[4:8]), be.infer(x[8:])[:0]])
+        full = be.infer(x)
+    assert np.mean(got.argmax(1) == ref[:8].argmax(1)) >= 0.75 and np.mean(full.argmax(1) == ref.argmax(1)) >= 0.75
+
+
 def test_bf16_agrees_on_the_top_class_where_the_cpu_has_it(stream_model):
     from drsn_edge.runtime.backends.openvino_backend import cpu_precisions
 

@@ -2,6 +2,17 @@
 INT8 QDQ, read by OpenVINO's own API and compiled for the CPU with the thread count the stream asks for and an explicit
 inference precision (``f32``, or ``bf16`` where the CPU has it).
 
+A batch size the stream announces (:meth:`OpenVinoBackend.warm`: its full batch, one window per unit and hop) gets
+its own compiled model with that batch fixed: OpenVINO plans static shapes far better than a dynamic batch (INT8 at
+batch 64 on an AVX512-VNNI EPYC: 0.74x ONNX Runtime FP32 with the batch dynamic, 1.3-1.4x with it fixed; see
+``benchmarks/results/openvino_cpu.md``). Other sizes (a partial batch) run on the dynamic one.
+
+OpenVINO's CPU plugin can kill the process on INT8 models: with a small fixed batch (batch <= 8 on our INT8 file, at
+compile time, on an AMD EPYC with 2026.4) and with a dynamic batch on AMX CPUs (openvinotoolkit/openvino#37577, at the
+first inference). A segfault cannot be caught, so an INT8 model is first compiled and run in a child process, for each
+shape the stream will use; a shape that kills the child is not used (the dynamic model: one line, exit 2; a fixed
+batch: the dynamic model runs it).
+
 OpenVINO's own API rather than ONNX Runtime's OpenVINO execution provider: it is one package on PyPI beside the
 onnxruntime the base install has (the provider needs its own onnxruntime build in place of it), and it takes the
 precision hint and the compiled-model cache directly. The compiled model is cached beside ONNX Runtime's optimized
@@ -9,6 +20,11 @@ graphs (``~/.cache/drsn-edge/openvino``); OpenVINO keys each entry by the model'
 """
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
 
 import numpy as np
 
@@ -18,6 +34,26 @@ from drsn_edge.runtime.backends.base import BackendBase, InputSpec
 from drsn_edge.runtime.providers import ProviderSettings, cache_root
 
 PRECISIONS = ("f32", "bf16")
+#: run by a child process: compile the model (its batch fixed where given) and infer the given batch sizes once
+PROBE = """
+import json, sys
+import numpy as np, openvino as ov
+path, batch, config, cache, batches = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4], \\
+    json.loads(sys.argv[5])
+core = ov.Core()
+if cache:
+    core.set_property({"CACHE_DIR": cache})
+model = core.read_model(path)
+inp = model.inputs[0]
+shape = inp.get_partial_shape()
+if batch:
+    shape[0] = batch
+    model.reshape({inp.get_any_name(): shape})
+request = core.compile_model(model, "CPU", config).create_infer_request()
+dtype = np.float16 if inp.get_element_type().get_type_name() == "f16" else np.float32
+for b in batches:
+    request.infer({0: np.zeros((b, shape[1].get_length(), shape[2].get_length()), dtype)})
+"""
 MISSING = "--provider openvino needs OpenVINO: pip install 'drsn-edge[openvino]'"
 
 
@@ -54,6 +90,8 @@ class OpenVinoBackend(BackendBase):
         self.md = md
         self.notes: list[str] = []
         self._request = None
+        self._fixed: dict[int, object] = {}  # batch size -> an infer request of the model compiled for it
+        self._lock = threading.Lock()  # an infer request runs one call at a time (serve: streams share the backend)
 
     def activate(self) -> None:
         if (why := openvino_available()) is not None:
@@ -75,12 +113,10 @@ class OpenVinoBackend(BackendBase):
                   "NUM_STREAMS": "1"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = str(threads)
-        try:
-            model = core.read_model(self.path)
-            self._compiled = core.compile_model(model, "CPU", config)
-        except Exception as exc:  # OpenVINO's own failure: one line, not its C++ trace
-            raise DrsnEdgeError(f"{self.path}: OpenVINO could not compile the model "
-                                f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})") from None
+        self._core, self._config, self._cache = core, config, str(cache) if cache.is_dir() else ""
+        if crash := self._crashes(None, (1, 2)):
+            raise DrsnEdgeError(f"{self.path}: {crash}; run it with --provider cpu, or OpenVINO on the FP32 file")
+        self._compiled = self._compile()
         self._request = self._compiled.create_infer_request()
         self._input = self._compiled.inputs[0]
         names = [next(iter(o.get_names())) for o in self._compiled.outputs]
@@ -93,6 +129,56 @@ class OpenVinoBackend(BackendBase):
         if self.warmup and isinstance(spec.shape[1], int) and isinstance(spec.shape[2], int):
             for i in range(self.warmup):
                 self.infer(np.zeros((1 + i % 2, spec.shape[1], spec.shape[2]), np.float32))
+
+    def _compile(self, batch: int | None = None):
+        """The model compiled for the CPU, its batch fixed to ``batch`` (None: as the file has it)."""
+        try:
+            model = self._core.read_model(self.path)
+            if batch is not None:
+                inp = model.inputs[0]
+                shape = inp.get_partial_shape()
+                shape[0] = batch
+                model.reshape({inp.get_any_name(): shape})
+            return self._core.compile_model(model, "CPU", self._config)
+        except Exception as exc:  # OpenVINO's own failure: one line, not its C++ trace
+            raise DrsnEdgeError(f"{self.path}: OpenVINO could not compile the model "
+                                f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})") from None
+
+    def warm(self, batch: int, channels: int, window: int) -> None:
+        """Compile the model for this batch size (where the file's batch is dynamic), then run it once."""
+        if self._request is None:
+            raise DrsnEdgeError("backend not activated")
+        if batch not in self._fixed and not self._input.get_partial_shape()[0].is_static:
+            if crash := self._crashes(batch, (batch,)):
+                self.notes.append(f"batch {batch} runs on the dynamic model: {crash}")
+                self._fixed[batch] = self._request
+            else:
+                self._fixed[batch] = self._compile(batch).create_infer_request()
+        super().warm(batch, channels, window)
+
+    def _crashes(self, batch: int | None, batches: tuple[int, ...]) -> str | None:
+        """For an INT8 model: compile it (batch fixed where given) and run ``batches`` in a child process first; why
+        not to do it here (the child was killed), or None. An ordinary failure is left to this process to report."""
+        if self.md is not None and self.md.precision != "int8":
+            return None
+        import openvino as ov
+
+        args = [sys.executable, "-c", PROBE, self.path, json.dumps(batch), json.dumps(self._config), self._cache,
+                json.dumps(list(batches))]
+        try:
+            done = subprocess.run(args, capture_output=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"OpenVINO's compile of the INT8 model did not finish in a child process ({type(exc).__name__})"
+        if done.returncode < 0:
+            shape = f"the batch fixed at {batch}" if batch else "a dynamic batch"
+            return (f"OpenVINO {ov.__version__.split('-')[0]} crashed (signal {-done.returncode}) compiling or running "
+                    f"this INT8 model with {shape} on this CPU, a fault in its CPU plugin")
+        return None
+
+    @property
+    def fixed_batches(self) -> list[int]:
+        """The batch sizes with a model compiled for them."""
+        return sorted(b for b, request in self._fixed.items() if request is not self._request)
 
     def input_spec(self) -> InputSpec:
         if self._request is None:
@@ -110,7 +196,8 @@ class OpenVinoBackend(BackendBase):
             raise DrsnEdgeError("backend not activated")
         x = np.ascontiguousarray(x, dtype=np.float16 if self._float16 else np.float32)
         try:
-            res = self._request.infer({0: x})
+            with self._lock:
+                res = self._fixed.get(len(x), self._request).infer({0: x})
         except Exception as exc:
             raise DrsnEdgeError(f"{self.path}: OpenVINO failed to run the model on a batch of {list(x.shape)} "
                                 f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})") from None
@@ -120,3 +207,4 @@ class OpenVinoBackend(BackendBase):
     def close(self) -> None:
         self._request = None
         self._compiled = None
+        self._fixed = {}
