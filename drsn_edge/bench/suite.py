@@ -124,7 +124,8 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {}
     backends = {}
     for t in targets:
-        row: dict[str, Any] = {"format": t.name, "file": t.format, "provider": t.provider, "status": t.status}
+        row: dict[str, Any] = {"format": t.name, "file": t.format, "provider": t.provider, "status": t.status,
+                               "path": t.path, "precision": t.settings.get("precision", "f32")}
         rows[t.name] = row
         if not t.ok:
             log(f"{t.name}: {t.status}")

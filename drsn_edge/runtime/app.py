@@ -36,6 +36,7 @@ from drsn_edge.runtime.config import (
 )
 from drsn_edge.runtime.evidence import EvidenceSettings
 from drsn_edge.runtime.loader import open_model
+from drsn_edge.runtime.measured import openvino_advice
 from drsn_edge.runtime.model_swap import FileWatch, ModelWatcher
 from drsn_edge.runtime.providers import ProviderSettings
 from drsn_edge.runtime.runner import StreamRunner
@@ -242,6 +243,9 @@ def run_streams(jobs: list[StreamJob], warn=None, watch_model_s: float | None = 
             warn(mismatch)
     if healthy is None:
         warn(no_normal_warning(md))
+    if not is_triton_url(first.model) and (advice := openvino_advice(first.model, first.provider.provider,
+                                                                     first.provider)):
+        warn(advice)
     runners: list = []
     sinks = SinkSet([], warn=warn)
     sinks.sinks += open_sinks(first.outputs, lambda: [r.stats for r in runners], md, sinks.stats, ids, warn)
