@@ -11,6 +11,15 @@ from drsn_edge.runtime.latency import LatencyStats
 from drsn_edge.runtime.quality import REASONS
 
 
+def class_columns(known: list[str], names: list[str]) -> tuple[list[str], np.ndarray | None]:
+    """Every class seen, ``known`` then those of ``names`` it lacks, and where ``names`` go among them (None: they are
+    all of them, in order). A swapped-in model's classes are counted and drawn this way, never remapped."""
+    if list(names) == list(known):
+        return list(known), None
+    out = [*known, *(n for n in names if n not in known)]
+    return out, np.array([out.index(n) for n in names], np.int64)
+
+
 @dataclass
 class StreamStats:
     stream: str
@@ -53,13 +62,10 @@ class StreamStats:
     def class_index(self, names: list[str]) -> np.ndarray | None:
         """Where a model's classes count here (a swapped-in model may have others): a new class gets its own column,
         a class it lacks keeps its counts. None when they are this stream's classes, in order."""
-        if list(names) == self.class_names:
-            return None
-        new = [n for n in names if n not in self.class_names]
-        if new:
-            self.class_names = [*self.class_names, *new]
-            self.label_counts = np.pad(self.label_counts, ((0, 0), (0, len(new))))
-        return np.array([self.class_names.index(n) for n in names], np.int64)
+        known, columns = class_columns(self.class_names, names)
+        self.label_counts = np.pad(self.label_counts, ((0, 0), (0, len(known) - len(self.class_names))))
+        self.class_names = known
+        return columns
 
     def add_decisions(self, units: np.ndarray, labels: np.ndarray, p_fault: np.ndarray, t: np.ndarray,
                       noise: np.ndarray | None = None) -> None:

@@ -34,26 +34,36 @@ from drsn_edge.runtime.backends.base import BackendBase, InputSpec
 from drsn_edge.runtime.providers import ProviderSettings, cache_root
 
 PRECISIONS = ("f32", "bf16")
-#: run by a child process: compile the model (its batch fixed where given) and infer the given batch sizes once
+#: run by a child process: compile the model as the backend does (its batch fixed where given) and infer the given
+#: batch sizes once
 PROBE = """
 import json, sys
 import numpy as np, openvino as ov
+from drsn_edge.runtime.backends.openvino_backend import compile_for_cpu
 path, batch, config, cache, batches = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4], \\
     json.loads(sys.argv[5])
 core = ov.Core()
 if cache:
     core.set_property({"CACHE_DIR": cache})
-model = core.read_model(path)
-inp = model.inputs[0]
+compiled = compile_for_cpu(core, path, config, batch)
+inp = compiled.inputs[0]
 shape = inp.get_partial_shape()
-if batch:
-    shape[0] = batch
-    model.reshape({inp.get_any_name(): shape})
-request = core.compile_model(model, "CPU", config).create_infer_request()
 dtype = np.float16 if inp.get_element_type().get_type_name() == "f16" else np.float32
+request = compiled.create_infer_request()
 for b in batches:
     request.infer({0: np.zeros((b, shape[1].get_length(), shape[2].get_length()), dtype)})
 """
+
+
+def compile_for_cpu(core, path: str, config: dict[str, str], batch: int | None = None):
+    """``path`` compiled for the CPU with ``config``, its batch fixed to ``batch`` (None: as the file has it)."""
+    model = core.read_model(path)
+    if batch is not None:
+        inp = model.inputs[0]
+        shape = inp.get_partial_shape()
+        shape[0] = batch
+        model.reshape({inp.get_any_name(): shape})
+    return core.compile_model(model, "CPU", config)
 MISSING = "--provider openvino needs OpenVINO: pip install 'drsn-edge[openvino]'"
 
 
@@ -133,13 +143,7 @@ class OpenVinoBackend(BackendBase):
     def _compile(self, batch: int | None = None):
         """The model compiled for the CPU, its batch fixed to ``batch`` (None: as the file has it)."""
         try:
-            model = self._core.read_model(self.path)
-            if batch is not None:
-                inp = model.inputs[0]
-                shape = inp.get_partial_shape()
-                shape[0] = batch
-                model.reshape({inp.get_any_name(): shape})
-            return self._core.compile_model(model, "CPU", self._config)
+            return compile_for_cpu(self._core, self.path, self._config, batch)
         except Exception as exc:  # OpenVINO's own failure: one line, not its C++ trace
             raise DrsnEdgeError(f"{self.path}: OpenVINO could not compile the model "
                                 f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})") from None

@@ -16,6 +16,7 @@ import numpy as np
 
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.report import plot_stream, render_report
+from drsn_edge.runtime.stats import class_columns
 from drsn_edge.runtime.timeline import Timeline
 
 #: alarm spans and gaps kept per input (the oldest go first beyond this; counted)
@@ -48,7 +49,6 @@ class TimelineSink:
         self._written = time.monotonic()
         self.reports_written = 0
         self._classes: list[str] = []  # every class seen (a swapped-in model may bring others)
-        self._columns: dict[tuple[str, ...], np.ndarray | None] = {}
         self._md_of = None  # the model description self.md was made from
         for target in filter(None, (report, plot_dir)):
             parent = Path(target).resolve().parent if target == report else Path(target).resolve()
@@ -90,20 +90,16 @@ class TimelineSink:
 
     def _columns_of(self, md) -> np.ndarray | None:
         """Where ``md``'s classes go among every class seen (None: they are all of them, in order)."""
-        names = tuple(md.class_names)
-        if names not in self._columns:
-            if new := [n for n in names if n not in self._classes]:
-                self._classes += new
-                self._columns = {}  # every cached placement is now narrower than the timelines
-                for h in self.streams.values():
-                    for tl in h.units.values():
-                        tl.widen(len(self._classes))
-            self._columns[names] = None if list(names) == self._classes else \
-                np.array([self._classes.index(n) for n in names])
-        if md is not self._md_of or len(self.md.class_names) != len(self._classes):  # the report's: every class seen
+        known, columns = class_columns(self._classes, md.class_names)
+        if len(known) > len(self._classes):
+            for h in self.streams.values():
+                for tl in h.units.values():
+                    tl.widen(len(known))
+        self._classes = known
+        if md is not self._md_of or len(self.md.class_names) != len(known):  # the report's: every class seen
             self._md_of = md
-            self.md = md if list(names) == self._classes else dataclasses.replace(md, class_names=list(self._classes))
-        return self._columns[names]
+            self.md = md if columns is None else dataclasses.replace(md, class_names=list(known))
+        return columns
 
     def write_report(self) -> None:
         """The report as it stands (streams still running show their verdicts so far), replacing the file whole."""
