@@ -65,6 +65,22 @@ def to_markdown(r: dict[str, Any], command: str = "") -> str:
             if row["status"] == "ok" and "accuracy" in row:
                 lines.append(f"| {row['format']} | " + " | ".join(_f(100 * row["accuracy"][k], "{:.2f}") for k in acc_keys)
                              + " |")
+    alarmed = [row for row in r["formats"] if row["status"] == "ok" and row.get("alarms")]
+    if alarmed:
+        a = alarmed[0]["alarms"]
+        s = a["alarm"]
+        lines += ["", f"Alarms: the test recordings streamed whole, decided as `drsn-edge stream` decides (by "
+                  f"{a['decided_by']}; {s['smoothing']} windows smoothed at hop {a['hop']}, held {s['min_raise_s']:g} s):",
+                  "", "| format | healthy hours | false alarms | per day (95 % bound) | fault recordings alarmed | "
+                  "delay median / worst s |", "|---|---|---|---|---|---|"]
+        for row in alarmed:
+            a = row["alarms"]
+            per_day = (f"{a['false_alarms_per_day']:g} ({a['false_alarms_per_day_bound_95']:g})"
+                       if "false_alarms_per_day" in a else "-")
+            faults = f"{a['alarmed']}/{a['fault_recordings']}" if "fault_recordings" in a else "-"
+            delay = (f"{a['delay_median_s']:g} / {a['delay_worst_s']:g}" if "delay_median_s" in a else "-")
+            lines.append(f"| {row['format']} | {a['healthy_hours']:g} | {a['false_alarms']} | {per_day} | {faults} | "
+                         f"{delay} |")
     ra = r["ratios"]
     lines += ["", "Side-by-side ratios, median [min-max] over the rounds (above 1 = the second is faster):", "",
               f"- PyTorch eager / ONNX FP32, batch 1: {_r(ra['pytorch_over_onnx_fp32_b1'])}",

@@ -23,6 +23,7 @@ from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.data.simulator import simulate_bearing
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.evaluation.grid import evaluate_grid
+from drsn_edge.evaluation.job import test_alarms
 from drsn_edge.modelfile.checkpoint import read_checkpoint_description
 from drsn_edge.runtime.cpu_features import has_vnni
 from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
@@ -106,6 +107,7 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
         report_export = _export(opts, out / "models", trt_reason is None, log)
     targets = plan_targets(opts.checkpoint, report_export, out / "models", trt_reason, providers)
     spec = opts.data_spec or DataSpec.from_dict(md.data)
+    ds = None
     try:
         ds = load_dataset(DataSpec(spec.source, spec.options, md.sample_rate, spec.split, spec.seed), min_samples=md.window)
         x, y = ds.windows("test", md.window, md.hop)
@@ -145,6 +147,8 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
                                    for c in grid["results"]}
                 row["balanced_accuracy_clean"] = next(c["balanced_accuracy"] for c in grid["results"] if c["snr_db"] is None)
                 row["accuracy_overall"] = float(np.mean(list(row["accuracy"].values())))
+                # what a plant lives with: the test recordings streamed whole, through the runtime's decisions
+                row["alarms"] = test_alarms(ds, md, be.infer_all)
             backends[t.name] = be
         except Exception as exc:  # report, never abort the whole benchmark
             row["status"] = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"

@@ -34,6 +34,21 @@ def _outputs(infer_all, x: np.ndarray, batch: int = 256) -> tuple[np.ndarray, di
     return np.concatenate([p[0] for p in parts]), extra
 
 
+def test_alarms(ds, md, infer_all, cfg: StreamConfig | None = None, sweep: bool = False,
+                computed: tuple[Any, np.ndarray, dict[str, np.ndarray]] | None = None) -> dict[str, Any]:
+    """Alarm-level figures of ``ds``'s test recordings through ``infer_all`` (logits and extra outputs), decided as
+    ``stream`` decides (``cfg``; default: as it runs the model). ``computed``: (window set, logits, extra outputs) at the
+    model's hop, reused when the alarms run at that hop."""
+    cfg = cfg or enrolled_config(md)
+    hop = cfg.hop or md.hop
+    if computed is not None and hop == md.hop:
+        ws, logits, extra = computed
+    else:
+        ws = ds.window_set("test", md.window, hop)
+        logits, extra = _outputs(infer_all, ws.x)
+    return alarm_report(recording_streams(ds, ws, hop, softmax(logits), extra), md, cfg, hop, sweep)
+
+
 def evaluate_model(
     model: str | Path,
     data: DataSpec | None = None,
@@ -88,14 +103,7 @@ def evaluate_model(
         tick = progress(len(noise_types) * len(noisy)) if progress and noise_types and noisy else None
         grid = evaluate_grid(batched(backend.infer), x, y, md.class_names, noise_types, noisy, seed=seed,
                              repeats=repeats, progress=tick) if noise_types and noisy else {"results": []}
-        cfg = alarms or enrolled_config(md)
-        hop = cfg.hop or md.hop
-        if hop == md.hop:
-            aws, a_logits, a_extra = ws, all_logits, all_extra
-        else:
-            aws = ds.window_set("test", md.window, hop)
-            a_logits, a_extra = _outputs(infer_all, aws.x)
-        alarm_level = alarm_report(recording_streams(ds, aws, hop, softmax(a_logits), a_extra), md, cfg, hop, sweep)
+        alarm_level = test_alarms(ds, md, infer_all, alarms, sweep, (ws, all_logits, all_extra))
     finally:
         backend.close()
     fallback = set(ds.plan.fallback)

@@ -35,6 +35,15 @@ def test_bench_quick_writes_table_json_plots(tmp_path, capsys):
         assert f["size_kib"] > 0 and f["peak_rss_mib"] > 0 and f["cold_start_s"] > 0 and "clean" in f["accuracy"]
     # FP32 ONNX must agree with PyTorch on accuracy exactly (same decisions)
     assert ok["onnx-fp32"]["accuracy"] == ok["pytorch-eager"]["accuracy"]
+    # alarms as a plant sees them, per format: the test recordings streamed whole through the runtime's decisions
+    for f in ok.values():
+        a = f["alarms"]
+        assert a["decided_by"] == "classes" and a["healthy_hours"] > 0 and a["fault_recordings"] >= 3
+        assert a["alarmed"] + len(a["missed"]) == a["fault_recordings"] and "false_alarms_per_day_bound_95" in a
+    assert ok["onnx-fp32"]["alarms"] == ok["pytorch-eager"]["alarms"]
+    md = (tmp_path / "bench.md").read_text()
+    assert "Alarms: the test recordings streamed whole" in md
+    assert f"| onnx-int8 | {ok['onnx-int8']['alarms']['healthy_hours']:g} | {ok['onnx-int8']['alarms']['false_alarms']} |" in md
     assert r["flops_per_window"] > 1e6 and r["single_core_sgemm_gflops"] > 0
     ra = r["ratios"]["pytorch_over_onnx_fp32_b1"]
     assert ra["min"] <= ra["median"] <= ra["max"] and r["int8_note"]
