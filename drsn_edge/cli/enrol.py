@@ -6,6 +6,7 @@ import argparse
 
 from drsn_edge.cli.parser import (
     HOP,
+    SPEED_JITTER,
     TORCH_THREADS,
     add_alarm_options,
     add_data_options,
@@ -17,6 +18,7 @@ from drsn_edge.cli.parser import (
 )
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.config import ENROL_ALARM, StreamConfig
+from drsn_edge.training.config import ENROL_SPEED_RANGE
 from drsn_edge.training.threads import use_threads
 
 
@@ -38,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--false-alarms-per-day", type=float, default=1.0,
                    help="the false-alarm rate the threshold is set for (the rate the data can vouch for is reported "
                         "beside it)")
+    p.add_argument("--speed", default=ENROL_SPEED_RANGE, **{**SPEED_JITTER, "help": SPEED_JITTER["help"] + ": the baseline is "
+                   "also fitted on healthy windows at shaft speeds this far off, since a machine's speed moves with its "
+                   "load over hours while a short recording holds one (default: %(default)s)"})
     a = p.add_argument_group("alarms (as stream will run them; the threshold holds for these)")
     a.add_argument("--hop", **HOP)
     add_alarm_options(a, defaults=ENROL_ALARM)
@@ -52,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.data:
         raise DrsnEdgeError("give the machine's healthy recordings with --data (a folder, a manifest, or files)")
+    if not 0 <= args.speed < 0.5:
+        raise DrsnEdgeError(f"--speed must be from 0 to 0.5 (a share of the shaft speed), is {args.speed:g}")
     if not args.false_alarms_per_day > 0:
         raise DrsnEdgeError(f"--false-alarms-per-day must be above 0, is {args.false_alarms_per_day:g}")
     if args.model.endswith(".onnx") or args.model.endswith(".plan") or args.model.endswith(".engine"):
@@ -64,5 +71,5 @@ def run(args: argparse.Namespace) -> int:
     if spec.source == "folder":  # healthy recordings need no label folders
         spec.options["unlabelled"] = True
     enrol_checkpoint(args.model, spec, args.out, args.false_alarms_per_day,
-                     StreamConfig(hop=hop, smoothing=smoothing, alarm=alarm))
+                     StreamConfig(hop=hop, smoothing=smoothing, alarm=alarm), speed_range=args.speed)
     return 0

@@ -147,6 +147,9 @@ def check_threads(n: int | None) -> int | None:
     return n
 
 
+#: ``--speed``, in train and enrol: how far windows are resampled, as a shaft speed would move them
+SPEED_JITTER = dict(type=float, metavar="FRACTION", help="speed jitter: windows resampled by up to +-this fraction (0: off)")
+
 HOP = {"type": int, "help": "samples between windows at the model rate (default: the model's)"}
 
 #: what an enrolled model's description adds to a flag's help

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from drsn_edge.cli.parser import TORCH_THREADS, add_data_options, check_threads, data_spec_from_args, examples, model_arg
+from drsn_edge.cli.parser import (
+    SPEED_JITTER,
+    TORCH_THREADS,
+    add_data_options,
+    check_threads,
+    data_spec_from_args,
+    examples,
+    model_arg,
+)
 from drsn_edge.data.augment import NO_AUGMENT, Augment
 from drsn_edge.data.noise import parse_noise_types, parse_snr_range
 from drsn_edge.errors import DrsnEdgeError
@@ -42,8 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--snr", default=f"{_NOISE.snr_low:g}:{_NOISE.snr_high:g}",
                    help="SNR in dB: a value (-4) or a range drawn per window (-6:10)")
     p.add_argument("--clean-fraction", type=float, default=_NOISE.clean_fraction, help="share of training windows left clean")
-    p.add_argument("--speed", type=float, default=_CFG.augment.speed,
-                   help="speed jitter: windows resampled by up to +-this fraction (0: off)")
+    p.add_argument("--speed", default=_CFG.augment.speed, **SPEED_JITTER)
     p.add_argument("--band", type=float, default=_CFG.augment.band,
                    help="share of windows given a random low-pass and spectral tilt (sensor differences; 0: off)")
     p.add_argument("--no-augment", action="store_true", help="no augmentation at all (the paper's training)")

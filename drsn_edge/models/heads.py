@@ -71,6 +71,12 @@ class NoiseHead(nn.Module):
 
 
 class AnomalyHead(nn.Module):
+    #: no feature's spread is taken below this share of the median feature's: a unit that is silent on every healthy
+    #: window (a ReLU's zero) otherwise scales the smallest stray value to a distance of thousands. Measured on CWRU's
+    #: fan-end healthy recording: five features had a spread under 1e-4, one alone put the healthy second half at 870
+    #: spreads, and the threshold it set (7e5) held off ball-fault alarms for 2-10 s (benchmarks/results/enrolment.md)
+    SCALE_FLOOR = 0.05
+
     def __init__(self, features: int) -> None:
         super().__init__()
         self.count = features  # a constant in the graph (a Shape op is not on the export allow-list)
@@ -93,7 +99,8 @@ class AnomalyHead(nn.Module):
         """Fit on healthy windows' features; returns the Ledoit-Wolf shrinkage chosen."""
         from sklearn.covariance import LedoitWolf
 
-        mean, scale = feats.mean(0), feats.std(0) + 1e-6
+        mean, spread = feats.mean(0), feats.std(0)
+        scale = torch.clamp(spread, min=float(self.SCALE_FLOOR * spread.median()) + 1e-6)
         z = ((feats - mean) / scale).double().numpy()
         lw = LedoitWolf(assume_centered=True).fit(z)
         self.mean.copy_(mean)

@@ -11,6 +11,9 @@ from drsn_edge.training.noise_schedule import NoiseSchedule
 #: epochs when fine-tuning from a trained model (``train --init``): the backbone starts where it learnt, so a third of
 #: a new model's epochs (a wide model on one labelled load: 36-82 s on 2 cores, refit included; few_shot.md)
 FINETUNE_EPOCHS = 10
+#: ``enrol``: the shaft-speed drift (relative) its healthy baseline is widened over: a recording of minutes holds one
+#: speed, while a drive's speed moves with its load by about this much over hours (training.enrol)
+ENROL_SPEED_RANGE = 0.02
 
 
 @dataclass

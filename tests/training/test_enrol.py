@@ -117,6 +117,8 @@ def test_bad_enrolment_input_is_one_line_and_writes_nothing(machine_files, tmp_p
                                    "--fs", "12000", "-o", str(out)], "needs its checkpoint")
     assert_one_line_error(capsys, ["enrol", str(MODEL), "--data", str(short), "--fs", "12000", "-o", str(out),
                                    "--false-alarms-per-day", "0"], "must be above 0")
+    assert_one_line_error(capsys, ["enrol", str(MODEL), "--data", str(short), "--fs", "12000", "-o", str(out),
+                          "--speed", "0.7"], "--speed must be from 0 to 0.5")
     import soundfile as sf
 
     mixed = tmp_path / "mixed"
@@ -130,3 +132,25 @@ def test_bad_enrolment_input_is_one_line_and_writes_nothing(machine_files, tmp_p
 def test_adapt_on_healthy_only_data_points_to_enrol(machine_files, tmp_path, capsys):
     assert_one_line_error(capsys, ["adapt", str(MODEL), "--data", str(machine_files / "healthy"), "--fs", "12000",
                                    "-o", str(tmp_path / "a.safetensors"), "--method", "adabn"], "drsn-edge enrol")
+
+
+
+def test_the_baseline_is_also_fitted_at_shaft_speeds_around_the_recorded_one(monkeypatch):
+    """A short recording holds one speed: the windows the baseline is also fitted on are resampled within +-2 %, so a
+    tone at 400 Hz in them lies between 392 and 408 Hz, spread over the range (the features here: the tone's
+    frequency)."""
+    import torch
+
+    from drsn_edge.training import enrol
+
+    def tone_hz(model, w):
+        spec = np.abs(np.fft.rfft(w[:, 0, :] * np.hanning(w.shape[2]), n=8 * w.shape[2], axis=1))
+        return torch.from_numpy(np.argmax(spec, axis=1) * 12000.0 / (8 * w.shape[2]))[:, None]
+
+    monkeypatch.setattr(enrol, "anomaly_features", tone_hz)
+    x = np.sin(2 * np.pi * 400.0 * np.arange(12000 * 20) / 12000.0).astype(np.float32)[None]
+    hz = enrol.speed_drifted(None, x, 2048, 256, 0.02, np.random.default_rng(0)).numpy()[:, 0]
+    assert len(hz) > 800 and 400 * 0.979 < hz.min() < 400 * 0.99 and 400 * 1.01 < hz.max() < 400 * 1.021
+    assert 0.3 < np.mean(hz > 400) < 0.7
+    plain = tone_hz(None, enrol.cut_windows(x, 0, x.shape[1], 2048, 256)).numpy()[:, 0]
+    assert np.all(np.abs(plain - 400) < 1)
