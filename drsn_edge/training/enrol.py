@@ -54,6 +54,12 @@ BLOCK_S, MIN_BLOCKS = 10.0, 12
 BOUND, BOOTSTRAP = 0.9, 200
 #: bisection steps for a block's alarm level (a ratio of 2 ** -30 between the bounds, from a factor of ~2)
 BISECTIONS = 30
+#: an enrolment on less than a day of healthy signal cannot have seen the machine's daily cycle of load and speed: its
+#: threshold is raised by this factor. Chosen on simulated machines 6-10 (24 h of drift sampled as 144 stretches of 30 s,
+#: a CWRU-trained and a simulator-trained model, benchmarks/enrolment.py's machines are 1-5): the factor each needed for
+#: no false alarm was 1 to 1.5; 2 leaves room for the 23 h a sample does not show, and every fault stayed alarmed (a
+#: mild one later on two machines)
+DRIFT_MARGIN = 2.0
 
 
 def healthy_recordings(md, spec: DataSpec) -> tuple[list[Recording], str]:
@@ -125,7 +131,8 @@ def block_levels(streams: list[Stream], window: int, hop: int, fs: float, alarm:
 def calibrate(streams: list[Stream], window: int, hop: int, fs: float, alarm: AlarmConfig, n: int,
               per_day: float) -> dict[str, Any]:
     """The threshold for ``per_day`` false alarms on the healthy ``streams`` (out-of-fold scores set), and the alarm
-    counts at a range of thresholds (the trade-off curve, for the record).
+    counts at a range of thresholds (the trade-off curve, for the record). Under a day of signal, the threshold is
+    raised by ``DRIFT_MARGIN`` for the drift the data cannot show.
 
     An alarm needs the score to stay above the threshold, so what matters is how high each stretch of healthy signal
     *holds* the score, not its single highest window: each block's alarm level (:func:`block_levels`) is that. Their
@@ -145,7 +152,7 @@ def calibrate(streams: list[Stream], window: int, hop: int, fs: float, alarm: Al
         rng = np.random.default_rng(0)
         boots = [gumbel_r.ppf(q, *gumbel_r.fit(rng.choice(logs, len(logs)))) for _ in range(BOOTSTRAP)]
         threshold = max(float(np.exp(np.quantile(boots, BOUND))), float(levels.max()))
-        estimate = float(86400.0 / BLOCK_S * gumbel_r.sf(np.log(threshold), loc, scale))
+        estimate = float(86400.0 / BLOCK_S * gumbel_r.sf(np.log(threshold), loc, scale))  # before any drift margin
         how = (f"the alarm levels of {len(levels)} blocks of {BLOCK_S:g} s (Gumbel on their logarithm): the level "
                f"reached {per_day:g} time(s) a day, its upper {BOUND:.0%} bound over {BOOTSTRAP} resamples of the "
                "blocks")
@@ -153,6 +160,11 @@ def calibrate(streams: list[Stream], window: int, hop: int, fs: float, alarm: Al
         threshold, estimate = float(levels.max()) * 1.0001 if len(levels) else float(scores.max()), None
         how = (f"{len(levels)} blocks of {BLOCK_S:g} s are too few for the extreme-value fit (>= {MIN_BLOCKS}): just "
                "above the highest alarm level seen, no estimate of the rate")
+    margin = DRIFT_MARGIN if days < 1.0 else 1.0
+    if margin != 1.0:
+        threshold *= margin
+        how += (f"; then x{DRIFT_MARGIN:g}: {days * 24:.2g} h of signal cannot show the machine's daily drift in load and "
+                "speed (the estimate is the fit's, before this margin)")
     grid = np.unique(np.geomspace(max(float(np.median(scores)), 1e-9), max(threshold, float(scores.max())) * 1.5, GRID))
     curve = [{"threshold": round(float(th), 5),
               "alarms": sum(1 for s in replay(streams, window, hop, fs, alarm, n, threshold=float(th))
@@ -160,7 +172,7 @@ def calibrate(streams: list[Stream], window: int, hop: int, fs: float, alarm: Al
     return {"threshold": threshold, "estimated_false_alarms_per_day": None if estimate is None else round(estimate, 4),
             "how": how, "curve": curve, "block_levels": {"count": int(len(levels)), "max": round(float(levels.max()), 5)
                                                          if len(levels) else None},
-            "scored_days": days}
+            "scored_days": days, "drift_margin": margin}
 
 
 def speed_drifted(model, sig: np.ndarray, window: int, hop: int, speed_range: float,
@@ -225,7 +237,8 @@ def enrol_model(model, md, recs: list[Recording], per_day: float = 1.0, stream: 
         "scored_hours": round(days * 24, 4), "scored_alarms": seen["false_alarms"],
         "fit_windows": int(total), "features": dim, "speed_range": speed_range,
         "ledoit_wolf_shrinkage": round(fitted["shrinkage"], 4),
-        "split": how_split, "threshold_from": cal["how"], "block_levels": cal["block_levels"], "curve": cal["curve"],
+        "split": how_split, "threshold_from": cal["how"], "drift_margin": cal["drift_margin"],
+        "block_levels": cal["block_levels"], "curve": cal["curve"],
         "alarm": alarm_settings_of(stream, md.hop),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -97,11 +97,20 @@ def test_a_threshold_calibrated_on_ten_minutes_holds_over_two_days():
     cfg = AlarmConfig()
     enrol = [Stream(f"b{i}", 200.0, scores=healthy(200.0, i)) for i in range(3)]
     cal = calibrate(enrol, WINDOW, HOP, FS, cfg, 5, 1.0)
+    # 10 minutes cannot show a day's drift: the threshold carries the margin for it; the fit's own level is below
+    assert cal["drift_margin"] == 2.0 and "daily drift" in cal["how"]
+    fitted = cal["threshold"] / cal["drift_margin"]
     days = [Stream("day", 86400.0, scores=healthy(86400.0, 10 + d)) for d in range(2)]
-    replay(days, WINDOW, HOP, FS, cfg, 5, threshold=cal["threshold"])
+    replay(days, WINDOW, HOP, FS, cfg, 5, threshold=fitted)
     assert alarm_figures(days)["false_alarms"] <= 4  # 2 expected at 1 a day; the bound errs towards fewer
-    replay(days, WINDOW, HOP, FS, cfg, 5, threshold=cal["threshold"] * 0.5)
+    replay(days, WINDOW, HOP, FS, cfg, 5, threshold=fitted * 0.5)
     assert alarm_figures(days)["false_alarms"] > 20
+    replay(days, WINDOW, HOP, FS, cfg, 5, threshold=cal["threshold"])  # a process that does not drift: none
+    assert alarm_figures(days)["false_alarms"] == 0
+    # a day or more of signal has seen the drift: no margin
+    long = calibrate([Stream(f"d{i}", 43200.0, scores=healthy(200.0, 20 + i)) for i in range(2)], WINDOW, HOP, FS, cfg,
+                     5, 1.0)  # (what the rule reads is the streams' length)
+    assert long["drift_margin"] == 1.0 and "daily drift" not in long["how"]
 
 
 def test_the_sweep_of_a_classifier_marks_the_chosen_raise_level():
