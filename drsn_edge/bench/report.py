@@ -65,7 +65,7 @@ def to_markdown(r: dict[str, Any], command: str = "") -> str:
             if row["status"] == "ok" and "accuracy" in row:
                 lines.append(f"| {row['format']} | " + " | ".join(_f(100 * row["accuracy"][k], "{:.2f}") for k in acc_keys)
                              + " |")
-    alarmed = [row for row in r["formats"] if row["status"] == "ok" and row.get("alarms")]
+    alarmed = [row for row in r["formats"] if row["status"] == "ok" and "decided_by" in row.get("alarms", {})]
     if alarmed:
         a = alarmed[0]["alarms"]
         s = a["alarm"]
@@ -81,6 +81,9 @@ def to_markdown(r: dict[str, Any], command: str = "") -> str:
             delay = (f"{a['delay_median_s']:g} / {a['delay_worst_s']:g}" if "delay_median_s" in a else "-")
             lines.append(f"| {row['format']} | {a['healthy_hours']:g} | {a['false_alarms']} | {per_day} | {faults} | "
                          f"{delay} |")
+        for row in r["formats"]:
+            if row["status"] == "ok" and "failed" in row.get("alarms", {}):
+                lines.append(f"| {row['format']} | failed: {row['alarms']['failed']} | | | | |")
     ra = r["ratios"]
     lines += ["", "Side-by-side ratios, median [min-max] over the rounds (above 1 = the second is faster):", "",
               f"- PyTorch eager / ONNX FP32, batch 1: {_r(ra['pytorch_over_onnx_fp32_b1'])}",

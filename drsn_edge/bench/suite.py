@@ -147,8 +147,10 @@ def run_bench(opts: BenchOptions, log=print) -> dict[str, Any]:
                                    for c in grid["results"]}
                 row["balanced_accuracy_clean"] = next(c["balanced_accuracy"] for c in grid["results"] if c["snr_db"] is None)
                 row["accuracy_overall"] = float(np.mean(list(row["accuracy"].values())))
-                # what a plant lives with: the test recordings streamed whole, through the runtime's decisions
-                row["alarms"] = test_alarms(ds, md, be.infer_all)
+                try:  # what a plant lives with: the test recordings streamed whole, through the runtime's decisions
+                    row["alarms"] = test_alarms(ds, md, be.infer_all)
+                except Exception as exc:  # the accuracy above stands without them
+                    row["alarms"] = {"failed": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
             backends[t.name] = be
         except Exception as exc:  # report, never abort the whole benchmark
             row["status"] = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
