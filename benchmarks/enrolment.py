@@ -392,8 +392,13 @@ def main() -> None:
     if "CWRU only" in MODELS and {"sim", "cwru"} & set(args.stage):
         cwru_only(args.work)
     path = RESULTS / "enrolment.json"
-    res = json.loads(path.read_text()) if path.is_file() else {}
-    res["machine"] = machine_info()
+
+    def latest() -> dict[str, Any]:  # what another process (another model's run) wrote meanwhile is kept
+        res = json.loads(path.read_text()) if path.is_file() else {}
+        res["machine"] = machine_info()
+        return res
+
+    res = latest()
     from drsn_edge.runtime.config import StreamConfig
     from drsn_edge.runtime.decisions import AlarmConfig
 
@@ -404,14 +409,17 @@ def main() -> None:
             new = sim(args.work, args.hours, machines, cfg)
             # beside it, a fault alarm's settings (5 windows, 0.5 s): why enrol's defaults hold longer
             new_fault = sim(args.work, args.hours, machines, StreamConfig())
-            res = json.loads(path.read_text()) if path.is_file() else {}  # what another process wrote meanwhile
-            res["machine"] = machine_info()
+            res = latest()
             res["sim"] = merged(res.get("sim"), new)
             res["sim_fault_settings"] = merged(res.get("sim_fault_settings"), new_fault)
         elif stage == "cwru":  # held 0.5 s over 5 windows: an alarm within 1 s of a recording's start is possible
-            res["cwru"] = cwru(args.work, StreamConfig())
+            part = cwru(args.work, StreamConfig())
+            res = latest()
+            res["cwru"] = part
         elif stage == "cost":
-            res["cost"] = cost(args.work)
+            part = cost(args.work)
+            res = latest()
+            res["cost"] = part
         path.write_text(json.dumps(res, indent=1) + "\n")
     (RESULTS / "enrolment.md").write_text(report(res))
 
