@@ -21,6 +21,20 @@ from torch import nn
 HEADS = ("novelty", "noise", "anomaly")
 
 
+#: no feature's spread is taken below this share of the median feature's: a unit that is silent on every fitted window
+#: (a ReLU's zero, a saturated ratio) otherwise scales the smallest stray value to thousands of spreads. Measured on
+#: CWRU's fan-end healthy recording: five features had a spread under 1e-4, one alone put the healthy second half at
+#: 870 spreads, and the anomaly threshold it set (7e5) held off ball-fault alarms for 2-10 s
+#: (benchmarks/results/enrolment.md)
+SCALE_FLOOR = 0.05
+
+
+def floored_spread(feats: torch.Tensor) -> torch.Tensor:
+    """Each feature's standard deviation over the rows of ``feats``, floored at ``SCALE_FLOOR`` of the median one."""
+    spread = feats.std(0)
+    return torch.clamp(spread, min=float(SCALE_FLOOR * spread.median()) + 1e-6)
+
+
 class NoveltyHead(nn.Module):
     def __init__(self, num_classes: int, features: int) -> None:
         super().__init__()
@@ -60,7 +74,7 @@ class NoiseHead(nn.Module):
 
     @torch.no_grad()
     def fit(self, feats: torch.Tensor, level_db: torch.Tensor, ridge: float = 1.0) -> None:
-        mean, scale = feats.mean(0), feats.std(0) + 1e-6
+        mean, scale = feats.mean(0), floored_spread(feats)
         z = (feats - mean) / scale
         target = level_db - level_db.mean()
         w = torch.linalg.solve(z.T @ z + ridge * torch.eye(z.shape[1]), z.T @ target)
@@ -71,12 +85,6 @@ class NoiseHead(nn.Module):
 
 
 class AnomalyHead(nn.Module):
-    #: no feature's spread is taken below this share of the median feature's: a unit that is silent on every healthy
-    #: window (a ReLU's zero) otherwise scales the smallest stray value to a distance of thousands. Measured on CWRU's
-    #: fan-end healthy recording: five features had a spread under 1e-4, one alone put the healthy second half at 870
-    #: spreads, and the threshold it set (7e5) held off ball-fault alarms for 2-10 s (benchmarks/results/enrolment.md)
-    SCALE_FLOOR = 0.05
-
     def __init__(self, features: int) -> None:
         super().__init__()
         self.count = features  # a constant in the graph (a Shape op is not on the export allow-list)
@@ -99,8 +107,7 @@ class AnomalyHead(nn.Module):
         """Fit on healthy windows' features; returns the Ledoit-Wolf shrinkage chosen."""
         from sklearn.covariance import LedoitWolf
 
-        mean, spread = feats.mean(0), feats.std(0)
-        scale = torch.clamp(spread, min=float(self.SCALE_FLOOR * spread.median()) + 1e-6)
+        mean, scale = feats.mean(0), floored_spread(feats)
         z = ((feats - mean) / scale).double().numpy()
         lw = LedoitWolf(assume_centered=True).fit(z)
         self.mean.copy_(mean)
