@@ -28,7 +28,8 @@ def batched(infer: Callable[[np.ndarray], np.ndarray], batch: int = 256) -> Call
     return predict
 
 
-def _outputs(infer_all, x: np.ndarray, batch: int = 256) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def model_outputs(infer_all, x: np.ndarray, batch: int = 256) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Logits and every extra output of ``x`` through ``infer_all``, in batches."""
     parts = [infer_all(x[i : i + batch]) for i in range(0, len(x), batch)]
     extra = {k: np.concatenate([p[1][k] for p in parts]) for k in (parts[0][1] if parts else {})}
     return np.concatenate([p[0] for p in parts]), extra
@@ -45,7 +46,7 @@ def test_alarms(ds, md, infer_all, cfg: StreamConfig | None = None, sweep: bool 
         ws, logits, extra = computed
     else:
         ws = ds.window_set("test", md.window, hop)
-        logits, extra = _outputs(infer_all, ws.x)
+        logits, extra = model_outputs(infer_all, ws.x)
     return alarm_report(recording_streams(ds, ws, hop, softmax(logits), extra), md, cfg, hop, sweep)
 
 
@@ -95,7 +96,7 @@ def evaluate_model(
     backend.activate()
     try:
         infer_all = backend.infer_all if hasattr(backend, "infer_all") else lambda b: (backend.infer(b), {})
-        all_logits, all_extra = _outputs(infer_all, ws.x)  # every window: alarms need no label the model knows
+        all_logits, all_extra = model_outputs(infer_all, ws.x)  # every window: alarms need no label the model knows
         logits = all_logits[keep]
         clean = classification_report(y, logits.argmax(1), md.class_names, rec, [r.rid for r in ds.recordings],
                                       md.normal_label)
