@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from drsn_edge.cli import stream
-from drsn_edge.cli.deploy_file import Problem, Schema, input_argvs, read_deploy_file
+from drsn_edge.cli.deploy_file import DeployFile, Problem, Schema, input_argvs, read_deploy_file
 from drsn_edge.cli.parser import Parser, examples
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.app import StreamJob, open_source, planned_inputs, run_streams
@@ -55,9 +55,10 @@ def stream_parser() -> argparse.ArgumentParser:
     return root._subparsers._group_actions[0].choices["stream"]
 
 
-def plan(path: str) -> tuple[list[StreamJob], list[Problem]]:
-    """The stream jobs a deployment file describes, and every problem found in it (nothing is consumed)."""
-    f = read_deploy_file(path)
+def plan(path: str | DeployFile) -> tuple[list[StreamJob], list[Problem]]:
+    """The stream jobs a deployment file (a path, or the file as read) describes, and every problem found in it
+    (nothing is consumed)."""
+    f = path if isinstance(path, DeployFile) else read_deploy_file(path)
     schema = Schema(stream_parser())
     argvs, problems = input_argvs(f, schema)
     if problems:
@@ -143,13 +144,16 @@ class Redeploy:
     live, as a replaced model file is); every other change is said in one line and waits for a restart. A file with
     problems is refused line by line, and the running deployment goes on."""
 
-    def __init__(self, path: str, warn) -> None:
+    def __init__(self, path: str, warn, started: DeployFile | None = None) -> None:
+        """``started``: the file as read when the running deployment was planned (what a change is measured from)."""
         self.path, self.warn = path, warn
-        self.before = read_deploy_file(path)
+        self.before = started or read_deploy_file(path)
 
     def __call__(self) -> str | None:
+        # read once: the plan checked and the keys compared are the same text, whatever is written meanwhile
         try:
-            jobs, problems = plan(self.path)
+            now = read_deploy_file(self.path)
+            jobs, problems = plan(now)
         except DrsnEdgeError as exc:  # the file is gone, or no longer TOML
             jobs, problems = [], [str(exc)]
         if problems:
@@ -157,7 +161,6 @@ class Redeploy:
                 self.warn(str(p))
             self.warn(f"{self.path} changed and is refused ({len(problems)} problem(s)); the running deployment goes on")
             return None
-        now = read_deploy_file(self.path)
         if changed := changed_keys(self.before, now):
             self.warn(f"{self.path}: {', '.join(changed)} changed: applied at the next restart (systemctl restart); "
                       "only the model is followed live")
@@ -196,7 +199,8 @@ def unit_file(path: str, user: str, jobs: list[StreamJob]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    jobs, problems = plan(args.deploy)
+    started = read_deploy_file(args.deploy)
+    jobs, problems = plan(started)
     if problems:
         for p in problems:
             print(p, file=sys.stderr)
@@ -215,5 +219,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"drsn-edge serve: warning: {m}", file=sys.stderr)
 
     summary = run_streams(jobs, warn=warn, watch_model_s=args.watch_model or None,
-                          follow=(args.deploy, Redeploy(args.deploy, warn)))
+                          follow=(args.deploy, Redeploy(args.deploy, warn, started)))
     return stream.tell(summary, jobs[0], False, "serve")

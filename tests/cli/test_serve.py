@@ -193,6 +193,25 @@ def test_print_unit(stream_model, tmp_path, two_channel_wav, capsys):
         assert line in unit.splitlines(), line
 
 
+def test_a_change_made_while_the_service_starts_is_said(stream_model, tmp_path):
+    """What the running deployment was planned from is what a change is measured against: a key changed between the
+    start-up's reading and the watcher's first look is said (read afresh at the watcher's start, it went unsaid)."""
+    from drsn_edge.cli.deploy_file import read_deploy_file
+    from drsn_edge.cli.serve import Redeploy
+
+    _, model = stream_model
+    np.save(tmp_path / "x.npy", np.zeros((1, 24000), np.float32))
+    deploy = tmp_path / "deploy.toml"
+    text = 'model = "{}"\njsonl = "out.jsonl"\n{}\n[[input]]\ninput = "x.npy"\nfs = 12000\n'
+    deploy.write_text(text.format(model, ""))
+    started = read_deploy_file(deploy)
+    deploy.write_text(text.format(model, "raise = 0.7\n"))
+    said: list[str] = []
+    assert Redeploy(str(deploy), said.append, started)() == str(model)
+    assert said == [f"{deploy}: raise changed: applied at the next restart (systemctl restart); only the model is "
+                    "followed live"]
+
+
 def test_a_changed_deployment_file_is_checked_before_anything_follows_it(stream_model, tmp_path):
     """While serving, a deployment file with a problem is refused line by line (file:line: key) and nothing follows
     it; a good one gives the model it names, and every other change is said to wait for a restart."""
