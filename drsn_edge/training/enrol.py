@@ -244,8 +244,8 @@ def enrol_model(model, md, recs: list[Recording], per_day: float = 1.0, stream: 
     }
     if not record["vouched"]:
         log(f"note: {days * 24:.2f} h of healthy signal vouch for at most {vouched:.3g} false alarms per day (95 %); "
-            f"{per_day:g} per day needs {need_h:.0f} h without one. The threshold follows the estimate "
-            f"({_fmt(record['false_alarms_per_day_estimate'])} per day); the model is marked unvouched")
+            f"{per_day:g} per day needs {need_h:.0f} h without one. The threshold follows "
+            f"{_rate(record['false_alarms_per_day_estimate'])}; the model is marked unvouched")
     return record
 
 
@@ -253,8 +253,10 @@ def _spread(f: torch.Tensor, most: int) -> torch.Tensor:
     return f if len(f) <= most else f[np.linspace(0, len(f) - 1, most).astype(int)]
 
 
-def _fmt(v: float | None) -> str:
-    return "no estimate" if v is None else f"{v:.3g}"
+def _rate(v: float | None) -> str:
+    """The estimated false-alarm rate in words (None: too few blocks of signal for the extreme-value fit)."""
+    return ("the highest alarm level seen (too little signal to estimate the rate)" if v is None
+            else f"the estimate ({v:.3g} false alarms per day)")
 
 
 def enrol_checkpoint(checkpoint: str, spec: DataSpec, out: str, per_day: float = 1.0,
@@ -273,5 +275,5 @@ def enrol_checkpoint(checkpoint: str, spec: DataSpec, out: str, per_day: float =
     md.enrolment = record
     save_checkpoint(out, model, md)
     log(f"wrote {out}: anomaly threshold {record['threshold']:.4g} "
-        f"(estimated {_fmt(record['false_alarms_per_day_estimate'])} false alarms per day, target {per_day:g})")
+        f"(set from {_rate(record['false_alarms_per_day_estimate'])}, target {per_day:g} per day)")
     return record

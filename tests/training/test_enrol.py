@@ -90,8 +90,13 @@ def test_enrolling_again_keeps_the_previous_baseline_in_history(machine_files, t
     one = tmp_path / "one"
     one.mkdir()
     (one / "h0.npy").symlink_to(machine_files / "healthy" / "h0.npy")
-    assert run_cli(capsys, ["enrol", str(MODEL), "--data", str(one), "--fs", "12000", "-o", str(first)])[0] == 0
+    code, text, err = run_cli(capsys, ["enrol", str(MODEL), "--data", str(one), "--fs", "12000", "-o", str(first)])
+    assert code == 0, err
     assert read_description(first).enrolment["split"].startswith("3 folds of time blocks")  # one recording
+    # 80 s are too few blocks for the rate's estimate: said in words (it read "estimated no estimate false alarms")
+    assert read_description(first).enrolment["false_alarms_per_day_estimate"] is None
+    said = text + err
+    assert "too little signal to estimate the rate" in said and "no estimate" not in said, said
     assert run_cli(capsys, ["enrol", str(first), "--data", str(machine_files / "healthy"), "--fs", "12000",
                             "-o", str(second), "--false-alarms-per-day", "0.1"])[0] == 0
     e = read_description(second).enrolment
