@@ -11,7 +11,8 @@ from drsn_edge.demo import run_demo
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the whole pipeline on the built-in simulator, offline, in a few minutes",
                        description="Train a DRSN-CW on simulated bearings under noise, evaluate it, export and verify "
-                                   "ONNX, quantize, compare the formats and stream a recording with alarms.",
+                                   "ONNX, quantize, compare the formats and stream a recording with alarms; then enrol a "
+                                   "simulated machine from its healthy signal only and stream it as a fault develops.",
                        epilog="examples:\n  drsn-edge demo\n  drsn-edge demo --out /tmp/demo --epochs 20")
     p.add_argument("--out", default="demo-out", help="folder for the demo's files")
     p.add_argument("--epochs", type=int, default=12)
