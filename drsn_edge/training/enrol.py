@@ -256,7 +256,7 @@ def _spread(f: torch.Tensor, most: int) -> torch.Tensor:
 def _rate(v: float | None) -> str:
     """The estimated false-alarm rate in words (None: too few blocks of signal for the extreme-value fit)."""
     return ("the highest alarm level seen (too little signal to estimate the rate)" if v is None
-            else f"the estimate ({v:.3g} false alarms per day)")
+            else f"the estimate of {v:.3g} false alarms per day")
 
 
 def enrol_checkpoint(checkpoint: str, spec: DataSpec, out: str, per_day: float = 1.0,
@@ -275,5 +275,5 @@ def enrol_checkpoint(checkpoint: str, spec: DataSpec, out: str, per_day: float =
     md.enrolment = record
     save_checkpoint(out, model, md)
     log(f"wrote {out}: anomaly threshold {record['threshold']:.4g} "
-        f"(set from {_rate(record['false_alarms_per_day_estimate'])}, target {per_day:g} per day)")
+        f"(set from {_rate(record['false_alarms_per_day_estimate'])}; target {per_day:g} per day)")
     return record
