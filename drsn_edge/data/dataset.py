@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -148,9 +149,10 @@ def load_dataset(spec: DataSpec, min_samples: int | None = None, strict: bool = 
     """Build the dataset a :class:`DataSpec` describes; refuse data with problems (one line naming the file).
 
     Building is deterministic, so the last few are kept: training, evaluation, export and the benchmarks of one job
-    share one build. Each call gets its own ``Recording`` objects over read-only arrays.
+    share one build, as long as the files under the data's root are unchanged (:func:`files_stamp`). Each call gets
+    its own ``Recording`` objects over read-only arrays.
     """
-    data, fs = _build(spec.key(), min_samples, strict)
+    data, fs = _build(spec.key(), min_samples, strict, files_stamp(spec))
     recs = [Recording(r.signal, r.fs, r.label, dict(r.meta), r.rid, r.group) for r in data.recordings]
     resolved = DataSpec(spec.source, spec.options, fs, spec.split, spec.seed)
     plan = plan_split(recs, data.class_names, spec.split, spec.seed)
@@ -165,8 +167,25 @@ def refuse_problems(problems: list[Problem], strict: bool, hint: str = "") -> No
         raise DrsnEdgeError(f"{bad[0].line()}{more}{hint}")
 
 
+def files_stamp(spec: DataSpec) -> tuple:
+    """What a kept build depends on besides its description: the size and modification time of the data's root (a
+    manifest) or of every file under it (a folder); nothing for a built-in source without a root."""
+    root = spec.options.get("root")
+    if not isinstance(root, str) or not root:
+        return ()
+    path = Path(root)
+    try:
+        if path.is_dir():
+            return tuple(sorted((str(p), st.st_size, st.st_mtime_ns) for p in path.rglob("*")
+                                if (st := p.stat()) and p.is_file()))
+        st = path.stat()
+        return ((str(path), st.st_size, st.st_mtime_ns),)
+    except OSError:  # gone or unreadable: the build says so
+        return (str(path), None)
+
+
 @lru_cache(maxsize=4)
-def _build(spec_json: str, min_samples: int | None, strict: bool):
+def _build(spec_json: str, min_samples: int | None, strict: bool, stamp: tuple = ()):  # noqa: ARG001 - in the key
     spec = DataSpec.from_dict(json.loads(spec_json))
     source = get_source(spec.source)
     opts = source.options(spec.options)

@@ -253,3 +253,23 @@ def test_a_mix_refuses_what_none_of_its_parts_takes_and_differing_classes(cwru_d
     assert_one_line_error(capsys, ["train", "--data", "cwru+sim", "--data-dir", str(cwru_dir), "--channels", "FE",
                                    "--labels", "4", "--out", out], "the simulator produces one channel")
     assert not os.path.exists(out)
+
+
+def test_a_manifest_or_folder_changed_in_the_same_process_is_read_again(tmp_path):
+    """Builds are kept per description; a rewritten manifest or a file added to a folder is new data, not the kept
+    build (a notebook or a test rewriting its data got the first build back)."""
+    for i in range(3):
+        np.save(tmp_path / f"r{i}.npy", sig("normal", 12000, 1.0, i)[None])
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,label,fs\nr0.npy,normal,12000\nr1.npy,normal,12000\n")
+    spec = DataSpec("manifest", {"root": str(manifest), "unlabelled": True}, 12000.0, SplitSpec("all"))
+    assert len(load_dataset(spec).recordings) == 2
+    manifest.write_text("path,label,fs\nr0.npy,normal,12000\nr1.npy,normal,12000\nr2.npy,outer_race,12000\n")
+    assert [r.meta["given_label"] for r in load_dataset(spec).recordings] == ["normal", "normal", "outer_race"]
+    folder = tmp_path / "f"
+    folder.mkdir()
+    np.save(folder / "a.npy", sig("normal", 12000, 1.0, 5)[None])
+    spec = DataSpec("folder", {"root": str(folder), "unlabelled": True, "file_fs": 12000.0}, 12000.0, SplitSpec("all"))
+    assert len(load_dataset(spec).recordings) == 1
+    np.save(folder / "b.npy", sig("normal", 12000, 1.0, 6)[None])
+    assert len(load_dataset(spec).recordings) == 2
