@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from drsn_edge.cli.parser import TORCH_THREADS, add_data_options, check_threads, data_spec_from_args, examples, model_arg
+from drsn_edge.cli.parser import TORCH_THREADS, add_data_options, check_threads, examples, model_arg, unlabelled_data_spec
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.training.threads import use_threads
 
@@ -38,8 +38,5 @@ def run(args: argparse.Namespace) -> int:
         raise DrsnEdgeError("give the target machine's recordings with --data (a folder, a manifest, or cwru)")
     if args.windows < 16:
         raise DrsnEdgeError("--windows: adaptation needs at least 16 windows")
-    spec = data_spec_from_args(args, default_split="all")
-    if spec.source == "folder":  # a new machine's recordings need no label folders
-        spec.options["unlabelled"] = True
-    adapt_checkpoint(args.model, spec, args.out, args.method, args.windows, force=args.force)
+    adapt_checkpoint(args.model, unlabelled_data_spec(args), args.out, args.method, args.windows, force=args.force)
     return 0

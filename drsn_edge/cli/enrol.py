@@ -12,9 +12,9 @@ from drsn_edge.cli.parser import (
     add_data_options,
     alarm_settings,
     check_threads,
-    data_spec_from_args,
     examples,
     model_arg,
+    unlabelled_data_spec,
 )
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.config import ENROL_ALARM, StreamConfig
@@ -43,6 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speed", default=ENROL_SPEED_RANGE, **{**SPEED_JITTER, "help": SPEED_JITTER["help"] + ": the baseline is "
                    "also fitted on healthy windows at shaft speeds this far off, since a machine's speed moves with its "
                    "load over hours while a short recording holds one (default: %(default)s)"})
+    p.add_argument("--force", action="store_true", help="enrol even on recordings labelled as faults (their label "
+                   "folder, manifest label or data set names a fault): everything given is taken as healthy")
     a = p.add_argument_group("alarms (as stream will run them; the threshold holds for these)")
     a.add_argument("--hop", **HOP)
     add_alarm_options(a, defaults=ENROL_ALARM)
@@ -67,9 +69,6 @@ def run(args: argparse.Namespace) -> int:
     hop, smoothing, alarm = alarm_settings(args)
     if hop is not None and hop < 1:
         raise DrsnEdgeError(f"--hop must be a positive number of samples, is {hop}")
-    spec = data_spec_from_args(args, default_split="all")
-    if spec.source == "folder":  # healthy recordings need no label folders
-        spec.options["unlabelled"] = True
-    enrol_checkpoint(args.model, spec, args.out, args.false_alarms_per_day,
-                     StreamConfig(hop=hop, smoothing=smoothing, alarm=alarm), speed_range=args.speed)
+    enrol_checkpoint(args.model, unlabelled_data_spec(args), args.out, args.false_alarms_per_day,
+                     StreamConfig(hop=hop, smoothing=smoothing, alarm=alarm), speed_range=args.speed, force=args.force)
     return 0

@@ -328,6 +328,15 @@ def data_spec_from_args(args: argparse.Namespace, base=None, default_split: str 
     return spec
 
 
+def unlabelled_data_spec(args: argparse.Namespace):
+    """The data of a machine whose labels are ignored (``adapt``, ``enrol``): every recording (split ``all``), folders
+    without label folders and manifests without a label column taken as they are."""
+    spec = data_spec_from_args(args, default_split="all")
+    if spec.source in ("folder", "manifest"):
+        spec.options["unlabelled"] = True
+    return spec
+
+
 def data_given(args: argparse.Namespace) -> bool:
     """Whether any data or split option was given on the command line."""
     return any(getattr(args, d, None) is not None for d in [*DATA_FLAGS, "data", "split", "test_group", "split_fractions",

@@ -20,6 +20,7 @@ set so that its alarms come at a stated false-alarm rate.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -62,13 +63,23 @@ BISECTIONS = 30
 DRIFT_MARGIN = 2.0
 
 
-def healthy_recordings(md, spec: DataSpec) -> tuple[list[Recording], str]:
+def healthy_recordings(md, spec: DataSpec, force: bool = False,
+                       log: Callable[[str], None] = print) -> tuple[list[Recording], str]:
     """The machine's recordings at the model's rate, labels ignored; refused (one line) where they cannot make a
-    baseline."""
+    baseline, or where some are labelled as faults (``force``: said, and enrolled on all the same)."""
     spec = DataSpec(spec.source, spec.options, md.sample_rate, SplitSpec("all"), spec.seed)
     ds = load_dataset(spec, min_samples=md.window)
     if ds.in_channels != md.in_channels:
         raise DrsnEdgeError(f"the healthy data has {ds.in_channels} channel(s), the model takes {md.in_channels}")
+    faults = [(r.rid or f"recording {i}", label) for i, r in enumerate(ds.recordings)
+              if (label := r.meta.get("given_label", ds.class_names[r.label])) and names_a_fault(label)]
+    if faults:
+        said = (f"{len(faults)} of {len(ds.recordings)} recordings are labelled as faults ("
+                + ", ".join(f"{rid}: {label}" for rid, label in faults[:3]) + (" ..." if len(faults) > 3 else "")
+                + "): enrol takes every recording it is given as the machine's healthy state")
+        if not force:
+            raise DrsnEdgeError(f"{said}; give its healthy recordings only, or --force to enrol on these as well")
+        log(f"warning: {said} (--force)")
     rates = {float(r.meta.get("original_fs", r.fs)) for r in ds.recordings}
     low = sorted(r for r in rates if r < md.sample_rate * 0.999)
     if len(rates) > 1 and low:
@@ -78,6 +89,18 @@ def healthy_recordings(md, spec: DataSpec) -> tuple[list[Recording], str]:
                             f"{md.sample_rate:g} Hz and resampling up adds no content: one baseline would mix two "
                             "bandwidths (enrol on recordings of one rate)")
     return ds.recordings, f"{spec.describe()}: {len(ds.recordings)} recordings"
+
+
+#: words of a label that name a fault (whole words: a folder "original" or "irrigation" is not one)
+FAULT_WORDS = {"ir", "or", "ball", "balls", "roller", "rollers", "fault", "faults", "faulty", "defect", "defective",
+               "damage", "damaged", "crack", "cracked", "spall", "spalled"}
+
+
+def names_a_fault(label: str) -> bool:
+    """Whether a recording's label names a fault: a bearing location (``inner_race_0.007``, ``OR``, ``ball``,
+    ``OuterRaceFault``) or a word for one."""
+    words = [w for w in re.split(r"[^a-z0-9]+", label.lower()) if w]
+    return any(w in FAULT_WORDS or w.startswith(("inner", "outer")) or "fault" in w for w in words)
 
 
 def split_folds(recs: list[Recording], folds: int = FOLDS) -> tuple[list[tuple[str, np.ndarray, int]], str]:
@@ -261,11 +284,12 @@ def _rate(v: float | None) -> str:
 
 def enrol_checkpoint(checkpoint: str, spec: DataSpec, out: str, per_day: float = 1.0,
                      stream: StreamConfig | None = None, log: Callable[[str], None] = print,
-                     speed_range: float = ENROL_SPEED_RANGE) -> dict[str, Any]:
-    """Enrol the machine ``spec`` describes (healthy recordings) on ``checkpoint``'s network; write ``out``."""
+                     speed_range: float = ENROL_SPEED_RANGE, force: bool = False) -> dict[str, Any]:
+    """Enrol the machine ``spec`` describes (healthy recordings) on ``checkpoint``'s network; write ``out``
+    (``force``: also where some recordings are labelled as faults)."""
     ckpt = read_checkpoint_file(checkpoint)
     model, md = load_checkpoint(ckpt)
-    recs, described = healthy_recordings(md, spec)
+    recs, described = healthy_recordings(md, spec, force, log)
     log(f"enrolling on {described}")
     record = enrol_model(model, md, recs, per_day, stream, log=log, speed_range=speed_range)
     record["data"] = described

@@ -2,6 +2,8 @@
 comes with what the data can vouch for, and bad input is one line with nothing written."""
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,6 +139,41 @@ def test_bad_enrolment_input_is_one_line_and_writes_nothing(machine_files, tmp_p
 def test_adapt_on_healthy_only_data_points_to_enrol(machine_files, tmp_path, capsys):
     assert_one_line_error(capsys, ["adapt", str(MODEL), "--data", str(machine_files / "healthy"), "--fs", "12000",
                                    "-o", str(tmp_path / "a.safetensors"), "--method", "adabn"], "drsn-edge enrol")
+    # a manifest without a label column is a machine's recordings too (it was refused as "needs a 'label' column")
+    manifest = machine_files / "healthy" / "nolabels.csv"
+    manifest.write_text("path,fs\n" + "".join(f"h{i}.npy,12000\n" for i in range(3)))
+    assert_one_line_error(capsys, ["adapt", str(MODEL), "--data", str(manifest), "-o", str(tmp_path / "a.safetensors"),
+                                   "--method", "adabn"], "drsn-edge enrol")
+    manifest.unlink()
+
+
+def test_enrol_takes_a_manifest_without_labels_and_refuses_recordings_labelled_as_faults(machine_files, tmp_path,
+                                                                                          capsys):
+    """Labels are ignored, so a manifest needs none; but a recording its folder or manifest labels as a fault would
+    become the machine's healthy state: refused in one line naming them, unless --force (then said)."""
+    out = tmp_path / "m.safetensors"
+    for i in range(3):  # copies: a manifest's files lie in its folder
+        shutil.copy(machine_files / "healthy" / f"h{i}.npy", tmp_path)
+    shutil.copy(machine_files / "fail.npy", tmp_path)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,fs\n" + "".join(f"h{i}.npy,12000\n" for i in range(3)))
+    code, _, err = run_cli(capsys, ["enrol", str(MODEL), "--data", str(manifest), "-o", str(out)])
+    assert code == 0 and out.is_file(), err
+    out.unlink()
+    manifest.write_text("path,label,fs\n" + "".join(f"h{i}.npy,normal,12000\n" for i in range(3))
+                        + "fail.npy,outer_race,12000\n")
+    assert_one_line_error(capsys, ["enrol", str(MODEL), "--data", str(manifest), "-o", str(out)],
+                          "1 of 4 recordings are labelled as faults (")
+    assert not out.exists()
+    folder = tmp_path / "by-label"
+    for label, src in (("normal", "healthy/h0.npy"), ("normal", "healthy/h1.npy"), ("OuterRaceFault", "fail.npy")):
+        (folder / label).mkdir(parents=True, exist_ok=True)
+        (folder / label / Path(src).name).symlink_to(machine_files / src)
+    assert_one_line_error(capsys, ["enrol", str(MODEL), "--data", str(folder), "--fs", "12000", "-o", str(out)],
+                          "OuterRaceFault/fail.npy: OuterRaceFault")
+    code, text, err = run_cli(capsys, ["enrol", str(MODEL), "--data", str(folder), "--fs", "12000", "-o", str(out),
+                                       "--force"])
+    assert code == 0 and out.is_file() and "warning: 1 of 3 recordings are labelled as faults" in text + err, err
 
 
 

@@ -38,7 +38,8 @@ class FileDataOptions:
     scale: float | None = None  # raw value x scale = g
     sensitivity: float | None = None  # mV/g, for files in volts (scale = 1000 / sensitivity)
     normal: str = "normal"  # the healthy class, for alarms and false-alarm rates
-    unlabelled: bool = False  # every recording, labels ignored (adaptation to a new machine, enrolment)
+    unlabelled: bool = False  # every recording, labels ignored (adaptation to a new machine, enrolment); the label
+    # a file was given (its label folder, its manifest row's) is kept as meta["given_label"], for guards
     allow_outside: bool = False  # manifest rows may name files outside the manifest's folder
 
     def read_options(self, **row: Any) -> ReadOptions:
@@ -131,8 +132,9 @@ class FolderSource(DataSource):
             files = walk_recordings(root)
             if not files:
                 raise no_recordings(root)
-            return Entries([FileEntry(f, UNLABELLED, f.relative_to(root).as_posix(), None, opts.read_options())
-                            for f in files], [UNLABELLED], root)
+            return Entries([FileEntry(f, UNLABELLED, rel.as_posix(), None, opts.read_options(),
+                                      meta={"given_label": rel.parts[0]} if len(rel.parts) > 1 else {})
+                            for f in files for rel in [f.relative_to(root)]], [UNLABELLED], root)
         entries = []
         for label_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
             for f in walk_recordings(label_dir):
@@ -167,7 +169,8 @@ class ManifestSource(DataSource):
             per = {k: getattr(row, k) for k in ("fs", "channels", "scale", "sensitivity") if getattr(row, k) is not None}
             onset = None if row.onset_s is None else row.onset_s - (row.start_s or 0.0)  # in the part read
             meta = {k: v for k, v in (("bearing", row.bearing), ("shaft_hz", None if row.rpm is None else row.rpm / 60),
-                                      ("onset_s", onset)) if v is not None}
+                                      ("onset_s", onset), ("given_label", row.label if opts.unlabelled else None))
+                    if v is not None}
             entries.append(FileEntry(row.path, label, row.rel, row.group, opts.read_options(**per), row.start_s,
                                      row.stop_s, meta))
         names = [UNLABELLED] if opts.unlabelled else _classes(opts, path.parent, [e.label for e in entries])
