@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,7 @@ from drsn_edge.data.sources import get_source
 from drsn_edge.data.splits import SplitPlan, SplitSpec, plan_split
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.modelfile.description import legacy_data_spec
+from drsn_edge.readers import data_stamp
 
 
 def _plain(v: Any) -> Any:
@@ -168,20 +168,10 @@ def refuse_problems(problems: list[Problem], strict: bool, hint: str = "") -> No
 
 
 def files_stamp(spec: DataSpec) -> tuple:
-    """What a kept build depends on besides its description: the size and modification time of the data's root (a
-    manifest) or of every file under it (a folder); nothing for a built-in source without a root."""
+    """What a kept build depends on besides its description: the data under its root (:func:`data_stamp`); nothing
+    for a built-in source without a root."""
     root = spec.options.get("root")
-    if not isinstance(root, str) or not root:
-        return ()
-    path = Path(root)
-    try:
-        if path.is_dir():
-            return tuple(sorted((str(p), st.st_size, st.st_mtime_ns) for p in path.rglob("*")
-                                if (st := p.stat()) and p.is_file()))
-        st = path.stat()
-        return ((str(path), st.st_size, st.st_mtime_ns),)
-    except OSError:  # gone or unreadable: the build says so
-        return (str(path), None)
+    return data_stamp(root) if isinstance(root, str) and root else ()
 
 
 @lru_cache(maxsize=4)

@@ -10,6 +10,7 @@ from drsn_edge.readers.base import LAYOUTS, Block, FileInfo, Reader, ReadOptions
 from drsn_edge.readers.manifest import (
     MANIFEST_COLUMNS,
     ManifestRow,
+    data_stamp,
     is_manifest,
     no_recordings,
     read_manifest,
@@ -20,5 +21,5 @@ from drsn_edge.readers.manifest import (
 from drsn_edge.readers.registry import SUFFIXES, is_readable, open_reader
 
 __all__ = ["LAYOUTS", "MANIFEST_COLUMNS", "SUFFIXES", "Block", "FileInfo", "ManifestRow", "ReadOptions", "Reader",
-           "is_manifest", "is_readable", "no_recordings", "open_reader", "read_manifest", "readable_os_error", "scale_factor",
-           "split_channels", "walk_recordings"]
+           "data_stamp", "is_manifest", "is_readable", "no_recordings", "open_reader", "read_manifest",
+           "readable_os_error", "scale_factor", "split_channels", "walk_recordings"]

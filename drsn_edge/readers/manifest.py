@@ -180,6 +180,17 @@ def walk_recordings(root: str | Path) -> list[Path]:
                   and not any(part.startswith(".") for part in f.relative_to(root).parts))
 
 
+def data_stamp(root: str | Path) -> tuple:
+    """What data under ``root`` is, for a kept build: the size and modification time of a manifest, or of every
+    recording under a folder; (root, None) where it cannot be read (the build says why)."""
+    path = Path(root)
+    try:
+        files = walk_recordings(path) if path.is_dir() else [path]
+        return tuple((str(f), (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
+    except OSError:
+        return (str(path), None)
+
+
 def no_recordings(root: str | Path, expected: str = "") -> DrsnEdgeError:
     known = ", ".join(s.lstrip(".") for s in SUFFIXES)
     return DrsnEdgeError(f"{root}: no recordings found{f' (expected {expected})' if expected else ''}; known suffixes: {known}")
