@@ -389,7 +389,7 @@ def report(res: dict[str, Any]) -> str:
                   "a delay of about 1.7 s is an alarm in the first step (1 s of it held), one of about 11 s in the "
                   f"second. The CWRU only models train on {TRAIN_THREADS} torch threads: the order of a float sum follows "
                   "the thread count, and the same seed trained on another count is another model (retrained, seeds 0 "
-                  "and 1 gave their machine-1 thresholds above to the last digit).",
+                  "and 1 gave their machine-1 thresholds above to the last digit, and seed 2 on 1 thread the 1-thread row's).",
                   "", "| machine | bearing | rpm | model | threshold | false alarms | healthy score p50 / p99 / max | "
                   "delays s (inner, ball, outer) |", "|---|---|---|---|---|---|---|---|"]
         for name, row in s["machines"].items():
