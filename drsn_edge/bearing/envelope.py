@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -78,22 +79,51 @@ def _kurtosis(z: np.ndarray) -> float:
     return float((p * p).mean() / (m2 * m2) - 2.0) if m2 > 0 else 0.0
 
 
-def _level_db(amp: np.ndarray, df: float, f: float, tol: float) -> tuple[float, float]:
-    """(dB over the local floor, frequency) of the strongest line within ``tol`` Hz of ``f``; the floor is the median
-    over +-10 % of ``f`` outside that window."""
-    n = len(amp)
+def _floor_bounds(n: int, df: float, f: float, tol: float) -> tuple[int, int, int, int] | None:
+    """(lo, i0, i1, hi) bins of a line near ``f``: the peak is sought in [i0, i1), the floor is the median of
+    [lo, i0) and [i1, hi) (+-10 % of ``f`` outside the peak's window); None where the window leaves the spectrum."""
     i0, i1 = int(math.floor((f - tol) / df)), int(math.ceil((f + tol) / df)) + 1
     if i0 < 1 or i1 >= n:
-        return float("nan"), f
-    seg = amp[i0:i1]
-    k = int(np.argmax(seg))
+        return None
     span = max(int(0.1 * f / df), 12)
-    lo, hi = max(1, i0 - span), min(n, i1 + span)
-    around = np.concatenate([amp[lo:i0], amp[i1:hi]])
-    floor = float(np.median(around)) if around.size else 0.0
-    peak = float(seg[k])
-    db = 20 * math.log10(peak / floor) if peak > 0 and floor > 0 else 0.0
-    return db, (i0 + k) * df
+    return max(1, i0 - span), i0, i1, min(n, i1 + span)
+
+
+class _Lines:
+    """Where the lines of a spectrum of ``n`` bins are read, gathered so that one pass reads them all: their peaks'
+    and floors' bins depend on the bearing, the speed and the bin width only, so a stream computes them once."""
+
+    def __init__(self, n: int, df: float, lines: list[tuple[float, float]]) -> None:
+        bounds = [_floor_bounds(n, df, f, tol) for f, tol in lines]
+        self.valid = [b is not None for b in bounds]
+        kept = [b for b in bounds if b is not None]
+        peaks = [np.arange(i0, i1) for _, i0, i1, _ in kept]
+        floors = [np.concatenate([np.arange(lo, i0), np.arange(i1, hi)]) for lo, i0, i1, hi in kept]
+        self.peak_idx = np.concatenate(peaks) if kept else np.zeros(0, np.intp)
+        self.peak_starts = np.cumsum([0] + [len(p) for p in peaks[:-1]]) if kept else np.zeros(0, np.intp)
+        self.floor_idx = np.concatenate(floors) if kept else np.zeros(0, np.intp)
+        self.floor_seg = np.repeat(np.arange(len(floors)), [len(fl) for fl in floors]) if kept else np.zeros(0, np.intp)
+        starts = np.cumsum([0] + [len(fl) for fl in floors[:-1]]).astype(np.intp)
+        sizes = np.array([len(fl) for fl in floors], np.intp)
+        self.mid_lo, self.mid_hi = starts + (sizes - 1) // 2, starts + sizes // 2  # np.median's two middle values
+
+    def dbs(self, amp: np.ndarray) -> list[float]:
+        """Each line's strongest bin over its floor, in dB (NaN where it leaves the spectrum)."""
+        if not len(self.floor_idx):
+            return [float("nan")] * len(self.valid)
+        peaks = np.maximum.reduceat(amp[self.peak_idx], self.peak_starts).tolist()
+        vals = amp[self.floor_idx]
+        srt = vals[np.lexsort((vals, self.floor_seg))]
+        floors = ((srt[self.mid_lo] + srt[self.mid_hi]) / 2).tolist()
+        out, j = [], 0
+        for ok in self.valid:
+            if not ok:
+                out.append(float("nan"))
+                continue
+            peak, floor = peaks[j], floors[j]
+            out.append(20 * math.log10(peak / floor) if peak > 0 and floor > 0 else 0.0)
+            j += 1
+        return out
 
 
 @dataclass
@@ -156,35 +186,65 @@ def _shared(hz: float, name: str, f: dict[str, float], df: float) -> bool:
                for other in DEFECTS if other != name for j in range(1, HARMONICS[other] + 1))
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What :func:`evidence_of` reads for one bearing, speed and spectrum size: per defect its frequency, how many
+    harmonics are readable, which line each harmonic (None: shared with another defect) and sideband is."""
+
+    freqs: dict[str, float]
+    defects: dict[str, tuple[int, list[int | None], list[int]]]
+    skipped: list[str]
+    lines: _Lines
+
+
+@lru_cache(maxsize=64)
+def _plan(bearing: BearingGeometry, shaft_hz: float, df: float, n: int) -> _Plan:
+    # the narrowest band's envelope reach, whatever band this block chose: a defect is read at every block or at none
+    nyquist = min(n * df, envelope_nyquist(1.0 / df))
+    f = bearing.frequencies(shaft_hz)
+    lines: list[tuple[float, float]] = []
+    defects: dict[str, tuple[int, list[int | None], list[int]]] = {}
+    skipped = []
+
+    def line(hz: float, tol: float) -> int:
+        lines.append((hz, tol))
+        return len(lines) - 1
+
+    for name in DEFECTS:
+        fd = f[name]
+        top = readable_harmonics(name, fd, shaft_hz, nyquist)
+        if top < MIN_HARMONICS:
+            skipped.append(name)  # beyond the envelope's band: said, not guessed
+            continue
+        harmonics = [None if _shared(k * fd, name, f, df) else line(k * fd, max(TOLERANCE * k * fd, 1.5 * df))
+                     for k in range(1, top + 1)]
+        side_f = shaft_hz if name == "bpfi" else f["ftf"] if name == "bsf" else None
+        sides = [] if side_f is None else [line(fd + sign * side_f, max(TOLERANCE * fd, 1.5 * df)) for sign in (-1, 1)]
+        defects[name] = (top, harmonics, sides)
+    return _Plan(f, defects, skipped, _Lines(n, df, lines))
+
+
 def evidence_of(x: np.ndarray | None, fs: float, bearing: BearingGeometry, shaft_hz: float,
                 spectrum: Spectrum | None = None) -> dict[str, Any]:
     """Per defect: its harmonics' dB over the local floor, how many are found, its sidebands; and the location the
     evidence names (:func:`named_location`), or None."""
     s = spectrum or envelope_spectrum(x, fs)
-    # the narrowest band's envelope reach, whatever band this block chose: a defect is read at every block or at none
-    nyquist = min(len(s.amp) * s.df, envelope_nyquist(1.0 / s.df))
-    f = bearing.frequencies(shaft_hz)
+    plan = _plan(bearing, float(shaft_hz), float(s.df), len(s.amp))
+    levels = plan.lines.dbs(s.amp)
+    nan = float("nan")
     out: dict[str, Any] = {"band_hz": [round(v, 1) for v in s.band_hz], "shaft_hz": round(shaft_hz, 3),
-                           "kurtosis": round(s.kurtosis, 2), "defects": {}, "skipped": []}
-    for name in DEFECTS:
-        fd = f[name]
-        top = readable_harmonics(name, fd, shaft_hz, nyquist)
-        if top < MIN_HARMONICS:
-            out["skipped"].append(name)  # beyond the envelope's band: said, not guessed
-            continue
-        dbs = [_level_db(s.amp, s.df, k * fd, max(TOLERANCE * k * fd, 1.5 * s.df))[0] for k in range(1, top + 1)]
-        shared = [k for k in range(1, top + 1) if _shared(k * fd, name, f, s.df)]
-        dbs = [float("nan") if k in shared else d for k, d in enumerate(dbs, start=1)]
-        side_f = shaft_hz if name == "bpfi" else f["ftf"] if name == "bsf" else None
+                           "kurtosis": round(s.kurtosis, 2), "defects": {}, "skipped": list(plan.skipped)}
+    for name, (top, harmonics, sides) in plan.defects.items():
+        dbs = [nan if i is None else levels[i] for i in harmonics]
         sidebands = None
-        if side_f is not None:
-            sides = [_level_db(s.amp, s.df, fd + sign * side_f, max(TOLERANCE * fd, 1.5 * s.df))[0] for sign in (-1, 1)]
-            sidebands = bool(np.nanmax(sides) >= FOUND_DB) if np.isfinite(sides).any() else False
+        if sides:
+            side_db = [levels[i] for i in sides]
+            sidebands = bool(np.nanmax(side_db) >= FOUND_DB) if np.isfinite(side_db).any() else False
         found = int(sum(d >= FOUND_DB for d in dbs if np.isfinite(d)))
         top2 = sorted((d for d in dbs if np.isfinite(d)), reverse=True)[:2]
-        dbs += [float("nan")] * (HARMONICS[name] - top)  # beyond the band: not read
-        out["defects"][name] = {"hz": round(fd, 2), "db": [None if not np.isfinite(d) else round(d, 1) for d in dbs],
-                                "found": found,
+        dbs += [nan] * (HARMONICS[name] - top)  # beyond the band: not read
+        out["defects"][name] = {"hz": round(plan.freqs[name], 2),
+                                "db": [None if not np.isfinite(d) else round(d, 1) for d in dbs], "found": found,
                                 "score_db": round(float(np.mean(top2)) if top2 else 0.0, 1), "sidebands": sidebands}
     out["location"] = named_location(out)
     return out
@@ -265,7 +325,7 @@ class EnvelopeAnalyzer:
     shaft_hz: float | None
     block_s: float = 2.0
     average: int = 3
-    band_every_s: float = 10.0
+    band_every_s: float = 30.0  # resonances move slowly; choosing the band is half an analysis' cost
     analysis: Analysis | None = None
 
     @property

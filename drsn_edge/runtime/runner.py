@@ -215,11 +215,12 @@ class StreamRunner:
         """An active alarm whose evidence changed (it arrived after the raise, or names another location now): a
         ``diagnosis`` record with the evidence and the spectrum, so that no alarm stands without what the physics
         says once it can say it."""
-        for u in np.unique(units).tolist():
-            label = self.stats.alarm[u]
-            if label is None:
-                continue
-            last_t = float(t[units == u].max())
+        alarm, last = self.stats.alarm, {}
+        for u, tt in zip(units.tolist(), t.tolist()):  # each alarmed unit's latest window of this batch
+            if alarm[u] is not None and (u not in last or tt > last[u]):
+                last[u] = tt
+        for u in sorted(last):
+            label, last_t = alarm[u], last[u]
             ev, _ = self.evidence.at(u, last_t)
             if ev is None or self._told.get(u, "none") == ev["location"]:
                 continue
