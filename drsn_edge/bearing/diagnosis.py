@@ -23,6 +23,7 @@ The rule (the evidence's thresholds are :class:`drsn_edge.bearing.envelope.Rule`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,19 +34,32 @@ LOCATIONS = ("inner_race", "outer_race", "ball")
 UNCERTAIN = "fault, location uncertain"
 
 
+#: words of a label that name a fault without a location (whole words or parts of one: "OuterRaceFault")
+FAULT_WORDS = ("fault", "defect", "damage", "crack", "spall")
+
+
+def label_words(label: str) -> list[str]:
+    """A label's words, lower case (``12k_DE_IR007`` -> ``12k``, ``de``, ``ir007``)."""
+    return [w for w in re.split(r"[^a-z0-9]+", label.lower()) if w]
+
+
 def location_of(label: str | None) -> str | None:
-    """The bearing location a class name speaks of (``inner_race_0.007`` -> ``inner_race``; ``IR``, ``roller``...),
-    or None (healthy, unknown, or another kind of fault)."""
-    if not label:
-        return None
-    s = label.lower().replace("-", "_").replace(" ", "_")
-    if "inner" in s or s.startswith(("ir", "ir_")):
-        return "inner_race"
-    if "outer" in s or s.startswith(("or", "or_")):
-        return "outer_race"
-    if "ball" in s or "roller" in s or s.startswith("b_") or s == "b":
-        return "ball"
+    """The bearing location a label speaks of, by whole words (``inner_race_0.007``, ``IR007``, ``OR007@6``, ``B_014``,
+    ``InnerRace``, ``roller``), or None (healthy, unknown, another kind of fault; "original" names no outer race)."""
+    for w in label_words(label or ""):
+        if w.startswith("inner") or re.fullmatch(r"ir\d*", w):
+            return "inner_race"
+        if w.startswith("outer") or re.fullmatch(r"or\d*", w):
+            return "outer_race"
+        if w.startswith(("ball", "roller")) or re.fullmatch(r"b\d*", w):
+            return "ball"
     return None
+
+
+def names_a_fault(label: str) -> bool:
+    """Whether a label names a fault: a bearing location (:func:`location_of`) or a word for one (``faulty``,
+    ``cracked``, ``OuterRaceFault``)."""
+    return location_of(label) is not None or any(f in w for w in label_words(label) for f in FAULT_WORDS)
 
 
 @dataclass(frozen=True)

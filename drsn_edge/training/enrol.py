@@ -20,13 +20,13 @@ set so that its alarms come at a stated false-alarm rate.
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
+from drsn_edge.bearing.diagnosis import names_a_fault
 from drsn_edge.data.augment import Augment
 from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.data.recording import Recording, cut_windows
@@ -89,18 +89,6 @@ def healthy_recordings(md, spec: DataSpec, force: bool = False,
                             f"{md.sample_rate:g} Hz and resampling up adds no content: one baseline would mix two "
                             "bandwidths (enrol on recordings of one rate)")
     return ds.recordings, f"{spec.describe()}: {len(ds.recordings)} recordings"
-
-
-#: words of a label that name a fault (whole words: a folder "original" or "irrigation" is not one)
-FAULT_WORDS = {"ir", "or", "ball", "balls", "roller", "rollers", "fault", "faults", "faulty", "defect", "defective",
-               "damage", "damaged", "crack", "cracked", "spall", "spalled"}
-
-
-def names_a_fault(label: str) -> bool:
-    """Whether a recording's label names a fault: a bearing location (``inner_race_0.007``, ``OR``, ``ball``,
-    ``OuterRaceFault``) or a word for one."""
-    words = [w for w in re.split(r"[^a-z0-9]+", label.lower()) if w]
-    return any(w in FAULT_WORDS or w.startswith(("inner", "outer")) or "fault" in w for w in words)
 
 
 def split_folds(recs: list[Recording], folds: int = FOLDS) -> tuple[list[tuple[str, np.ndarray, int]], str]:

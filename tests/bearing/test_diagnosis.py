@@ -3,14 +3,27 @@
 import pytest
 
 from drsn_edge.bearing import UNCERTAIN, bearing_from_text, decide, familiar_machine, location_of
+from drsn_edge.bearing.diagnosis import names_a_fault
 
 
 @pytest.mark.parametrize("label,loc", [
     ("inner_race_0.007", "inner_race"), ("outer_race", "outer_race"), ("ball_0.021", "ball"), ("IR", "inner_race"),
     ("OR-3", "outer_race"), ("roller", "ball"), ("normal", None), ("unknown", None), ("misalignment", None), (None, None),
+    ("IR007", "inner_race"), ("OR007@6", "outer_race"), ("B_014", "ball"), ("12k_DE_B021", "ball"),
+    ("InnerRaceFault", "inner_race"), ("original", None), ("irrigation", None), ("border", None), ("baseline", None),
 ])
 def test_location_of_a_class_name(label, loc):
     assert location_of(label) == loc
+
+
+@pytest.mark.parametrize("label,fault", [
+    ("IR007", True), ("faulty_pump", True), ("cracked-gear", True), ("OuterRaceFault", True), ("normal", False),
+    ("original", False), ("healthy_2024", False), ("irrigation", False),
+])
+def test_names_a_fault_reads_whole_words(label, fault):
+    """One label reader for enrol's refusal and the evaluation's locations: CWRU's IR007 names a fault (enrol missed
+    it before), a folder "original" does not (location_of called it an outer race before)."""
+    assert names_a_fault(label) is fault
 
 
 def test_the_evidence_agrees():
