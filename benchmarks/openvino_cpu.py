@@ -1,5 +1,6 @@
-"""Which backend to deploy on this CPU: ONNX Runtime or OpenVINO, FP32, INT8 (the same QDQ file) and BF16, side by
-side on one model.
+"""Which backend to deploy on this CPU: ONNX Runtime or OpenVINO, FP32, INT8 and BF16, side by side on one model's
+export (``export --int8 --openvino``: OpenVINO on its files with the temporal convolutions as 1-D ones, and on
+``model.onnx``'s 2-D form for comparison).
 
 - Speed: one inference thread, batches of 64 (a 64-channel stream's hop) and of 1, interleaved rounds, median and
   range of each row's time over ONNX Runtime FP32's in the same round.
@@ -8,7 +9,9 @@ side on one model.
 - Streaming: 64 channels at 12 kHz through the runtime with each backend (one inference thread), interleaved rounds:
   the real-time factor over ONNX Runtime FP32's.
 
-    python benchmarks/openvino_cpu.py --model runs/lolo/cwru-lolo-0hp-default-s0.safetensors
+    drsn-edge train --data cwru --data-dir ../shared/data/cwru/12k_drive_end --split group --test-group 0hp \\
+        --out runs/openvino/cwru-0hp.safetensors
+    python benchmarks/openvino_cpu.py --model runs/openvino/cwru-0hp.safetensors [--out results/openvino_cpu_xeon.json]
 """
 
 from __future__ import annotations
@@ -38,10 +41,12 @@ RESULTS = ROOT / "benchmarks" / "results"
 ROWS = (
     ("onnxruntime fp32", "onnx-fp32", "cpu", "f32"),
     ("onnxruntime int8", "onnx-int8", "cpu", "f32"),
-    ("openvino fp32", "onnx-fp32", "openvino", "f32"),
-    ("openvino int8", "onnx-int8", "openvino", "f32"),
-    ("openvino bf16", "onnx-fp32", "openvino", "bf16"),
-    ("openvino int8, batch dynamic", "onnx-int8", "openvino", "f32"),
+    ("openvino fp32", "openvino-fp32", "openvino", "f32"),
+    ("openvino int8", "openvino-int8", "openvino", "f32"),
+    ("openvino bf16", "openvino-fp32", "openvino", "bf16"),
+    ("openvino int8, batch dynamic", "openvino-int8", "openvino", "f32"),
+    ("openvino int8 on model.int8.onnx (2-D convolutions)", "onnx-int8", "openvino", "f32"),
+    ("openvino fp32 on model.onnx (2-D convolutions)", "onnx-fp32", "openvino", "f32"),
 )
 #: rows timed without the fixed-batch compile a stream gets (what OpenVINO does with the file's dynamic batch)
 DYNAMIC = ("openvino int8, batch dynamic",)
@@ -142,7 +147,9 @@ def to_markdown(out: dict[str, Any]) -> str:
                   f"{out['rounds']} interleaved rounds; the stream over {out['stream']['rounds']} rounds of "
                   f"{out['stream']['seconds']:.0f} s. OpenVINO rows run the batch size compiled with the batch fixed, "
                   "as a stream warms it (an INT8 shape OpenVINO crashes on runs on the dynamic model), except "
-                  "`batch dynamic`: the same INT8 file on the file's dynamic batch.", "",
+                  "`batch dynamic`: the same INT8 file on the file's dynamic batch. OpenVINO rows run "
+                  "`export --openvino`'s files (temporal convolutions as 1-D ones) except those on `model.onnx` / "
+                  "`model.int8.onnx` (the 2-D form ONNX Runtime runs fastest).", "",
               f"Machine: {describe(out['machine'])}"]
     return "\n".join(lines) + "\n"
 
@@ -157,7 +164,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS / "openvino_cpu.json")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    report = export_all(args.model, args.work / "m.onnx", ExportOptions(int8=True), log=lambda s: None)
+    report = export_all(args.model, args.work / "m.onnx", ExportOptions(int8=True, openvino=True), log=lambda s: None)
     files = {f["format"]: f["path"] for f in report["files"]}
     _, md = open_model(files["onnx-fp32"])
     spec = DataSpec.from_dict(md.data)

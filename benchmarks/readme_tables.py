@@ -57,7 +57,11 @@ BLOCKS = {
         ("Paper preset: streaming runtime, same run", "cpu-2core-paper/bench.md", "summary"),
         ("NVIDIA H200 and its 16-core Xeon host (onnxruntime-gpu 1.31.1; no TensorRT there; accuracy as above: "
          "recordings the model trained on)", "h200/bench-cwru.md"),
-        ("ONNX Runtime or OpenVINO on this CPU (one thread; the same model and files)", "openvino_cpu.md"),
+        ("ONNX Runtime or OpenVINO on an Intel Xeon with AMX (one thread; OpenVINO on `export --openvino`'s files)",
+         "openvino_cpu_xeon.md"),
+        ("OpenVINO's own API or ONNX Runtime's OpenVINO provider, same Xeon, batch 64", "openvino_ep.md"),
+        ("ONNX Runtime or OpenVINO on an AMD EPYC with AVX512-VNNI, no AMX (one thread; measured before `export "
+         "--openvino`: OpenVINO on model.onnx's 2-D form)", "openvino_cpu.md"),
         ("Triton Inference Server, N streaming clients", "triton.md"),
         ("Bounded memory", "soak.md"),
         ("Fuzzing the file parsers", "fuzz_readers.md"),

@@ -25,6 +25,7 @@ from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.evaluation.grid import evaluate_grid
 from drsn_edge.evaluation.job import model_outputs, test_alarms
 from drsn_edge.modelfile.checkpoint import read_checkpoint_description
+from drsn_edge.runtime.backends.openvino_backend import openvino_available
 from drsn_edge.runtime.cpu_features import has_vnni
 from drsn_edge.runtime.gpu import gpu_info, no_gpu_reason
 from drsn_edge.runtime.providers import provider_status
@@ -82,6 +83,7 @@ def _export(opts: BenchOptions, out: Path, gpu_ok: bool, log) -> dict[str, Any]:
     trt = ("fp32", "fp16", "int8") if gpu_ok else ()
     return export_all(opts.checkpoint, out / "model.onnx",
                       ExportOptions(fp16=True, int8=True, trt=trt, calibration_windows=128 if opts.quick else 256,
+                                    openvino=openvino_available() is None,
                                     data_spec=opts.data_spec, calib_spec=opts.data_spec),  # data given: calibrate on it
                       log=lambda s: log("  " + s))
 

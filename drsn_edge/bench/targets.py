@@ -43,9 +43,9 @@ TARGETS = (
     ("tensorrt-fp32", "tensorrt-fp32", "engine", {}),
     ("tensorrt-fp16", "tensorrt-fp16", "engine", {}),
     ("tensorrt-int8", "tensorrt-int8", "engine", {}),
-    ("openvino-fp32", "onnx-fp32", "openvino", {}),
-    ("openvino-int8", "onnx-int8", "openvino", {}),
-    ("openvino-bf16", "onnx-fp32", "openvino", {"precision": "bf16"}),
+    ("openvino-fp32", "openvino-fp32", "openvino", {}),
+    ("openvino-int8", "openvino-int8", "openvino", {}),
+    ("openvino-bf16", "openvino-fp32", "openvino", {"precision": "bf16"}),
 )
 
 

@@ -21,8 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "Files appear only when every requested step succeeded.",
                        epilog=examples("drsn-edge export model.safetensors -o model.onnx --fp16 --int8 --calib my-recordings/",
                                        "drsn-edge export model.safetensors -o model.onnx --trt fp16   # on a GPU box",
-                                       "drsn-edge export model.safetensors -o model.onnx --triton-repo models/ "
-                                       "--triton-latency-ms 10"))
+                                       "drsn-edge export model.safetensors -o model.onnx --int8 --openvino   # an Intel gateway"))
     p.add_argument("checkpoint", type=model_arg, help="the checkpoint train wrote (recognised by content, whatever its name), "
                    "or a zoo name")
     p.add_argument("-o", "--out", default="model.onnx", help="ONNX path; FP16/INT8/engines are written beside it")
@@ -42,6 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--int8-target", choices=["cpu", "tensorrt"],
                    help="INT8 scheme: cpu (uint8 activations, int8 per-channel weights: ONNX Runtime's fast x86 kernels) "
                         "or tensorrt (symmetric int8); default: tensorrt with --trt int8, else cpu")
+    p.add_argument("--openvino", action="store_true",
+                   help="also write OpenVINO's files: MODEL.openvino.onnx (and .openvino.int8.onnx with --int8), the same "
+                        "network with its temporal convolutions as 1-D ones, which OpenVINO runs faster than the 2-D "
+                        "form model.onnx has for ONNX Runtime (--provider openvino)")
     p.add_argument("--max-accuracy-drop", type=float, default=0.5,
                    help="INT8 budget in accuracy points on validation windows; sensitive nodes stay float (-1: none)")
     p.add_argument("--trt", action="append", choices=["fp32", "fp16", "int8"], default=[],
@@ -113,7 +116,7 @@ def run_export(args: argparse.Namespace) -> int:
     opts = ExportOptions(
         opset=args.opset, threshold_mode=args.threshold, optimize=not args.no_optimize, verify=not args.no_verify,
         fp16=args.fp16, fp16_keep_io_types=not args.fp16_io, int8=args.int8, calibration_windows=args.calib_windows,
-        calibrate_method=args.calibrate, int8_target=args.int8_target,
+        calibrate_method=args.calibrate, int8_target=args.int8_target, openvino=args.openvino,
         max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop / 100,
         trt=tuple(args.trt), trt_batch=batch, data_spec=parity, calib_spec=calib, triton=_triton_options(args, batch),
     )

@@ -46,6 +46,7 @@ class ExportOptions:
     calibration_windows: int = 256
     calibrate_method: str = "minmax"
     int8_target: str | None = None  # cpu | tensorrt; None: tensorrt when a TensorRT INT8 engine is asked for
+    openvino: bool = False  # also the OpenVINO files: temporal convolutions as 1-D ones (and INT8 with ``int8``)
     max_accuracy_drop: float | None = 0.005  # fraction; None: quantize everything, no budget
     trt: tuple[str, ...] = ()  # TensorRT engine precisions
     trt_batch: tuple[int, int, int] = (1, 8, 64)
@@ -141,11 +142,14 @@ def _export(ckpt: CheckpointFile, out: Path, opts: ExportOptions, stage: Staging
         report["files"].append(entry)
 
     fp32 = stage.path(out)
+    ov32 = stage.path(get_format("openvino-fp32").path(out)) if opts.openvino else None
     if opts.optimize:
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "raw.onnx"
             md = export_onnx(ckpt, raw, opset=opts.opset, threshold_mode=mode, final=out, model=model)
             stats = optimize_onnx(raw, fp32)
+            if ov32 is not None:
+                optimize_onnx(raw, ov32, convs_2d=False)
         log(f"exported {out} (opset {opts.opset}, soft threshold '{mode}'); optimized: "
             f"{stats['nodes_before']} -> {stats['nodes_after']} nodes")
         report["optimize"] = stats
@@ -153,16 +157,25 @@ def _export(ckpt: CheckpointFile, out: Path, opts: ExportOptions, stage: Staging
         md = export_onnx(ckpt, fp32, opset=opts.opset, threshold_mode=mode, final=out, model=model)
         report["optimize"] = {"ops": op_histogram(onnx.load(str(fp32)))}
         log(f"exported {out} (opset {opts.opset}, soft threshold '{mode}')")
+        if ov32 is not None:
+            shutil.copyfile(fp32, ov32)  # not optimized: its convolutions are 1-D already
     add(out, "onnx-fp32")
+    if ov32 is not None:
+        add(get_format("openvino-fp32").path(out), "openvino-fp32")
 
     if opts.verify:
-        v = verify(TorchBackend((model, ckpt.md)), fp32, data_spec=opts.data_spec, reference_name=str(ckpt.path))
-        report["verify_fp32"] = v
-        lg = v["outputs"]["logits"]["abs_error"]
-        log(f"parity vs PyTorch on {v['windows']} windows ({v['windows_from']}): max |diff| {lg['max']:.2e}, "
-            f"top-1 agreement {100 * v['top1_agreement']:.2f} %: {'PASS' if v['passed'] else 'FAIL'}")
-        if not v["passed"]:
-            raise DrsnEdgeError(f"exported model does not match the checkpoint (max |diff| {lg['max']:.2e}); nothing written")
+        for fmt, path in (("onnx-fp32", fp32), ("openvino-fp32", ov32)):
+            if path is None:
+                continue
+            v = verify(TorchBackend((model, ckpt.md)), path, data_spec=opts.data_spec, reference_name=str(ckpt.path))
+            report["verify_fp32" if fmt == "onnx-fp32" else f"verify_{fmt}"] = v
+            lg = v["outputs"]["logits"]["abs_error"]
+            log(f"parity {'' if fmt == 'onnx-fp32' else f'of {fmt} '}vs PyTorch on {v['windows']} windows "
+                f"({v['windows_from']}): max |diff| {lg['max']:.2e}, top-1 agreement {100 * v['top1_agreement']:.2f} %: "
+                f"{'PASS' if v['passed'] else 'FAIL'}")
+            if not v["passed"]:
+                raise DrsnEdgeError(f"exported model does not match the checkpoint (max |diff| {lg['max']:.2e}); "
+                                    "nothing written")
 
     if opts.fp16:
         p16 = get_format("onnx-fp16").path(out)
@@ -172,7 +185,9 @@ def _export(ckpt: CheckpointFile, out: Path, opts: ExportOptions, stage: Staging
 
     int8_src = None
     if opts.int8:
-        int8_src = _int8(fp32, out, md, opts, stage, report, add, log)
+        int8_src = _int8(fp32, "onnx-int8", out, md, opts, stage, report, add, log)
+        if ov32 is not None and int8_src is not None:
+            _int8(ov32, "openvino-int8", out, md, opts, stage, report, add, log)
 
     for precision in opts.trt:
         src = int8_src if precision == "int8" else fp32
@@ -194,6 +209,8 @@ def writes(opts: ExportOptions, fmt: ExportFormat) -> bool:
         return True
     if fmt.option == "trt":
         return fmt.precision in opts.trt
+    if fmt.option == "openvino" and fmt.precision == "int8":
+        return opts.openvino and opts.int8
     return bool(getattr(opts, fmt.option))
 
 
@@ -245,25 +262,27 @@ def _triton(out: Path, t, stage: Staging, report: dict, log: Callable[[str], Non
     return entry
 
 
-def _int8(fp32: Path, out: Path, md, opts: ExportOptions, stage: Staging, report: dict, add, log) -> Path | None:
-    """INT8 QDQ, calibrated on representative data; without such data here, skipped with the reason."""
+def _int8(fp32: Path, fmt: str, out: Path, md, opts: ExportOptions, stage: Staging, report: dict, add,
+          log) -> Path | None:
+    """INT8 QDQ of ``fp32`` as format ``fmt``, calibrated on representative data; without such data here, skipped with
+    the reason."""
     try:
         ds = calibration_data(md, opts.calib_spec)
     except DrsnEdgeError as exc:
         if opts.calib_spec is not None:
             raise
         report["int8"] = {"skipped": str(exc)}
-        report.setdefault("skipped", {})["onnx-int8"] = f"no calibration data here ({exc})"
+        report.setdefault("skipped", {})[fmt] = f"no calibration data here ({exc})"
         log(f"INT8 skipped: calibration needs representative data and the model's own is not here ({exc}); "
             "give it with --calib PATH")
         return None
-    p8 = get_format("onnx-int8").path(out)
+    p8 = get_format(fmt).path(out)
     tmp = stage.path(p8)
     target = opts.int8_target or ("tensorrt" if "int8" in opts.trt else "cpu")
     q = quantize_int8(fp32, tmp, calibration_windows(md, ds, opts.calibration_windows), validation_set(md, ds),
                       opts.max_accuracy_drop, opts.calibrate_method, log=log, target=target)
-    report["int8"] = q
-    add(p8, "onnx-int8", budget_met=q["budget_met"], nodes_kept_float=len(q["nodes_kept_float"]))
+    report["int8" if fmt == "onnx-int8" else f"int8_{fmt}"] = q
+    add(p8, fmt, budget_met=q["budget_met"], nodes_kept_float=len(q["nodes_kept_float"]))
     worst = q["layer_sqnr_db"][:3]
     s = q["scheme"]
     log(f"wrote {p8} (INT8 QDQ for {target}: {s['activations']} activations, {s['weights']} weights"

@@ -115,3 +115,33 @@ def test_without_the_extra_one_line_names_it(stream_model, monkeypatch, capsys, 
     monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino now fails
     assert_one_line_error(capsys, ["stream", str(onnx_path), str(rec), "--fs", "12000", "--provider", "openvino"],
                           "pip install 'drsn-edge[openvino]'")
+
+
+def test_export_writes_the_1d_form_openvino_runs_faster_and_the_backend_says_so_on_the_2d_one(tmp_path):
+    """``export --openvino``: model.openvino.onnx, the same network with its temporal convolutions as 1-D ones (model.onnx
+    has the 2-D form ONNX Runtime runs fastest, OpenVINO slowest), equal to ONNX Runtime on model.onnx on every
+    output; the backend given model.onnx says once where the faster file comes from."""
+    import onnx
+
+    from drsn_edge.export.pipeline import ExportOptions, export_all
+    from drsn_edge.zoo import MODELS
+
+    rep = export_all(MODELS["cwru-wide"].path, tmp_path / "m.onnx", ExportOptions(openvino=True, verify=False),
+                     log=lambda s: None)
+    files = {f["format"]: f["path"] for f in rep["files"]}
+    assert files["openvino-fp32"] == str(tmp_path / "m.openvino.onnx") and "openvino-int8" not in files
+    as_2d = lambda p: sum("/as_2d/" in n.name for n in onnx.load(p).graph.node)  # noqa: E731
+    assert as_2d(files["onnx-fp32"]) > 10 and as_2d(files["openvino-fp32"]) == 0
+    x = _windows()
+    with open_model(files["onnx-fp32"], ProviderSettings(provider="cpu", intra_op_threads=1))[0] as be:
+        ref, ref_extra = be.infer_all(x)
+    notes = {}
+    for fmt in ("onnx-fp32", "openvino-fp32"):
+        with open_model(files[fmt], ProviderSettings(provider="openvino", intra_op_threads=1))[0] as be:
+            got, got_extra = be.infer_all(x)
+            notes[fmt] = be.notes
+        np.testing.assert_allclose(got, ref, atol=1e-4, rtol=1e-4)
+        for k in ref_extra:
+            np.testing.assert_allclose(got_extra[k], ref_extra[k], atol=1e-4, rtol=1e-4)
+    assert len(notes["onnx-fp32"]) == 1 and "export CHECKPOINT --openvino" in notes["onnx-fp32"][0]
+    assert notes["openvino-fp32"] == []
