@@ -2,6 +2,10 @@
 and exact graph rewrites, each timed (host latency p50 / p99 and GPU time from CUDA events) in interleaved rounds.
 
     python benchmarks/cuda_b1_variants.py MODEL.onnx --out DIR       (on a GPU; --provider cpu rehearses on a CPU)
+        [--one-d MODEL.openvino.onnx] [--fp16 MODEL.fp16.onnx]     (export --openvino --fp16 writes both)
+
+``MODEL.onnx`` has its temporal convolutions as 2-D ones (the export's default, never timed under CUDA before this
+script ran it); ``--one-d`` adds the same network with them 1-D, ``--fp16`` the FP16 file, each under CUDA graphs.
 
 Rewrites (exact in inference): BatchNormalization after Gemm folded into the Gemm; ReduceMean over time replaced by
 GlobalAveragePool (cuDNN pooling instead of a reduction kernel)."""
@@ -133,6 +137,8 @@ def main() -> None:
     ap.add_argument("--provider", default="cuda", choices=["cuda", "cpu"])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--calls", type=int, default=300)
+    ap.add_argument("--one-d", help="the same model with its temporal convolutions 1-D (export --openvino)")
+    ap.add_argument("--fp16", help="the FP16 export (fp32 inputs and outputs)")
     a = ap.parse_args()
     import onnx
 
@@ -156,7 +162,16 @@ def main() -> None:
             "as exported / algo HEURISTIC": (base, {"cudnn_conv_algo_search": "HEURISTIC"}),
             "as exported / tf32 on (not the default)": (base, {"use_tf32": "1"}),
             "both rewrites / conv1d_pad_to_nc1d": (models["both rewrites"], {"cudnn_conv1d_pad_to_nc1d": "1"}),
+            "as exported / max workspace": (base, {"cudnn_conv_use_max_workspace": "1"}),
+            "as exported / algo DEFAULT": (base, {"cudnn_conv_algo_search": "DEFAULT"}),
         })
+    if a.one_d:
+        variants["1-D convolutions / default"] = (a.one_d, {})
+        if a.provider == "cuda":
+            variants["1-D convolutions / algo HEURISTIC"] = (a.one_d, {"cudnn_conv_algo_search": "HEURISTIC"})
+            variants["1-D convolutions / max workspace"] = (a.one_d, {"cudnn_conv_use_max_workspace": "1"})
+    if a.fp16:
+        variants["FP16 / default"] = (a.fp16, {})
     stream = timer = None
     if a.provider == "cuda":
         from drsn_edge.runtime.cuda import EventTimer, Stream

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Validate drsn-edge on this machine's NVIDIA GPU (a workstation, a server or a Jetson):
 #   1. which providers load (ONNX Runtime CUDA, TensorRT EP) and why not;
-#   2. the GPU tests (tests/test_gpu.py: CUDA parity with TF32 off, IO binding and CUDA graphs, cuda-python memory,
+#   2. the GPU tests (tests/runtime/test_gpu.py: CUDA parity with TF32 off, IO binding and CUDA graphs, cuda-python memory,
 #      TensorRT EP, native TensorRT engines);
 #   3. TensorRT engines (FP32 / FP16 / INT8) built from the committed model, where TensorRT is installed;
 #   4. the GPU rows of `drsn-edge bench` (ORT CUDA, CUDA graph, TensorRT EP, native TensorRT; GPU time from CUDA
-#      events beside host latency).
-# Everything lands in one folder: summary.md, bench.json / bench.md, pytest.log, export.log.
+#      events beside host latency);
+#   5. batch-1 latency under CUDA graphs of the export's variants (2-D and 1-D temporal convolutions, FP16, cuDNN
+#      algorithm search and workspace: benchmarks/cuda_b1_variants.py), against the 0.3 ms target.
+# Everything lands in one folder: summary.md, bench.json / bench.md, pytest.log, export.log, variants.md.
 # Usage: benchmarks/gpu_check.sh [OUT_DIR] [MODEL]      (PYTHON=... to choose the interpreter; BENCH_ARGS="--data DIR"
 #        to measure accuracy, and INT8 calibrated, on your own recordings)
 # On a machine without a usable GPU it says why in one line and exits 2, within seconds.
@@ -44,8 +46,13 @@ PY
 } > "$OUT/summary.md" 2>&1
 echo "gpu_check: $why; results in $OUT/"
 
-timeout "${PYTEST_TIMEOUT:-400}" "$PY" -m pytest -q tests/test_gpu.py -rs > "$OUT/pytest.log" 2>&1
-echo "- tests/test_gpu.py: $(tail -1 "$OUT/pytest.log")" >> "$OUT/summary.md"
+timeout "${PYTEST_TIMEOUT:-400}" "$PY" -m pytest -q tests/runtime/test_gpu.py -rs > "$OUT/pytest.log" 2>&1
+echo "- tests/runtime/test_gpu.py: $(tail -1 "$OUT/pytest.log")" >> "$OUT/summary.md"
+
+"$PY" -m drsn_edge export "$MODEL" -o "$OUT/variants/model.onnx" --fp16 --openvino --no-verify > "$OUT/variants.log" 2>&1 &&
+  timeout "${VARIANTS_TIMEOUT:-240}" "$PY" benchmarks/cuda_b1_variants.py "$OUT/variants/model.onnx" --out "$OUT" \
+      --one-d "$OUT/variants/model.openvino.onnx" --fp16 "$OUT/variants/model.fp16.onnx" --rounds 3 >> "$OUT/variants.log" 2>&1
+echo "- batch-1 variants under CUDA graphs (variants.md; target p99 0.3 ms): $(grep -c '^| ' "$OUT/variants.md" 2>/dev/null || echo 0) rows" >> "$OUT/summary.md"
 
 if "$PY" -c "import tensorrt" 2>/dev/null; then
   "$PY" -m drsn_edge export "$MODEL" -o "$OUT/engines/model.onnx" --fp16 --int8 --int8-target tensorrt \

@@ -181,6 +181,94 @@ def test_native_tensorrt_engine(onnx_model, tmp_path):
         check_engine_compatible(eng, b | {"gpu": {"name": "Other", "compute_capability": "1.0"}}, b["tensorrt_version"], GPU)
 
 
+@pytest.fixture(scope="module")
+def enrolled_machine(tmp_path_factory, stream_model):
+    """The streaming model enrolled on a simulated machine's healthy minutes (an anomaly head) and exported as
+    ``drsn-edge export`` writes it (temporal convolutions as 2-D ones, the form never run under CUDA before); a
+    recording of that machine whose outer race fails half way; the machine's bearing and speed."""
+    from drsn_edge.cli.main import main
+    from drsn_edge.data.simulator import Machine
+
+    d = tmp_path_factory.mktemp("enrolled")
+    m = Machine.draw(7)
+    (d / "healthy").mkdir()
+    for i in range(2):
+        np.save(d / "healthy" / f"h{i}.npy", np.concatenate(list(m.stream(40, seed=i, snr_db=0, start_s=i * 3000)))[None])
+    np.save(d / "fail.npy", np.concatenate(list(m.stream(30, seed=9, snr_db=0, fault="outer_race", onset_s=12,
+                                                         start_s=9000)))[None])
+    assert main(["enrol", str(stream_model[0]), "--data", str(d / "healthy"), "--fs", "12000",
+                 "-o", str(d / "e.safetensors")]) == 0
+    assert main(["export", str(d / "e.safetensors"), "-o", str(d / "e.onnx")]) == 0
+    g = m.geometry
+    bearing = f"{g.n_balls},{g.ball_diameter},{g.pitch_diameter},{g.contact_angle_deg}"
+    return d / "e.onnx", d / "fail.npy", bearing, m.rpm
+
+
+def every_output_agrees(onnx, settings, x) -> dict:
+    """Logits and every other output of ``onnx`` under ``settings`` against the CPU provider: (largest error relative
+    to 1 + |CPU value| per output, top-1 agreement)."""
+    from drsn_edge.modelfile import read_description
+    from drsn_edge.runtime.backends import OnnxRuntimeBackend
+
+    md = read_description(onnx)
+    with OnnxRuntimeBackend(str(onnx), md=md) as cpu, OnnxRuntimeBackend(str(onnx), settings, md=md) as other:
+        a, ea = other.infer_all(x)
+        b, eb = cpu.infer_all(x)
+    err = {"logits": float(np.max(np.abs(a - b) / (1 + np.abs(b))))}
+    err.update({k: float(np.max(np.abs(ea[k] - eb[k]) / (1 + np.abs(eb[k])))) for k in eb})
+    return {"error": err, "outputs": sorted(["logits", *eb]), "top1": float((a.argmax(1) == b.argmax(1)).mean())}
+
+
+def stream_records(onnx, recording, bearing: str, rpm: float, tmp_path, *provider: str) -> list[tuple]:
+    """What a stream with bearing evidence on decides, window by window and alarm by alarm."""
+    import json
+
+    from drsn_edge.cli.main import main
+
+    out = tmp_path / f"{'-'.join(provider) or 'cpu'}.jsonl"
+    main(["stream", str(onnx), str(recording), "--fs", "12000", "--bearing", bearing, "--rpm", f"{rpm:.3f}",
+          "--jsonl", str(out), *provider])
+    keep = []
+    for r in map(json.loads, out.read_text().splitlines()):
+        if r["type"] in ("window", "alarm", "diagnosis"):
+            keep.append((r["type"], r.get("unit"), round(r["stream_time"], 3), r.get("label"), r.get("state"),
+                         (r.get("diagnosis") or {}).get("label"), (r.get("evidence") or {}).get("location")))
+    return keep
+
+
+def test_the_rehearsal_helpers_compare_what_they_say(enrolled_machine, tmp_path):
+    """The comparisons the GPU tests below make, run CPU against CPU here: every output is compared (the enrolled
+    model's anomaly score among them), and a stream with evidence on yields windows, an alarm and evidence."""
+    from drsn_edge.runtime.providers import ProviderSettings
+
+    onnx, rec, bearing, rpm = enrolled_machine
+    r = every_output_agrees(onnx, ProviderSettings(), _windows())
+    assert "anomaly" in r["outputs"] and "novelty" in r["outputs"] and max(r["error"].values()) == 0 and r["top1"] == 1
+    recs = stream_records(onnx, rec, bearing, rpm, tmp_path)
+    assert sum(t == "window" for t, *_ in recs) > 100 and any(t == "alarm" for t, *_ in recs)
+    assert any(loc is not None for *_, loc in recs)
+
+
+@needs_gpu
+@pytest.mark.parametrize("graph", [False, True])
+def test_the_enrolled_export_on_cuda_matches_cpu_on_every_output(enrolled_machine, cuda_md, graph):
+    """Today's export (2-D convolutions) with the anomaly head: every output within 1e-4 (relative to 1 + |value|),
+    TF32 off, and the same top class on every window."""
+    from drsn_edge.runtime.providers import ProviderSettings
+
+    for n in (1, 5, 70):
+        r = every_output_agrees(enrolled_machine[0], ProviderSettings("cuda", cuda_graph=graph), _windows(max(n, 32))[:n])
+        assert max(r["error"].values()) <= 1e-4 and r["top1"] == 1.0, r
+
+
+@needs_gpu
+def test_a_stream_with_bearing_evidence_on_cuda_graphs_decides_as_on_cpu(enrolled_machine, cuda_md, tmp_path):
+    onnx, rec, bearing, rpm = enrolled_machine
+    cpu = stream_records(onnx, rec, bearing, rpm, tmp_path)
+    cuda = stream_records(onnx, rec, bearing, rpm, tmp_path, "--provider", "cuda", "--cuda-graph")
+    assert len(cpu) > 100 and cuda == cpu
+
+
 def test_no_gpu_is_said_in_one_line():
     from drsn_edge.runtime.providers import provider_status
 
