@@ -11,10 +11,13 @@ Tasks (group splits only; in one draw every row is tested on the same held-out r
 Rows: ``scratch`` (a new wide DRSN-CW, the same epochs as fine-tuning), ``init-none`` / ``init-stem`` /
 ``init-backbone`` (``train --init cwru-wide --freeze ...``, train's fine-tuning defaults), ``adapt`` (the zoo model,
 no labels: tent on the held-out windows, scored on its own classes by name, so on location only) and ``init-adapt``
-(the ``init-none`` model, then tent on the held-out windows). Balanced accuracy on the held-out recordings, mean and
+(the ``init-none`` model, then tent on the held-out windows); ``init-full`` (``--init`` with every layer at the full
+learning rate and no speed jitter: ``--backbone-lr-scale 1 --speed 0``, for another sensor on a machine at one speed)
+and ``scratch-nospeed`` (from scratch, ``--speed 0``). Balanced accuracy on the held-out recordings, mean and
 worst draw, and the time to train. Every run is cached in ``benchmarks/results/few_shot.json`` (resumable)::
 
-    python benchmarks/few_shot.py --tasks mfpt,cwru-fe --ks 1 --rows scratch,init-none,init-stem,init-backbone,adapt,init-adapt
+    python benchmarks/few_shot.py --tasks mfpt,cwru-fe --ks 1 \
+        --rows scratch,init-none,init-stem,init-backbone,adapt,init-adapt,init-full,scratch-nospeed
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 
 from drsn_edge.bearing.diagnosis import location_of
 from drsn_edge.bench.machine import machine_info
+from drsn_edge.data.augment import Augment
 from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.data.splits import SplitSpec
 from drsn_edge.evaluation.metrics import classification_report
@@ -47,6 +51,8 @@ ROWS = {"scratch": "from scratch (wide DRSN-CW, the same epochs)",
         "init-none": "--init cwru-wide --freeze none",
         "init-stem": "--init cwru-wide --freeze stem",
         "init-backbone": "--init cwru-wide --freeze backbone",
+        "init-full": "--init cwru-wide --backbone-lr-scale 1 --speed 0",
+        "scratch-nospeed": "from scratch --speed 0",
         "adapt": "adapt only (no labels; the zoo model's 4 classes, so location only)",
         "init-adapt": "--init cwru-wide, then adapt on the held-out windows"}
 
@@ -105,10 +111,13 @@ def run_one(task: dict[str, Any], labelled: tuple[str, ...], row: str, work: Pat
     t0 = time.perf_counter()
     if row == "adapt":
         return {"balanced_accuracy": adapted_accuracy(MODELS[INIT].path, spec, location=True), "seconds": 0.0}
-    freeze = {"init-none": "none", "init-stem": "stem", "init-backbone": "backbone", "init-adapt": "none"}.get(row)
+    freeze = {"init-none": "none", "init-stem": "stem", "init-backbone": "backbone", "init-adapt": "none",
+              "init-full": "none"}.get(row)
     out = work / f"{'_'.join(labelled)}-{'init-none' if row == 'init-adapt' else row}.safetensors"
     if not out.is_file():
-        cfg = TrainConfig(epochs=FINETUNE_EPOCHS, backbone_lr_scale=0.1 if freeze else 1.0)
+        cfg = TrainConfig(epochs=FINETUNE_EPOCHS, backbone_lr_scale=0.1 if freeze and row != "init-full" else 1.0)
+        if row in ("init-full", "scratch-nospeed"):  # every layer at the full rate, no speed jitter
+            cfg.augment = Augment(speed=0.0)
         train_checkpoint(spec, "drsn-cw", "wide", cfg, out, progress=False, log=lambda s: None,
                          init=MODELS[INIT].path if freeze else None, freeze=freeze or "none")
     seconds = time.perf_counter() - t0
@@ -134,10 +143,13 @@ def report(res: dict[str, Any]) -> str:
                 acc = [r["balanced_accuracy"] for r in rs]
                 worst = min(rs, key=lambda r: r["balanced_accuracy"])
                 secs = [r["seconds"] for r in rs if r.get("seconds")]
+                cpus = sorted({r.get("cpu") or m["cpu"] for r in rs})
+                mark = "" if cpus == [m["cpu"]] else " (" + ", ".join(cpus) + ")"
                 lines.append(f"| {tname} | {k} | {ROWS[row]} | {len(rs)} | {100 * np.mean(acc):.1f} % | "
                              f"{100 * worst['balanced_accuracy']:.1f} % ({'+'.join(worst['labelled'])}) | "
-                             f"{f'{np.mean(secs):.0f}' if secs else '-'} |")
-    lines += ["", f"`python benchmarks/few_shot.py`; machine: {m['cpu']}, {m['cores']} cores, one job at a time. Start: "
+                             f"{f'{np.mean(secs):.0f}' if secs else '-'}{mark} |")
+    lines += ["", f"`python benchmarks/few_shot.py`; machine: {m['cpu']}, {m['cores']} cores, one job at a time (a row "
+              "trained elsewhere names its CPU beside its time). Start: "
               f"the zoo's `{INIT}` (4 conditions, CWRU drive end + simulator). Fine-tuning: train's `--init` defaults "
               f"({FINETUNE_EPOCHS} epochs, the backbone at 0.1 x the learning rate, then the refit); from scratch: the "
               "same epochs and schedule. Balanced accuracy on the held-out loads' recordings (group splits); every row "
@@ -162,6 +174,9 @@ def main() -> None:
     path = RESULTS / "few_shot.json"
     res = json.loads(path.read_text()) if path.is_file() else {"tasks": [], "runs": {}}
     if not a.report:
+        before = res.get("machine", {}).get("cpu")
+        for r in res["runs"].values():  # each run keeps the CPU it trained on (train seconds compare within one)
+            r.setdefault("cpu", before)
         res["machine"] = machine_info()
         all_tasks = tasks(a.cwru, a.mfpt)
         for tname in a.tasks.split(","):
@@ -177,7 +192,8 @@ def main() -> None:
                         work = Path(a.work) / tname
                         work.mkdir(parents=True, exist_ok=True)
                         r = run_one(task, labelled, row, work)
-                        res["runs"][key] = {"task": tname, "k": k, "labelled": list(labelled), "row": row, **r}
+                        res["runs"][key] = {"task": tname, "k": k, "labelled": list(labelled), "row": row, **r,
+                                            "cpu": res["machine"]["cpu"]}
                         print(f"{key}: {100 * r['balanced_accuracy']:.1f} %"
                               + (f", {r['seconds']:.0f} s" if r.get("seconds") else ""), flush=True)
                         path.write_text(json.dumps(res, indent=1) + "\n")
