@@ -117,22 +117,33 @@ def check_graph(path: str | Path, x: np.ndarray) -> dict[str, Any]:
 
 def verification_windows(md: ModelMetadata, data_spec=None, max_windows: int = 512, seed: int = 0,
                          snrs=(None, 0.0, -4.0)) -> tuple[np.ndarray, str]:
-    """Real windows (clean and noisy) and where they came from: the model's test split (or ``data_spec``), or,
-    where that data is not on this machine, simulated bearing windows at the model's rate. Parity needs no labels."""
+    """Real windows (clean and noisy) and where they came from: the model's test split, else its validation split (a
+    model trained on all its data has no test split), or ``data_spec``'s; where there is none on this machine,
+    simulated bearing windows at the model's rate. Parity needs no labels."""
     spec = data_spec or DataSpec.from_dict(md.data)
     spec = DataSpec(spec.source, spec.options, md.sample_rate, spec.split, spec.seed)
-    x = None
+    x, why = None, "is not here"
     try:
         ds = load_dataset(spec, min_samples=md.window)
-        if ds.in_channels == md.in_channels:
-            x, origin = ds.windows("test", md.window, md.hop)[0], f"{spec.describe()} test split"
     except DrsnEdgeError:
-        pass
+        ds = None
+    if ds is not None and ds.in_channels != md.in_channels:
+        why = f"has {ds.in_channels} channels, the model {md.in_channels}"
+    elif ds is not None:
+        why = "has no held-out window (test or validation split)"
+        for split in ("test", "val"):
+            try:
+                w = ds.windows(split, md.window, md.hop)[0]
+            except DrsnEdgeError:  # this split is empty
+                continue
+            if len(w):
+                x, origin = w, f"{spec.describe()} {split} split"
+                break
     if x is None:
         sim = SimSource().load(SimOptions(duration=3.0, recordings_per_class=2), md.sample_rate, seed, None)
         x = np.concatenate([np.tile(r.signal, (md.in_channels, 1))[None, :, i : i + md.window]
                             for r in sim.recordings for i in range(0, r.samples - md.window, md.window)])
-        origin = f"simulated bearing windows at {md.sample_rate:g} Hz (the model's data {spec.describe()} is not here)"
+        origin = f"simulated bearing windows at {md.sample_rate:g} Hz (the model's data {spec.describe()} {why})"
     rng = np.random.default_rng(seed)
     x = x[rng.permutation(len(x))[: max(1, max_windows // len(snrs))]]
     parts = [x if s is None else add_noise(x, s, "gaussian", rng) for s in snrs]

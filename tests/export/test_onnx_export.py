@@ -162,3 +162,20 @@ def test_fp16_near_tie_flip_passes_a_decisive_flip_fails():
     clear = ref.copy()
     clear[1] = [0.0, 3.0, -1.0]
     assert not compare_runs(ref, clear, TOLERANCES["fp16"])["passed"]
+
+
+def test_parity_windows_come_from_the_validation_split_where_the_model_has_no_test_split(sim_checkpoint):
+    """A model trained on all its data (the zoo's) has no test split: parity ran on simulated windows and said its
+    data "is not here" though it was; now the validation split's real windows, and a reason that is true otherwise."""
+    from drsn_edge.data.dataset import DataSpec
+    from drsn_edge.export.verify import verification_windows
+    from drsn_edge.modelfile.checkpoint import read_checkpoint_description
+
+    md = read_checkpoint_description(sim_checkpoint)
+    no_test = DataSpec.from_dict({"source": "sim", "options": {"duration": 4.0, "recordings_per_class": 2},
+                                  "split": {"kind": "recording", "fractions": [0.75, 0.25, 0.0]}})
+    x, origin = verification_windows(md, no_test, max_windows=48)
+    assert origin.endswith("val split") and len(x) == 48
+    gone = DataSpec.from_dict({"source": "folder", "options": {"root": "/nonexistent/recordings"}})
+    _, origin = verification_windows(md, gone, max_windows=48)
+    assert origin.startswith("simulated bearing windows") and origin.endswith("is not here)")
