@@ -55,6 +55,10 @@ ROWS = {"scratch": "from scratch (wide DRSN-CW, the same epochs)",
         "scratch-nospeed": "from scratch --speed 0",
         "adapt": "adapt only (no labels; the zoo model's 4 classes, so location only)",
         "init-adapt": "--init cwru-wide, then adapt on the held-out windows"}
+#: rows that train: (--freeze with --init, or None: from scratch; the backbone's share of the learning rate; speed
+#: jitter, or None: train's default)
+TRAINING = {"scratch": (None, 1.0, None), "init-none": ("none", 0.1, None), "init-stem": ("stem", 0.1, None),
+            "init-backbone": ("backbone", 0.1, None), "init-full": ("none", 1.0, 0.0), "scratch-nospeed": (None, 1.0, 0.0)}
 
 
 def tasks(cwru: str, mfpt: str) -> dict[str, dict[str, Any]]:
@@ -111,13 +115,13 @@ def run_one(task: dict[str, Any], labelled: tuple[str, ...], row: str, work: Pat
     t0 = time.perf_counter()
     if row == "adapt":
         return {"balanced_accuracy": adapted_accuracy(MODELS[INIT].path, spec, location=True), "seconds": 0.0}
-    freeze = {"init-none": "none", "init-stem": "stem", "init-backbone": "backbone", "init-adapt": "none",
-              "init-full": "none"}.get(row)
-    out = work / f"{'_'.join(labelled)}-{'init-none' if row == 'init-adapt' else row}.safetensors"
+    trained = "init-none" if row == "init-adapt" else row  # init-adapt adapts init-none's model
+    freeze, backbone_lr_scale, speed = TRAINING[trained]
+    out = work / f"{'_'.join(labelled)}-{trained}.safetensors"
     if not out.is_file():
-        cfg = TrainConfig(epochs=FINETUNE_EPOCHS, backbone_lr_scale=0.1 if freeze and row != "init-full" else 1.0)
-        if row in ("init-full", "scratch-nospeed"):  # every layer at the full rate, no speed jitter
-            cfg.augment = Augment(speed=0.0)
+        cfg = TrainConfig(epochs=FINETUNE_EPOCHS, backbone_lr_scale=backbone_lr_scale)
+        if speed is not None:
+            cfg.augment = Augment(speed=speed)
         train_checkpoint(spec, "drsn-cw", "wide", cfg, out, progress=False, log=lambda s: None,
                          init=MODELS[INIT].path if freeze else None, freeze=freeze or "none")
     seconds = time.perf_counter() - t0

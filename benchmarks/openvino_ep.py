@@ -24,11 +24,13 @@ import onnxruntime as ort
 import openvino as ov
 
 from drsn_edge.bench.machine import describe, machine_info
+from drsn_edge.runtime.loader import open_model
+from drsn_edge.runtime.providers import ProviderSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 #: (row, file in the work folder, how it runs: "cpu" (ONNX Runtime's CPU provider), "ep" (ONNX Runtime's OpenVINO
-#: provider), "api" (OpenVINO's own API, as the backend compiles it), OpenVINO precision)
+#: provider), "api" (drsn-edge's OpenVINO backend, warmed at the batch as a stream warms it), OpenVINO precision)
 ROWS = (
     ("onnxruntime cpu fp32, model.onnx", "m.onnx", "cpu", "f32"),
     ("openvino provider fp32, model.openvino.onnx", "m.openvino.onnx", "ep", "f32"),
@@ -42,12 +44,10 @@ ROWS = (
 
 def runner(path: Path, how: str, precision: str, x: np.ndarray):
     if how == "api":
-        core = ov.Core()
-        m = core.read_model(str(path))
-        m.reshape({m.inputs[0]: list(x.shape)})  # the batch fixed, as the backend compiles a stream's batch
-        r = core.compile_model(m, "CPU", {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY",
-                                          "NUM_STREAMS": "1", "INFERENCE_NUM_THREADS": "1"}).create_infer_request()
-        return lambda: r.infer({0: x})[0]
+        be, _ = open_model(str(path), ProviderSettings(provider="openvino", precision=precision, intra_op_threads=1))
+        be.activate()
+        be.warm(*x.shape)  # the batch fixed, as a stream warms it
+        return lambda: be.infer(x)
     so = ort.SessionOptions()
     so.intra_op_num_threads = so.inter_op_num_threads = 1
     so.log_severity_level = 3

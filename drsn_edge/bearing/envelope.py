@@ -97,14 +97,14 @@ class _Lines:
         bounds = [_floor_bounds(n, df, f, tol) for f, tol in lines]
         self.valid = [b is not None for b in bounds]
         kept = [b for b in bounds if b is not None]
-        peaks = [np.arange(i0, i1) for _, i0, i1, _ in kept]
-        floors = [np.concatenate([np.arange(lo, i0), np.arange(i1, hi)]) for lo, i0, i1, hi in kept]
-        self.peak_idx = np.concatenate(peaks) if kept else np.zeros(0, np.intp)
-        self.peak_starts = np.cumsum([0] + [len(p) for p in peaks[:-1]]) if kept else np.zeros(0, np.intp)
-        self.floor_idx = np.concatenate(floors) if kept else np.zeros(0, np.intp)
-        self.floor_seg = np.repeat(np.arange(len(floors)), [len(fl) for fl in floors]) if kept else np.zeros(0, np.intp)
-        starts = np.cumsum([0] + [len(fl) for fl in floors[:-1]]).astype(np.intp)
+        peaks = [range(i0, i1) for _, i0, i1, _ in kept]
+        floors = [[*range(lo, i0), *range(i1, hi)] for lo, i0, i1, hi in kept]
+        self.peak_idx = np.array([i for p in peaks for i in p], np.intp)
+        self.peak_starts = np.cumsum([0] + [len(p) for p in peaks[:-1]], dtype=np.intp)
+        self.floor_idx = np.array([i for fl in floors for i in fl], np.intp)
         sizes = np.array([len(fl) for fl in floors], np.intp)
+        self.floor_seg = np.repeat(np.arange(len(floors)), sizes)
+        starts = np.cumsum(sizes) - sizes
         self.mid_lo, self.mid_hi = starts + (sizes - 1) // 2, starts + sizes // 2  # np.median's two middle values
 
     def dbs(self, amp: np.ndarray) -> list[float]:

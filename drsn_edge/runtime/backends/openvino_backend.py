@@ -62,9 +62,10 @@ for b in batches:
 """
 
 
-def compile_for_cpu(core, path: str, config: dict[str, str], batch: int | None = None):
-    """``path`` compiled for the CPU with ``config``, its batch fixed to ``batch`` (None: as the file has it)."""
-    model = core.read_model(path)
+def compile_for_cpu(core, source, config: dict[str, str], batch: int | None = None):
+    """``source`` (a path, or a model read from one) compiled for the CPU with ``config``, its batch fixed to ``batch``
+    (None: as the file has it)."""
+    model = core.read_model(source) if isinstance(source, str) else source
     if batch is not None:
         inp = model.inputs[0]
         shape = inp.get_partial_shape()
@@ -133,11 +134,7 @@ class OpenVinoBackend(BackendBase):
         self._core, self._config, self._cache = core, config, str(cache) if cache.is_dir() else ""
         if crash := self._crashes(None, (1, 2)):
             raise DrsnEdgeError(f"{self.path}: {crash}; run it with --provider cpu, or OpenVINO on the FP32 file")
-        self._compiled = self._compile()
-        if any(AS_2D in op.get_friendly_name() for op in core.read_model(self.path).get_ops()):
-            self.notes.append(f"{self.path}: its temporal convolutions are in the 2-D form ONNX Runtime runs fastest; "
-                              "OpenVINO runs the 1-D form faster: drsn-edge export CHECKPOINT --openvino writes it "
-                              "(MODEL.openvino.onnx; .openvino.int8.onnx with --int8)")
+        self._compiled = self._compile(inspect=True)
         self._request = self._compiled.create_infer_request()
         self._input = self._compiled.inputs[0]
         names = [next(iter(o.get_names())) for o in self._compiled.outputs]
@@ -151,10 +148,16 @@ class OpenVinoBackend(BackendBase):
             for i in range(self.warmup):
                 self.infer(np.zeros((1 + i % 2, spec.shape[1], spec.shape[2]), np.float32))
 
-    def _compile(self, batch: int | None = None):
-        """The model compiled for the CPU, its batch fixed to ``batch`` (None: as the file has it)."""
+    def _compile(self, batch: int | None = None, inspect: bool = False):
+        """The model compiled for the CPU, its batch fixed to ``batch`` (None: as the file has it); ``inspect``: also
+        say, from the model as read, when its convolutions are in ONNX Runtime's 2-D form."""
         try:
-            return compile_for_cpu(self._core, self.path, self._config, batch)
+            model = self._core.read_model(self.path)
+            if inspect and any(AS_2D in op.get_friendly_name() for op in model.get_ops()):
+                self.notes.append(f"{self.path}: its temporal convolutions are in the 2-D form ONNX Runtime runs "
+                                  "fastest; OpenVINO runs the 1-D form faster: drsn-edge export CHECKPOINT --openvino "
+                                  "writes it (MODEL.openvino.onnx; .openvino.int8.onnx with --int8)")
+            return compile_for_cpu(self._core, model, self._config, batch)
         except Exception as exc:  # OpenVINO's own failure: one line, not its C++ trace
             raise DrsnEdgeError(f"{self.path}: OpenVINO could not compile the model "
                                 f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})") from None
