@@ -155,8 +155,10 @@ def mfpt(work: Path, root: Path) -> dict[str, Any]:
         pred = np.array([classes.index(w["label"]) for w in windows])
         rec = np.array([streams.index(w["stream"]) for w in windows])
         evidence = [NOT_YET if w["evidence"] is None else w["evidence"]["location"] for w in windows]
+        firm = [bool(w["evidence"] and w["evidence"]["firm"]) for w in windows]
         own = {s["stream"]: s["evidence"].get("models_own_machine", False) for s in summary["streams"]}
-        rep = location_report(y, pred, rec, evidence, classes, streams, "normal", [own[w["stream"]] for w in windows])
+        rep = location_report(y, pred, rec, evidence, classes, streams, "normal", [own[w["stream"]] for w in windows],
+                              firm)
         spans = []
         for stream in streams:
             spans += [{"truth": truth[stream], "combined": UNCERTAIN if (sp["diagnosis"] or {}).get("label") == UNCERTAIN
@@ -262,7 +264,7 @@ def cost(work: Path, cwru_root: Path, channels: int = 64, seconds: float = 30.0,
     onnx = work / f"{model.stem}.streamed.onnx"
     export_all(model, onnx, ExportOptions(verify=False), log=lambda s: None)  # the file a user streams
     out: dict[str, Any] = {"channels": channels, "fs": 12000.0, "seconds": seconds, "rounds": rounds, "cases": {},
-                           "model": onnx.name}
+                           "model": _model_words(onnx)}
     from drsn_edge.data.resample import resample
     from drsn_edge.readers import ReadOptions
     from drsn_edge.readers.registry import open_reader
@@ -292,6 +294,16 @@ def cost(work: Path, cwru_root: Path, channels: int = 64, seconds: float = 30.0,
                                                     "max": float(ratio.max())}}
     out["machine"] = machine_info()
     return out
+
+
+def _model_words(onnx: Path) -> str:
+    """A model file and what it trained on (its description's data: source, split, held-out groups)."""
+    from drsn_edge.modelfile import read_description
+
+    d = read_description(onnx).data or {}
+    split = d.get("split") or {}
+    held = f", held out {', '.join(split['test_groups'])}" if split.get("test_groups") else ""
+    return f"{onnx.name} (trained on {d.get('source', 'unknown data')}, {split.get('kind', '?')} split{held})"
 
 
 def _cells(t: dict[str, Any], what: str) -> str:
@@ -353,19 +365,25 @@ def to_markdown(out: dict[str, Any]) -> str:
                          f"real time{model}).**")
             lines.append("")
     if "cwru_drive_end" in out and "cwru_fan_end" in out:
-        lines += ["", "Per CWRU recording (truth, then model / evidence / combined; `-`: silent, `?`: uncertain):", "",
+        lines += ["", "Per CWRU recording (truth, then model / evidence / combined; `-`: silent, `?`: uncertain; `~`: the "
+                  "evidence names it, not firmly: on the model's own machine it does not dispute the model):", "",
                   "| file | load | truth | drive end | fan end |", "|---|---|---|---|---|"]
         short = {"inner_race": "IR", "outer_race": "OR", "ball": "ball", None: "-", "fault, location uncertain": "?"}
         fe = {r["recording"]: r for r in out["cwru_fan_end"]["recordings"]}
+        def trip(r: dict[str, Any]) -> str:
+            weak = "~" if r.get("evidence") and r.get("evidence_firm") is False else ""
+            return " / ".join(short.get(r.get(k), r.get(k)) + (weak if k == "evidence" else "")
+                              for k in ("model", "evidence", "combined"))
+
         for r in out["cwru_drive_end"]["recordings"]:
-            f = fe.get(r["recording"], {})
-            trip = " / ".join(short.get(r[k], r[k]) for k in ("model", "evidence", "combined"))
-            trip_fe = " / ".join(short.get(f.get(k), f.get(k)) for k in ("model", "evidence", "combined")) if f else ""
-            lines.append(f"| {r['recording']} | {r['load_hp']} hp | {short[r['truth']]} | {trip} | {trip_fe} |")
+            f = fe.get(r["recording"])
+            lines.append(f"| {r['recording']} | {r['load_hp']} hp | {short[r['truth']]} | {trip(r)} | "
+                         f"{trip(f) if f else ''} |")
     if "rule" in out:
         lines += ["", "How the thresholds were chosen (every 2-s block analysed alone, no average; a healthy block is "
                   "right when silent): blocks right / wrong / silent", "",
-                  "| name at (dB over floor; lead 5 dB) | CWRU drive end | CWRU fan end | MFPT |", "|---|---|---|---|"]
+                  "| name at (dB over floor; lead 5 dB; 21: the firm level) | CWRU drive end | CWRU fan end | MFPT |",
+                  "|---|---|---|---|"]
         for db in sorted({r["name_db"] for r in out["rule"]["rows"]}):
             cells = {r["data"]: r for r in out["rule"]["rows"] if r["name_db"] == db}
             lines.append(f"| {db:g} | " + " | ".join(

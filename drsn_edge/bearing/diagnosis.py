@@ -13,11 +13,15 @@ The rule (the evidence's thresholds are :class:`drsn_edge.bearing.envelope.Rule`
 - the model names a fault and the evidence is silent: on the model's own machine, the model's class; elsewhere
   "fault, location uncertain" (the detection stands; where, neither can say);
 - the model names a fault and the evidence clearly names another location: on the model's own machine "fault,
-  location uncertain"; elsewhere the evidence's location, marked as disputed (``agrees`` false);
+  location uncertain" when the evidence names it firmly (``Rule.firm_db``), else the model's class with ``agrees``
+  false (on its own machine the model was right on all 36 CWRU drive-end recordings of loads it never trained on,
+  and the evidence's two wrong namings there were below the firm level); elsewhere the evidence's location, marked
+  as disputed (``agrees`` false);
 - the model says "unknown" (a window unlike its classes) and the evidence names a location: that location;
 - the model says healthy and the evidence clearly names a location: that location, marked as disputed: the evidence's
   thresholds keep it silent on healthy recordings (CWRU's 97.mat, simulated healthy machines), so a named line is a
-  defect the model missed;
+  defect the model missed; on the model's own machine only a firm naming, else the healthy verdict with ``agrees``
+  false;
 - without evidence (no bearing given), the model's class, and the output says evidence is off.
 """
 
@@ -74,9 +78,10 @@ class Diagnosis:
 
 
 def decide(model_label: str, evidence_location: str | None, healthy: str | None, evidence_on: bool = True,
-           familiar: bool = True) -> Diagnosis:
+           familiar: bool = True, firm: bool = True) -> Diagnosis:
     """The diagnosis of a window or an alarm from the model's label (a class or "unknown"), the location the evidence
-    names clearly (None: silent, or no analysis yet) and whether the model is on its own machine."""
+    names clearly (None: silent, or no analysis yet), whether the model is on its own machine, and whether the
+    evidence names its location firmly (``Rule.firm_db``: what it takes to dispute the model on its own machine)."""
     model_loc = location_of(model_label)
     if not evidence_on:
         return Diagnosis(model_label, model_loc, "model", None)
@@ -86,10 +91,13 @@ def decide(model_label: str, evidence_location: str | None, healthy: str | None,
         return Diagnosis(UNCERTAIN, None, "model", None)
     if model_label == "unknown":
         return Diagnosis(evidence_location, evidence_location, "evidence", None)
-    if healthy is not None and model_label == healthy:
-        return Diagnosis(evidence_location, evidence_location, "evidence", False)
     if model_loc == evidence_location:
         return Diagnosis(model_label, model_loc, "model and evidence", True)
+    is_healthy = healthy is not None and model_label == healthy
+    if familiar and not firm and (model_loc is not None or is_healthy):
+        return Diagnosis(model_label, model_loc, "model", False)  # its own machine: the model's word stands
+    if is_healthy:
+        return Diagnosis(evidence_location, evidence_location, "evidence", False)
     if model_loc is None:  # a fault class of no bearing location: the evidence adds where
         return Diagnosis(model_label, evidence_location, "model and evidence", None)
     if familiar:

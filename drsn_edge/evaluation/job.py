@@ -118,13 +118,14 @@ def evaluate_model(
         "unknown_labels": unknown, "alarms": alarm_level,
     }
     if bearing or any(r.meta.get("bearing") for r in ds.recordings):
-        evidence, familiar, notes = window_evidence(ds, ws, "test", bearing, shaft_hz, md.training.get("machine"),
+        evidence, firm, familiar, notes = window_evidence(ds, ws, "test", bearing, shaft_hz, md.training.get("machine"),
                                                     md.channels)
         for n in notes:
             log(f"note: {n}")
         report["locations"] = location_report(y, logits.argmax(1), rec, [e for e, k in zip(evidence, keep) if k],
                                               md.class_names, [r.rid for r in ds.recordings], md.normal_label,
-                                              [f for f, k in zip(familiar, keep) if k])
+                                              [f for f, k in zip(familiar, keep) if k],
+                                              [f for f, k in zip(firm, keep) if k])
     if fallback and held_out.any() and not held_out.all():
         report["clean_held_out_only"] = classification_report(
             y[held_out], logits.argmax(1)[held_out], md.class_names, normal_label=md.normal_label)

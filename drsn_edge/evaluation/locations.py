@@ -5,7 +5,8 @@ locations (``inner_race_0.007`` -> inner race).
 The evidence is made as the runtime makes it: an :class:`~drsn_edge.bearing.EnvelopeAnalyzer` fed with each
 recording's test spans (at the model's rate: the data set is loaded resampled), a window taking the latest analysis
 made before its end, and none before the first block. A recording's verdict weighs the model's majority label against
-the location most of its analysed windows name (none where fewer than half name one), by the same rule."""
+the location most of its analysed windows name (none where fewer than half name one; firmly where more than half name
+it firmly), by the same rule."""
 
 from __future__ import annotations
 
@@ -31,10 +32,13 @@ NOT_YET = "not yet"
 
 def window_evidence(ds: VibrationDataset, ws: WindowSet, split: str, bearing: BearingGeometry | str | None,
                     shaft_hz: float | None, trained_on: dict[str, Any] | None = None,
-                    model_channels: list[str] | None = None) -> tuple[list[str | None], list[bool], list[str]]:
+                    model_channels: list[str] | None = None
+                    ) -> tuple[list[str | None], list[bool], list[bool], list[str]]:
     """Per window: the location the evidence names (None: silent; :data:`NOT_YET`: no analysis yet or no evidence),
-    and whether the model listens to its own machine there; and notes on recordings left without evidence."""
+    whether it names it firmly, and whether the model listens to its own machine there; and notes on recordings left
+    without evidence."""
     out: list[str | None] = [NOT_YET] * len(ws.y)
+    firm = [False] * len(ws.y)
     familiar = [True] * len(ws.y)
     notes = []
     if isinstance(bearing, str):  # the command's bearing, read once; a recording's own is read where it names one
@@ -49,20 +53,20 @@ def window_evidence(ds: VibrationDataset, ws: WindowSet, split: str, bearing: Be
             notes.append(f"{rec.rid}: no {'bearing' if geo is None else 'shaft speed'}, no evidence")
             continue
         own = familiar_machine(trained_on, geo, ds.channel_names, model_channels)
-        made: list[tuple[int, str | None]] = []
+        made: list[tuple[int, str | None, bool]] = []
         for start, stop in ds.plan.spans[i].get(split, []):
             a = EnvelopeAnalyzer(ds.fs, geo, speed)
             x = rec.signal[0, start:stop]
             for k in range(0, len(x), 4096):
                 if a.push(x[k : k + 4096]):
-                    made.append((start + min(k + 4096, len(x)), a.latest["location"]))
-        ends = np.array([e for e, _ in made])
+                    made.append((start + min(k + 4096, len(x)), a.latest["location"], a.latest["firm"]))
+        ends = np.array([e for e, _, _ in made])
         for j in idx:
             familiar[j] = own
             before = np.flatnonzero(ends <= ws.end[j]) if len(ends) else []
             if len(before):
-                out[j] = made[before[-1]][1]
-    return out, familiar, notes
+                _, out[j], firm[j] = made[before[-1]]
+    return out, firm, familiar, notes
 
 
 def _vote(vals: list) -> Any:
@@ -72,24 +76,28 @@ def _vote(vals: list) -> Any:
 
 def location_report(y: np.ndarray, pred: np.ndarray, rec: np.ndarray, evidence: list[str | None],
                     class_names: list[str], rec_names: list[str], healthy: str | None,
-                    familiar: list[bool] | None = None) -> dict[str, Any]:
-    """Location accuracy of model / evidence / combined over windows whose true class names a location."""
+                    familiar: list[bool] | None = None, firm: list[bool] | None = None) -> dict[str, Any]:
+    """Location accuracy of model / evidence / combined over windows whose true class names a location; ``firm``: per
+    window, whether the evidence names its location firmly (default: all)."""
     familiar = familiar or [True] * len(y)
+    firm = firm or [True] * len(y)
     truth = [location_of(class_names[k]) for k in y.tolist()]
     keep = np.array([t is not None for t in truth])
     model = [location_of(class_names[k]) for k in pred.tolist()]
     seen = [None if e == NOT_YET else e for e in evidence]
-    combined = [decide(class_names[p], e, healthy, familiar=f)
-                for p, e, f in zip(pred.tolist(), seen, familiar)]
+    combined = [decide(class_names[p], e, healthy, familiar=f, firm=s)
+                for p, e, f, s in zip(pred.tolist(), seen, familiar, firm)]
     rows = []
     for r in np.unique(rec[keep]):
         m = np.flatnonzero((rec == r) & keep)
         analysed = [evidence[j] for j in m if evidence[j] != NOT_YET]
         named = _vote(analysed)
         ev_loc = named if analysed and sum(v == named for v in analysed) * 2 > len(analysed) else None
+        ev_firm = sum(evidence[j] == ev_loc and firm[j] for j in m) * 2 > len(analysed)
         label = Counter(class_names[pred[j]] for j in m).most_common(1)[0][0]
-        d = decide(label, ev_loc, healthy, familiar=familiar[m[0]])
+        d = decide(label, ev_loc, healthy, familiar=familiar[m[0]], firm=ev_firm)
         rows.append({"recording": rec_names[r], "truth": truth[m[0]], "model": location_of(label), "evidence": ev_loc,
+                     "evidence_firm": ev_firm if ev_loc else None,
                      "combined": UNCERTAIN if d.label == UNCERTAIN else d.location, "model_label": label,
                      "models_own_machine": familiar[m[0]], "windows": len(m), "windows_analysed": len(analysed)})
     n = int(keep.sum())

@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 
 from drsn_edge.bearing import BearingGeometry, EnvelopeAnalyzer, decide, tacho_speed
-from drsn_edge.bearing.envelope import DEFECTS, MIN_HARMONICS, envelope_nyquist, readable_harmonics
+from drsn_edge.bearing.diagnosis import Diagnosis
+from drsn_edge.bearing.envelope import (
+    DEFECTS,
+    MIN_HARMONICS,
+    analyse_together,
+    envelope_nyquist,
+    readable_harmonics,
+)
 from drsn_edge.errors import DrsnEdgeError
 
 #: analyses kept per unit, at least: the reader runs ahead of the decisions by up to the window queue, so a stream
@@ -64,19 +71,37 @@ class StreamEvidence:
         self.skipped: set[str] = set()
         self._tacho: list[np.ndarray] = []
         self._tacho_n = 0
+        self._size = self.analyzers[0].size if self.analyzers else 0
+        self._buf = np.zeros((len(unit_rows), self._size), np.float32)  # every unit's block so far, filled together
+        self._n = 0
 
     def push(self, y: np.ndarray, start_t: float) -> None:
         """Samples ``y`` (all sensor channels at the input's rate) whose first is at stream time ``start_t`` s."""
         if self.settings.tacho_channel is not None:
             self._speed(y[self.settings.tacho_channel])
-        end_t = start_t + y.shape[1] / self.fs
-        for u, row in enumerate(self.rows):
-            a = self.analyzers[u]
-            if a.push(y[row]) and a.shaft_hz:
-                if u in self.watched:
-                    a.analysis.evidence  # noqa: B018 - computed here, beside the inference, not on the deciding thread
-                with self.lock:
-                    self.history[u].append((end_t, a.analysis))
+        if not self.analyzers:
+            return
+        x, done = y[self.rows], 0
+        while done < x.shape[1]:
+            take = min(x.shape[1] - done, self._size - self._n)
+            self._buf[:, self._n : self._n + take] = x[:, done : done + take]
+            self._n, done = self._n + take, done + take
+            if self._n == self._size:
+                self._n = 0
+                self._blocks_done(self._buf.copy(), start_t + done / self.fs)
+
+    def _blocks_done(self, blocks: np.ndarray, end_t: float) -> None:
+        """Every unit's block ended at stream time ``end_t``: the analyses, those watched computed at once."""
+        made = [(u, a.add_block(blocks[u])) for u, a in enumerate(self.analyzers)]
+        made = [(u, an) for u, an in made if an.shaft_hz]
+        read = [an for u, an in made if u in self.watched]
+        if read:  # computed here, beside the inference, not on the deciding thread
+            analyse_together(read)
+            for an in read:
+                an.evidence  # noqa: B018
+        with self.lock:
+            for u, an in made:
+                self.history[u].append((end_t, an))
 
     def watch(self, unit: int, on: bool) -> None:
         """Read every analysis of ``unit`` as it is made (on the reader thread), or only when asked for."""
@@ -96,6 +121,7 @@ class StreamEvidence:
             a.shaft_hz = hz
 
     def reset(self) -> None:
+        self._n = 0
         for a in self.analyzers:
             a.reset()
 
@@ -116,13 +142,17 @@ class StreamEvidence:
         for u, tt, label in zip(units.tolist(), t.tolist(), labels):
             ev, _ = self.at(u, tt)
             evs.append(compact(ev))
-            diags.append(decide(label, ev["location"] if ev else None, healthy, familiar=self.familiar).to_dict())
+            diags.append(self._decide(label, ev, healthy).to_dict())
         return evs, diags
+
+    def _decide(self, label: str, ev: dict[str, Any] | None, healthy: str | None) -> Diagnosis:
+        return decide(label, ev["location"] if ev else None, healthy, familiar=self.familiar,
+                      firm=bool(ev and ev["firm"]))
 
     def alarm_fields(self, unit: int, t: float, label: str, healthy: str | None) -> dict[str, Any]:
         """What an alarm carries: the evidence in full, the diagnosis, and the envelope spectrum with its lines."""
         ev, spec = self.at(unit, t)
-        diagnosis = decide(label, ev["location"] if ev else None, healthy, familiar=self.familiar)
+        diagnosis = self._decide(label, ev, healthy)
         out: dict[str, Any] = {"evidence": ev, "diagnosis": diagnosis.to_dict()}
         if ev is not None and spec is not None:
             top = SPECTRUM_SPAN * max(d["hz"] for d in ev["defects"].values()) if ev["defects"] else 0
@@ -134,8 +164,9 @@ class StreamEvidence:
 
 
 def compact(ev: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The evidence a window record carries: the location it names and each defect's score (dB over the floor)."""
+    """The evidence a window record carries: the location it names (firmly or not) and each defect's score (dB over
+    the floor)."""
     if ev is None:
         return None
-    return {"location": ev["location"], "shaft_hz": ev["shaft_hz"],
+    return {"location": ev["location"], "firm": ev["firm"], "shaft_hz": ev["shaft_hz"],
             **{f"{k}_db": ev["defects"][k]["score_db"] for k in DEFECTS if k in ev["defects"]}}

@@ -186,7 +186,8 @@ def _evidence_html(spans: list[dict[str, Any]]) -> str:
             continue
         ev = s.get("evidence")
         said = ("not yet (the alarm ended before an analysis)" if ev is None else
-                f"names {ev['location'].replace('_', ' ')}" if ev.get("location") else "silent")
+                f"names {ev['location'].replace('_', ' ')}{'' if ev.get('firm', True) else ' (not firmly)'}"
+                if ev.get("location") else "silent")
         scores = "" if ev is None else ", ".join(f"{k.upper()} {v['score_db']:.0f} dB" for k, v in ev["defects"].items())
         out.append(f'<div class="evidence"><p><b>channel {s["unit"]}, alarm at {s["start"]:.2f} s</b>: model '
                    f'<b>{_e(s["label"])}</b>; bearing evidence {_e(said)}{f" ({_e(scores)})" if scores else ""}; '

@@ -81,7 +81,7 @@ class StreamRunner:
         self._gap_pending = False
         self._dropped_seen = 0
         self.wants_windows = self.sinks.wants_windows
-        self._told: dict[int, str | None] = {}  # per unit with an active alarm: the location its evidence last named
+        self._told: dict[int, tuple[str, bool] | None] = {}  # per unit in alarm: what its evidence last said (_said)
         self._weighed: dict[int, str] = {}  # ...and the model's label its evidence is weighed against (an anomaly's hint)
         self.evidence = None
         self.stats.evidence = {"on": False, "why": evidence_off}
@@ -199,7 +199,7 @@ class StreamRunner:
             if self.evidence is not None and e.state == "alarm":
                 self._weighed[e.unit] = e.hint or e.label
                 record.update(self.evidence.alarm_fields(e.unit, e.stream_time, self._weighed[e.unit], self.normal))
-                self._told[e.unit] = (record["evidence"] or {}).get("location")
+                self._told[e.unit] = _said(record["evidence"])
             self._emit(record)
         if self.evidence is not None:
             self._tell_evidence(units, t)
@@ -222,9 +222,9 @@ class StreamRunner:
         for u in sorted(last):
             label, last_t = alarm[u], last[u]
             ev, _ = self.evidence.at(u, last_t)
-            if ev is None or self._told.get(u, "none") == ev["location"]:
+            if ev is None or self._told.get(u, "none") == _said(ev):
                 continue
-            self._told[u] = ev["location"]
+            self._told[u] = _said(ev)
             weighed = self._weighed.get(u, label)
             self._emit(event_record("diagnosis", stream=self.stream_id, unit=u, stream_time=round(last_t, 6),
                                     alarm_label=label, **self.evidence.alarm_fields(u, last_t, weighed, self.normal)))
@@ -386,3 +386,8 @@ class StreamRunner:
         summary = st.summary()
         self._emit(event_record("stream_end", **summary))
         return summary
+
+
+def _said(ev: dict[str, Any] | None) -> tuple[str, bool] | None:
+    """What evidence says that can change a diagnosis: the location it names and whether firmly (None: silent)."""
+    return None if ev is None or ev["location"] is None else (ev["location"], ev["firm"])

@@ -41,6 +41,20 @@ def test_the_evidence_names_another_location_clearly():
     assert (d.label, d.location, d.source, d.agrees) == (UNCERTAIN, None, "disagreement", False)
 
 
+def test_on_its_own_machine_the_model_stands_against_a_line_below_the_firm_level():
+    """CWRU drive end, 118 and 225: ball faults the model named right, whose envelopes show race lines at 14-17 dB;
+    they were "fault, location uncertain" before the firm level."""
+    d = decide("ball_0.007", "outer_race", "normal", firm=False)
+    assert (d.label, d.location, d.source, d.agrees) == ("ball_0.007", "ball", "model", False)
+    d = decide("normal", "inner_race", "normal", firm=False)
+    assert (d.label, d.location, d.source, d.agrees) == ("normal", None, "model", False)
+    assert decide("unknown", "outer_race", "normal", firm=False).label == "outer_race"  # no word of the model's
+    assert decide("ball_0.007", "ball", "normal", firm=False).agrees is True
+    # elsewhere a clear line counts, firm or not
+    assert decide("ball_0.007", "outer_race", "normal", familiar=False, firm=False).label == "outer_race"
+    assert decide("normal", "inner_race", "normal", familiar=False, firm=False).label == "inner_race"
+
+
 def test_the_model_says_unknown_the_evidence_names_the_location():
     d = decide("unknown", "outer_race", "normal")
     assert (d.label, d.location, d.source) == ("outer_race", "outer_race", "evidence")

@@ -30,6 +30,17 @@ def test_evidence_names_the_location_at_0_db(bearing, condition):
     assert set(ev["defects"]) == {"bpfo", "bpfi", "bsf"} and not ev["skipped"]
 
 
+def test_a_location_is_firm_at_the_rules_firm_level_only():
+    from drsn_edge.bearing.envelope import RULE
+
+    for seed in range(3):
+        ev = evidence_of(_signal("outer_race", "MFPT", 1500.0, 0.0, seed), FS, bearing_from_text("MFPT"), 25.0)
+        assert ev["location"] == "outer_race"
+        assert ev["firm"] is (ev["defects"]["bpfo"]["score_db"] >= RULE.firm_db)
+    healthy = evidence_of(_signal("normal", "6205", 1750.0, None, 0), FS, bearing_from_text("6205"), 1750 / 60)
+    assert healthy["location"] is None and healthy["firm"] is False
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_a_healthy_machine_names_nothing(seed):
     x = _signal("normal", "6205", 1750.0, None, seed)
@@ -74,3 +85,7 @@ def test_lines_read_in_one_pass_equal_each_line_read_alone():
         floor = np.median(np.concatenate([amp[lo:i0], amp[i1:hi]]))
         assert db == pytest.approx(20 * np.log10(amp[i0:i1].max() / floor), rel=1e-12)
     assert np.isnan(got[3]) and np.isnan(got[4]) and got[0] > 25
+    many = _Lines(len(amp), df, lines).dbs(np.stack([amp, amp[::-1].copy(), amp * 3]))
+    np.testing.assert_array_equal(many[0], got)  # many spectra at once: each row as read alone
+    np.testing.assert_array_equal(many[1], _Lines(len(amp), df, lines).dbs(amp[::-1].copy()))
+    np.testing.assert_allclose(many[2], got, rtol=1e-12)  # the floor scales with the peak

@@ -50,6 +50,19 @@ def test_on_a_machine_the_model_never_saw_the_clear_evidence_names_the_location(
     assert r["per_window"]["combined_wrong"] == 0
 
 
+def test_a_recording_named_not_firmly_leaves_the_models_class_on_its_own_machine():
+    """A ball fault the model names right, whose evidence names the outer race below the firm level (CWRU 118):
+    the model's class, not "fault, location uncertain"; named firmly it is uncertain as before."""
+    y, pred, rec = np.array([2, 2, 2]), np.array([2, 2, 2]), np.array([0, 0, 0])
+    evidence = ["outer_race", "outer_race", None]
+    weak = location_report(y, pred, rec, evidence, CLASSES, ["118"], "normal", firm=[False, True, False])
+    row = weak["recordings"][0]
+    assert (row["evidence"], row["evidence_firm"], row["combined"]) == ("outer_race", False, "ball")
+    firm = location_report(y, pred, rec, evidence, CLASSES, ["118"], "normal", firm=[True, True, False])
+    assert firm["recordings"][0]["combined"] == UNCERTAIN
+    assert weak["per_window"]["combined"] == pytest.approx(2 / 3) and firm["per_window"]["combined"] == pytest.approx(1 / 3)
+
+
 def test_evaluate_reports_locations_on_the_simulator(sim_checkpoint, tmp_path, capsys):
     js = tmp_path / "r.json"
     assert main(["evaluate", str(sim_checkpoint), "--snr", "clean", "--json", str(js)]) == 0

@@ -83,6 +83,9 @@ def evidence_words(record: dict[str, Any]) -> str:
         return f"bearing evidence names {ev['location'].replace('_', ' ')}: fault, location uncertain ({scores})"
     if d["source"] == "evidence":
         return f"bearing evidence names {ev['location'].replace('_', ' ')} ({scores})"
+    if d["agrees"] is False:
+        return (f"bearing evidence leans to {ev['location'].replace('_', ' ')}, not firmly enough to dispute the model "
+                f"on its own machine ({scores})")
     return f"bearing evidence silent ({scores})"
 
 
