@@ -74,26 +74,17 @@ def _bands(fs: float, n_bins: int, duration: float) -> list[tuple[int, int]]:
     return out
 
 
-def _baseband(spec: np.ndarray, a: int, b: int, size: int) -> np.ndarray:
-    """The complex envelope of the band [a, b) bins of one-sided spectra (the last axis), at ``size`` points over the
-    record, up to a constant factor (:func:`_baseband_scale`)."""
-    z = np.zeros((*spec.shape[:-1], size), np.complex128)
-    z[..., : b - a] = spec[..., a:b]
-    return np.fft.ifft(z, axis=-1)
-
-
-def _baseband_scale(n_bins: int, size: int) -> float:
-    """The factor from :func:`_baseband`'s output to the band's analytic signal in the record's units."""
-    return size / max(1, 2 * (n_bins - 1))
-
-
 def _power(z: np.ndarray) -> np.ndarray:
     return z.real * z.real + z.imag * z.imag
 
 
-def _kurtosis(z: np.ndarray) -> np.ndarray:
-    """Spectral kurtosis of complex envelopes (the last axis; any scale); 0 where one is all zero."""
-    p = _power(z)
+def _band_kurtosis(spec: np.ndarray, bands: list[tuple[int, int]], size: int) -> np.ndarray:
+    """Spectral kurtosis of each band's envelope of one block's one-sided spectrum (the envelopes, the bands shifted to
+    zero frequency at ``size`` points, in one inverse FFT; kurtosis does not depend on their scale)."""
+    z = np.zeros((len(bands), size), np.complex128)
+    for i, (a, b) in enumerate(bands):
+        z[i, : b - a] = spec[a:b]
+    p = _power(np.fft.ifft(z, axis=-1))
     m2 = p.mean(axis=-1)
     safe = np.where(m2 > 0, m2, 1.0)
     return np.where(m2 > 0, (p * p).mean(axis=-1) / (safe * safe) - 2.0, 0.0)
@@ -158,11 +149,7 @@ class Spectrum:
 def choose_band(spec: np.ndarray, fs: float, duration: float) -> tuple[int, int, float]:
     """(first bin, last bin, spectral kurtosis) of the most impulsive band of a block's one-sided spectrum."""
     bands = _bands(fs, len(spec), duration)
-    size = _size(bands)
-    z = np.zeros((len(bands), size), np.complex128)  # every band's envelope in one inverse FFT
-    for i, (a, b) in enumerate(bands):
-        z[i, : b - a] = spec[a:b]
-    k = _kurtosis(np.fft.ifft(z, axis=-1))
+    k = _band_kurtosis(spec, bands, _size(bands))
     best = int(np.argmax(k))
     return bands[best][0], bands[best][1], float(k[best])
 
@@ -179,15 +166,18 @@ def envelope_nyquist(block_s: float) -> float:
 
 def band_envelope_spectrum(spec: np.ndarray, a: int, b: int) -> np.ndarray:
     """The squared-envelope amplitude spectrum of the band [a, b) of blocks' one-sided spectra (the last axis)."""
-    size = _size([(a, b)])
-    return _squared_envelope_spectrum(_baseband(spec, a, b, size), _baseband_scale(spec.shape[-1], size))
+    return _band_envelope(spec[..., a:b], spec.shape[-1], _size([(a, b)]))
 
 
-def _squared_envelope_spectrum(z: np.ndarray, scale: float) -> np.ndarray:
-    """The amplitude spectrum of ``|scale * z| ** 2`` over the last axis, its mean removed, per point."""
-    env = _power(z)
+def _band_envelope(band: np.ndarray, n_bins: int, size: int) -> np.ndarray:
+    """The squared-envelope amplitude spectrum of a band's bins (the last axis) of one-sided spectra of ``n_bins``: the
+    band shifted to zero frequency (the envelope does not change), its analytic signal at ``size`` points."""
+    z = np.zeros((*band.shape[:-1], size), np.complex128)
+    z[..., : band.shape[-1]] = band
+    env = _power(np.fft.ifft(z, axis=-1))
     env -= env.mean(axis=-1, keepdims=True)
-    return np.abs(np.fft.rfft(env, axis=-1)) * (scale * scale / z.shape[-1])
+    scale = size / max(1, 2 * (n_bins - 1))  # ifft's output to the analytic signal in the record's units
+    return np.abs(np.fft.rfft(env, axis=-1)) * (scale * scale / size)
 
 
 def envelope_spectrum(x: np.ndarray, fs: float, block_s: float | None = 2.0) -> Spectrum:
@@ -196,11 +186,12 @@ def envelope_spectrum(x: np.ndarray, fs: float, block_s: float | None = 2.0) -> 
     x = np.asarray(x, np.float64)
     size_b = len(x) if block_s is None else min(len(x), int(round(block_s * fs)))
     duration = size_b / fs
-    specs = [np.fft.rfft(x[a : a + size_b] - x[a : a + size_b].mean())
-             for a in range(0, len(x) - size_b + 1, max(1, size_b // 2))]
+    specs = [_spectra(x[None, a : a + size_b])[0] for a in range(0, len(x) - size_b + 1, max(1, size_b // 2))]
     bands = _bands(fs, len(specs[0]), duration)
     size = _size(bands)
-    k, a, b = max((float(np.mean([_kurtosis(_baseband(sp, a, b, size)) for sp in specs])), a, b) for a, b in bands)
+    kurtosis = np.mean([_band_kurtosis(sp, bands, size) for sp in specs], axis=0)
+    best = int(np.argmax(kurtosis))
+    (a, b), k = bands[best], float(kurtosis[best])
     amp = np.mean([band_envelope_spectrum(sp, a, b) for sp in specs], axis=0)
     return Spectrum(amp, 1.0 / duration, (a / duration, b / duration), k)
 
@@ -375,11 +366,8 @@ def analyse_together(analyses: list[Analysis]) -> None:
         size = _size([(a, b)])
         for i in range(0, len(blocks), GROUP):
             group = blocks[i : i + GROUP]
-            z = np.zeros((len(group), size), np.complex128)  # only the band of each spectrum copied
-            for row, blk in zip(z, group):
-                row[: b - a] = blk.spec()[a:b]
-            scale = _baseband_scale(len(group[0].spec()), size)
-            for blk, env in zip(group, _squared_envelope_spectrum(np.fft.ifft(z, axis=-1), scale)):
+            band = np.stack([blk.spec()[a:b] for blk in group])  # only the band of each spectrum copied
+            for blk, env in zip(group, _band_envelope(band, len(group[0].spec()), size)):
                 blk._env[(a, b)] = env
     plans: dict[tuple, list[Analysis]] = defaultdict(list)  # the lines of analyses alike read in one pass
     for an in analyses:

@@ -422,3 +422,24 @@ def test_jsonl_rotates_by_size_between_whole_lines(tmp_path):
     assert last[-1] == 299.0
     with pytest.raises(DrsnEdgeError, match="needs a file"):
         JsonLinesSink("-", rotate="1MB")
+
+
+def test_the_alarm_line_says_what_the_evidence_says_of_the_models_location():
+    """Each diagnosis in a few words; a naming below the firm level on the model's own machine is said as a lean that
+    leaves the model's class standing, not as silence."""
+    from drsn_edge.bearing import decide
+    from drsn_edge.runtime.sinks.console import evidence_words
+
+    def ev(location, firm):
+        return {"location": location, "firm": firm, "defects": {"bpfo": {"score_db": 18.0}, "bpfi": {"score_db": 4.0}}}
+
+    def words(model, e):
+        d = decide(model, e and e["location"], "normal", firm=bool(e and e["firm"]))
+        return evidence_words({"diagnosis": d.to_dict(), "evidence": e})
+
+    assert words("outer_race_0.007", ev("outer_race", True)).startswith("bearing evidence agrees (BPFO 18 dB")
+    assert "fault, location uncertain" in words("ball_0.007", ev("outer_race", True))
+    assert words("ball_0.007", ev("outer_race", False)).startswith("bearing evidence leans to outer race, not firmly")
+    assert words("ball_0.007", ev(None, False)).startswith("bearing evidence silent")
+    assert words("unknown", ev("outer_race", False)).startswith("bearing evidence names outer race")
+    assert "not yet" in words("ball_0.007", None)
