@@ -337,9 +337,10 @@ class Analysis:
 
 
 def _spectra(x: np.ndarray) -> np.ndarray:
-    """One-sided spectra of blocks (rows), their means removed; in double precision, numpy's faster FFT."""
+    """One-sided spectra of blocks (rows), their means removed: computed in double precision (numpy's faster FFT),
+    kept in single (a stream keeps the last few blocks' spectra of every channel)."""
     x = x.astype(np.float64)
-    return np.fft.rfft(x - x.mean(axis=-1, keepdims=True), axis=-1)
+    return np.fft.rfft(x - x.mean(axis=-1, keepdims=True), axis=-1).astype(np.complex64)
 
 
 #: blocks transformed per numpy call by :func:`analyse_together`: more calls cost overhead, larger arrays leave the
