@@ -89,7 +89,10 @@ class MatReader(Reader):
         self.oriented = oriented
         channel_names = []
         for v, (c, _, _) in zip(self.vars, oriented):
-            channel_names += [v.path] if c == 1 else [f"{v.path}[{i}]" for i in range(c)]
+            # a CWRU variable by its sensor, the name --channels takes and a model trained on CWRU records (X105_DE_time
+            # and X118_DE_time are one channel, DE: a stream of 118.mat is on the machine of a model trained on DE)
+            name = m.group(2) if (m := _CWRU_VAR.match(v.path)) else v.path
+            channel_names += [name] if c == 1 else [f"{name}[{i}]" for i in range(c)]
         fs = self.resolve_rate(self._rate(names, notes))
         self.info = FileInfo(str(self.path), f"mat-v{version}", fs, channel_names, frames, notes, self._speed(names))
 
