@@ -12,12 +12,14 @@ Rows: ``scratch`` (a new wide DRSN-CW, the same epochs as fine-tuning), ``init-n
 ``init-backbone`` (``train --init cwru-wide --freeze ...``, train's fine-tuning defaults), ``adapt`` (the zoo model,
 no labels: tent on the held-out windows, scored on its own classes by name, so on location only) and ``init-adapt``
 (the ``init-none`` model, then tent on the held-out windows); ``init-full`` (``--init`` with every layer at the full
-learning rate and no speed jitter: ``--backbone-lr-scale 1 --speed 0``, for another sensor on a machine at one speed)
-and ``scratch-nospeed`` (from scratch, ``--speed 0``). Balanced accuracy on the held-out recordings, mean and
-worst draw, and the time to train. Every run is cached in ``benchmarks/results/few_shot.json`` (resumable)::
+learning rate and no speed jitter: ``--backbone-lr-scale 1 --speed 0``, for another sensor on a machine at one speed),
+``init-full-adapt`` (its model, then tent on the held-out windows), ``init-full-adapt-load`` (the same, one held-out
+load at a time: each adaptation sees every class of one load, which a machine in one state never offers, so a bound
+on what adapting to a load can give) and ``scratch-nospeed`` (from scratch, ``--speed 0``). Balanced accuracy on the
+held-out recordings, mean and worst draw, and the time to train. Every run is cached in
+``benchmarks/results/few_shot.json`` (resumable)::
 
-    python benchmarks/few_shot.py --tasks mfpt,cwru-fe --ks 1,2,3 \
-        --rows scratch,init-none,init-stem,init-backbone,adapt,init-adapt,init-full,scratch-nospeed
+    python benchmarks/few_shot.py --tasks mfpt,cwru-fe --ks 1,2,3  # every row; --rows picks some
 """
 
 from __future__ import annotations
@@ -54,11 +56,18 @@ ROWS = {"scratch": "from scratch (wide DRSN-CW, the same epochs)",
         "init-full": "--init cwru-wide --backbone-lr-scale 1 --speed 0",
         "scratch-nospeed": "from scratch --speed 0",
         "adapt": "adapt only (no labels; the zoo model's 4 classes, so location only)",
-        "init-adapt": "--init cwru-wide, then adapt on the held-out windows"}
+        "init-adapt": "--init cwru-wide, then adapt on the held-out windows",
+        "init-full-adapt": "--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt on the held-out windows",
+        "init-full-adapt-load": "--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt to each held-out load "
+                                "apart (every class present: a bound)"}
 #: rows that train: (--freeze with --init, or None: from scratch; the backbone's share of the learning rate; speed
 #: jitter, or None: train's default)
 TRAINING = {"scratch": (None, 1.0, None), "init-none": ("none", 0.1, None), "init-stem": ("stem", 0.1, None),
             "init-backbone": ("backbone", 0.1, None), "init-full": ("none", 1.0, 0.0), "scratch-nospeed": (None, 1.0, 0.0)}
+#: adapt rows that start from another row's model
+ADAPTED = {"init-adapt": "init-none", "init-full-adapt": "init-full", "init-full-adapt-load": "init-full"}
+#: adapt rows that adapt to each held-out group apart (one load at a time) rather than to all of them pooled
+PER_GROUP = {"init-full-adapt-load"}
 
 
 def tasks(cwru: str, mfpt: str) -> dict[str, dict[str, Any]]:
@@ -87,8 +96,11 @@ def test_windows(spec: DataSpec, window: int) -> tuple[np.ndarray, np.ndarray, l
     return ws.x, ws.y, list(ds.class_names)
 
 
-def balanced(y: np.ndarray, pred: np.ndarray, names: list[str]) -> float:
-    return classification_report(y, pred, names)["balanced_accuracy"]  # mean recall over the classes present
+def scores(y: np.ndarray, pred: np.ndarray, names: list[str]) -> dict[str, Any]:
+    """Balanced accuracy (mean recall over the classes present) and each present class's recall."""
+    rep = classification_report(y, pred, names)
+    return {"balanced_accuracy": rep["balanced_accuracy"],
+            "per_class_recall": {c: v["recall"] for c, v in rep["per_class"].items() if v["recall"] is not None}}
 
 
 def by_location(names: list[str], model_names: list[str]) -> np.ndarray:
@@ -98,15 +110,20 @@ def by_location(names: list[str], model_names: list[str]) -> np.ndarray:
                      model_names.index(loc) if (loc := location_of(n)) in model_names else -1 for n in names])
 
 
-def adapted_accuracy(ckpt: Path, spec: DataSpec, location: bool) -> float:
-    model, md = load_checkpoint(ckpt)
-    x, y, names = test_windows(spec, md.window)
-    adapt_model(model, x, "tent", log=lambda s: None, noise=training_noise(md), augment=training_augment(md))
-    pred = predict_logits(model, x).argmax(1)
+def adapted_scores(ckpt: Path, specs: list[DataSpec], location: bool) -> dict[str, Any]:
+    """Scores of the model adapted (tent) to each spec's held-out windows apart, their predictions pooled."""
+    ys, preds = [], []
+    for spec in specs:
+        model, md = load_checkpoint(ckpt)  # each target starts from the trained model
+        x, y, names = test_windows(spec, md.window)
+        adapt_model(model, x, "tent", log=lambda s: None, noise=training_noise(md), augment=training_augment(md))
+        ys.append(y)
+        preds.append(predict_logits(model, x).argmax(1))
+    y, pred = np.concatenate(ys), np.concatenate(preds)
     if location:
         to = by_location(names, list(md.class_names))
-        return balanced(to[y], pred, list(md.class_names))
-    return balanced(y, pred, names)
+        return scores(to[y], pred, list(md.class_names))
+    return scores(y, pred, names)
 
 
 def run_one(task: dict[str, Any], labelled: tuple[str, ...], row: str, work: Path) -> dict[str, Any]:
@@ -114,8 +131,8 @@ def run_one(task: dict[str, Any], labelled: tuple[str, ...], row: str, work: Pat
     spec = task["spec"](test)
     t0 = time.perf_counter()
     if row == "adapt":
-        return {"balanced_accuracy": adapted_accuracy(MODELS[INIT].path, spec, location=True), "seconds": 0.0}
-    trained = "init-none" if row == "init-adapt" else row  # init-adapt adapts init-none's model
+        return {**adapted_scores(MODELS[INIT].path, [spec], location=True), "seconds": 0.0}
+    trained = ADAPTED.get(row, row)
     freeze, backbone_lr_scale, speed = TRAINING[trained]
     out = work / f"{'_'.join(labelled)}-{trained}.safetensors"
     if not out.is_file():
@@ -125,8 +142,9 @@ def run_one(task: dict[str, Any], labelled: tuple[str, ...], row: str, work: Pat
         train_checkpoint(spec, "drsn-cw", "wide", cfg, out, progress=False, log=lambda s: None,
                          init=MODELS[INIT].path if freeze else None, freeze=freeze or "none")
     seconds = time.perf_counter() - t0
-    if row == "init-adapt":
-        return {"balanced_accuracy": adapted_accuracy(out, spec, location=False), "seconds": None}
+    if row in ADAPTED:
+        per_group = [task["spec"]((g,)) for g in test] if row in PER_GROUP else [spec]
+        return {**adapted_scores(out, per_group, location=False), "seconds": None}
     return {**checkpoint_scores(out), "seconds": seconds}
 
 
