@@ -229,13 +229,9 @@ def main() -> None:
                 for labelled in draws(task["groups"], k, a.draws):
                     for row in a.rows.split(","):
                         key = f"{tname}|{k}|{'+'.join(labelled)}|{row}"
-                        work = Path(a.work) / tname
                         if key in res["runs"]:
-                            cached = work / f"{'_'.join(labelled)}-{row}.safetensors"
-                            if "per_class_recall" not in res["runs"][key] and cached.is_file():
-                                res["runs"][key].update(checkpoint_scores(cached))  # runs from before it was kept
-                                path.write_text(json.dumps(res, indent=1) + "\n")
                             continue
+                        work = Path(a.work) / tname
                         work.mkdir(parents=True, exist_ok=True)
                         r = run_one(task, labelled, row, work)
                         res["runs"][key] = {"task": tname, "k": k, "labelled": list(labelled), "row": row, **r,
