@@ -30,14 +30,14 @@ from drsn_edge.models.checkpoint import load_checkpoint  # noqa: E402
 from drsn_edge.runtime.cpu_features import cpu_description  # noqa: E402
 from drsn_edge.training.adapt import adapt_model, training_augment, training_noise  # noqa: E402
 from drsn_edge.training.config import TrainConfig  # noqa: E402
-from drsn_edge.training.heads import fit_heads, network_features  # noqa: E402
+from drsn_edge.training.heads import fit_heads, novelty_inputs  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 
 
 def unknown_share(model, threshold: float, x: np.ndarray) -> float:
     with torch.no_grad():
-        return float((model.novelty(network_features(model, x)[0]).numpy() > threshold).mean())
+        return float((model.novelty(novelty_inputs(model, x)).numpy() > threshold).mean())
 
 
 def run_fold(path: Path, xa: np.ndarray, xe: np.ndarray) -> dict[str, Any]:

@@ -9,6 +9,10 @@ from drsn_edge.errors import DrsnEdgeError
 
 #: Architectures: name -> shrinkage kind of the residual units.
 ARCHITECTURES: dict[str, str | None] = {"drsn-cw": "cw", "drsn-cs": "cs", "resnet": None}
+#: What the novelty head scores: the pooled features alone (models written before this
+#: choice existed), or with every shrinkage
+#: unit's log threshold ratio (the default; a network without shrinkage units has none, so features alone)
+NOVELTY_INPUTS = ("features", "features+ratios")
 
 
 @dataclass
@@ -32,6 +36,8 @@ class ModelConfig:
     dropout: float = 0.0
     #: extra outputs fitted after training: "novelty" (distance to the known classes), "noise" (noise level, dB)
     heads: list[str] = field(default_factory=list)
+    #: one of ``NOVELTY_INPUTS``
+    novelty_input: str = "features+ratios"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -45,6 +51,7 @@ class ModelConfig:
         if unknown:
             raise DrsnEdgeError(f"model config has unknown keys: {', '.join(sorted(unknown))}")
         d = dict(d)
+        d.setdefault("novelty_input", "features")  # written before the ratios joined the novelty score
         if "stages" in d:
             d["stages"] = [tuple(s) for s in d["stages"]]
         return cls(**d)

@@ -1,14 +1,18 @@
 """Two extra outputs of a trained network, fitted after training and exported with standard ops.
 
-- :class:`NoveltyHead`: how unlike every known class a window is: the Mahalanobis distance of its pooled features to
-  the nearest class mean under a shared covariance (Lee et al., "A simple unified framework for detecting
-  out-of-distribution samples and adversarial attacks", NeurIPS 2018).
+- :class:`NoveltyHead`: how unlike every known class a window is: the Mahalanobis distance of its pooled features (and,
+  by default, every shrinkage unit's log threshold ratio: the inner layers' view, as Lee et al. combine layers) to the
+  nearest class mean under a shared covariance (Lee et al., "A simple unified framework for detecting
+  out-of-distribution samples and adversarial attacks", NeurIPS 2018). With the ratios, a CWRU fault class left out of
+  training ranked above the known classes' test windows with a mean AUROC of 0.945, against 0.919 for the pooled
+  features alone on the same networks (benchmarks/results/open_set.md).
 - :class:`NoiseHead`: the noise level of a window in dB (noise power relative to the vibration, about -SNR), read from
   the network's own soft thresholds: every shrinkage unit learns tau = alpha * mean|x| to remove noise, so the
   ratios alpha say how noisy the window looks to it. A ridge regression on log(alpha), fitted on training windows
   with noise of known level.
 - :class:`AnomalyHead`: how unlike *this machine's* healthy state a window is (``drsn-edge enrol``): the Mahalanobis
-  distance of its pooled features and log shrinkage ratios to their healthy mean, under a Ledoit-Wolf shrunk
+  distance of its pooled features and log shrinkage ratios (the noise the network sees: a healthy machine's is part of
+  its baseline) to their healthy mean, under a Ledoit-Wolf shrunk
   covariance fitted on the machine's healthy windows only, divided by the feature count (about 1 on healthy windows).
 """
 
@@ -33,6 +37,11 @@ def floored_spread(feats: torch.Tensor) -> torch.Tensor:
     """Each feature's standard deviation over the rows of ``feats``, floored at ``SCALE_FLOOR`` of the median one."""
     spread = feats.std(0)
     return torch.clamp(spread, min=float(SCALE_FLOOR * spread.median()) + 1e-6)
+
+
+def features_and_ratios(f: torch.Tensor, alphas: list[torch.Tensor]) -> torch.Tensor:
+    """Pooled features and, where the network has shrinkage units, their log threshold ratios."""
+    return torch.cat([f, NoiseHead.features(alphas)], dim=1) if alphas else f
 
 
 class NoveltyHead(nn.Module):
@@ -91,12 +100,6 @@ class AnomalyHead(nn.Module):
         self.register_buffer("mean", torch.zeros(features))
         self.register_buffer("scale", torch.ones(features))
         self.register_buffer("precision", torch.eye(features))
-
-    @staticmethod
-    def features(f: torch.Tensor, alphas: list[torch.Tensor]) -> torch.Tensor:
-        """Pooled features and, where the network has shrinkage units, their log threshold ratios (the noise the
-        network sees: a healthy machine's is part of its baseline)."""
-        return torch.cat([f, NoiseHead.features(alphas)], dim=1) if alphas else f
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         z = (feats - self.mean) / self.scale

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from drsn_edge.models.config import ARCHITECTURES, ModelConfig
-from drsn_edge.models.heads import HEADS, AnomalyHead, NoiseHead, NoveltyHead
+from drsn_edge.models.config import ARCHITECTURES, NOVELTY_INPUTS, ModelConfig
+from drsn_edge.models.heads import HEADS, AnomalyHead, NoiseHead, NoveltyHead, features_and_ratios
 from drsn_edge.models.normalization import WindowStandardize
 from drsn_edge.models.residual_unit import ResidualUnit
 from drsn_edge.models.shrinkage import THRESHOLD_MODES, Shrinkage
@@ -55,8 +55,12 @@ class ResidualShrinkageNet1d(nn.Module):
         heads = set(config.heads)
         if heads - set(HEADS):
             raise ValueError(f"unknown heads {sorted(heads - set(HEADS))}; a model has {', '.join(HEADS)}")
-        self.novelty = NoveltyHead(config.num_classes, channels) if "novelty" in heads else None
+        if config.novelty_input not in NOVELTY_INPUTS:
+            raise ValueError(f"unknown novelty input {config.novelty_input!r}; choose from {', '.join(NOVELTY_INPUTS)}")
         alpha_features = sum(u.shrink.threshold.fc2.out_features for u in self.units if hasattr(u.shrink, "threshold"))
+        with_ratios = config.novelty_input == "features+ratios"
+        self.novelty = (NoveltyHead(config.num_classes, channels + (alpha_features if with_ratios else 0))
+                        if "novelty" in heads else None)
         if "noise" in heads and not alpha_features:
             raise ValueError("a noise head needs shrinkage units (drsn-cw or drsn-cs)")
         self.noise = NoiseHead(alpha_features) if "noise" in heads else None
@@ -79,6 +83,10 @@ class ResidualShrinkageNet1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.features(x)))
 
+    def novelty_features(self, f: torch.Tensor, alphas: list[torch.Tensor]) -> torch.Tensor:
+        """What the novelty head scores (``config.novelty_input``), from :meth:`features_and_alphas`'s output."""
+        return features_and_ratios(f, alphas) if self.config.novelty_input == "features+ratios" else f
+
     def head_outputs(self) -> list[str]:
         """Names of the outputs this network's fitted heads add beside the logits."""
         return [name for name, head in (("novelty", self.novelty), ("noise_level", self.noise), ("anomaly", self.anomaly))
@@ -89,11 +97,11 @@ class ResidualShrinkageNet1d(nn.Module):
         f, alphas = self.features_and_alphas(x)
         out = {"logits": self.fc(self.dropout(f))}
         if self.novelty is not None:
-            out["novelty"] = self.novelty(f)
+            out["novelty"] = self.novelty(self.novelty_features(f, alphas))
         if self.noise is not None:
             out["noise_level"] = self.noise(NoiseHead.features(alphas))
         if self.anomaly is not None:
-            out["anomaly"] = self.anomaly(AnomalyHead.features(f, alphas))
+            out["anomaly"] = self.anomaly(features_and_ratios(f, alphas))
         return out
 
     def set_threshold_mode(self, mode: str) -> None:

@@ -10,6 +10,7 @@ import torch
 from drsn_edge.data.dataset import VibrationDataset
 from drsn_edge.data.noise import NOISE_TYPES, add_noise
 from drsn_edge.errors import DrsnEdgeError
+from drsn_edge.models.config import ARCHITECTURES
 from drsn_edge.models.heads import NoiseHead
 from drsn_edge.training.config import TrainConfig
 
@@ -30,6 +31,12 @@ def network_features(model, x: np.ndarray, batch: int = 256) -> tuple[torch.Tens
         fs.append(f)
         al.append(NoiseHead.features(alphas) if alphas else torch.zeros(len(f), 0))
     return torch.cat(fs), torch.cat(al)
+
+
+def novelty_inputs(model, x: np.ndarray) -> torch.Tensor:
+    """What ``model``'s novelty head scores for windows ``x`` (see ``ModelConfig.novelty_input``)."""
+    f, a = network_features(model, x)
+    return torch.cat([f, a], dim=1) if model.config.novelty_input == "features+ratios" else f
 
 
 def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int = 3000,
@@ -56,7 +63,7 @@ def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int =
             net, src_threshold = source
             scores, x = _fit_novelty(model, dataset, cfg, splits, windows, rng)
             with torch.no_grad():
-                ratio = float(np.median(scores) / np.median(net.novelty(network_features(net, x)[0]).numpy()))
+                ratio = float(np.median(scores) / np.median(net.novelty(novelty_inputs(net, x)).numpy()))
             threshold = src_threshold * ratio
             where = (f"the source model's threshold, carried over (x {ratio:.3f}, the ratio of the two networks' median "
                      f"scores on {len(x)} noisy training and validation windows)")
@@ -70,7 +77,9 @@ def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int =
             threshold = sel_threshold * ratio
             where = (f"{where} through the network before its refit, carried over to the refitted network (x {ratio:.3f}, "
                      "the ratio of their median training-window scores)")
-        out["novelty"] = {"score": "mahalanobis distance to the nearest class mean (pooled features)",
+        ratios = model.config.novelty_input == "features+ratios" and ARCHITECTURES[model.config.arch] is not None
+        scored = "pooled features" + (" and log shrinkage ratios" if ratios else "")
+        out["novelty"] = {"score": f"mahalanobis distance to the nearest class mean ({scored})",
                           "threshold": threshold, "false_unknown_rate": FALSE_UNKNOWN_RATE, "calibrated_on": where}
     if model.noise is not None:
         x, _ = dataset.sample(splits, window, windows, rng)
@@ -91,7 +100,7 @@ def _fit_novelty(model, dataset: VibrationDataset, cfg: TrainConfig, splits: tup
     model.eval()
     x, y = dataset.sample(splits, model.config.window, windows, rng)
     x = cfg.noise.apply(x, rng)
-    f, _ = network_features(model, x)
+    f = novelty_inputs(model, x)
     model.novelty.fit(f, torch.from_numpy(y))
     with torch.no_grad():
         return model.novelty(f).numpy(), x
@@ -111,6 +120,6 @@ def _held_out_threshold(model, dataset: VibrationDataset, cfg: TrainConfig,
         where = "training (no validation split)"
     draws = max(1, min(CALIBRATION_DRAWS, CALIBRATION_SCORES // len(xv))) if cfg.noise.enabled else 1
     with torch.no_grad():
-        scores = np.concatenate([model.novelty(network_features(model, cfg.noise.apply(xv, rng))[0]).numpy()
+        scores = np.concatenate([model.novelty(novelty_inputs(model, cfg.noise.apply(xv, rng))).numpy()
                                  for _ in range(draws)])
     return float(np.quantile(scores, 1 - FALSE_UNKNOWN_RATE)), f"{len(xv)} {where} windows x {draws} noise draws"

@@ -97,6 +97,7 @@ def train_checkpoint(
         data = DataSpec(data.source, data.options, init_md.sample_rate, data.split, data.seed)  # the model's rate
         config = ModelConfig.from_dict(init_md.model)
         config.heads = list(config.heads) or default_heads(config.arch)  # an older model without heads gets them
+        config.novelty_input = ModelConfig.novelty_input  # the heads are fitted again: today's novelty score
     else:
         overrides = dict(model_overrides or {})
         overrides.setdefault("heads", default_heads(arch))

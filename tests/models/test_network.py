@@ -61,3 +61,30 @@ def test_unknown_model_or_preset(bad):
 def test_sizes_configurable():
     m = create_model("drsn-cw", "paper", stages=[(8, 2), (16, 2)], stem_channels=8, window=1024)
     assert m.config.window == 1024 and len(m.units) == 4
+
+
+@pytest.mark.parametrize("arch, ratios", [("drsn-cw", 4 * 4 + 8 * 4 + 16 * 4), ("drsn-cs", 12), ("resnet", 0)])
+def test_the_novelty_head_scores_pooled_features_and_every_log_threshold_ratio(arch, ratios):
+    m = create_model(arch, "paper", num_classes=3, heads=["novelty"]).eval()
+    assert m.novelty.means.shape == (3, 16 + ratios)
+    x = torch.randn(5, 1, 2048, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        f, alphas = m.features_and_alphas(x)
+        inputs = torch.cat([f, *[torch.log(a + 1e-6) for a in alphas]], dim=1)
+        m.novelty.means.copy_(torch.randn(3, inputs.shape[1], generator=torch.Generator().manual_seed(1)))
+        d = inputs[:, None] - m.novelty.means[None]
+        assert torch.allclose(m.forward_all(x)["novelty"], (d * d).sum(-1).min(1).values, rtol=1e-5)
+
+
+def test_a_model_written_before_the_ratios_joined_keeps_its_novelty_input():
+    """A stored config without ``novelty_input`` (every checkpoint written before it) scores the pooled features only,
+    so its fitted head's weights still load."""
+    from drsn_edge.models.config import ModelConfig
+    from drsn_edge.models.factory import model_from_config
+
+    d = create_model("drsn-cw", "paper", num_classes=4, heads=["novelty"]).config.to_dict()
+    assert d.pop("novelty_input") == "features+ratios"
+    old = model_from_config(ModelConfig.from_dict(d))
+    assert old.config.novelty_input == "features" and old.novelty.means.shape == (4, 16)
+    with pytest.raises(ValueError, match="unknown novelty input"):
+        model_from_config(ModelConfig.from_dict({**d, "novelty_input": "logits"}))

@@ -94,3 +94,16 @@ def test_fine_tuning_runs_its_own_number_of_epochs_unless_told(sim_checkpoint, t
     assert read_checkpoint_file(tmp_path / "a.st").md.training["epochs"] == FINETUNE_EPOCHS < TrainConfig().epochs
     assert main(["train", *short, "--init", str(sim_checkpoint), "--epochs", "2", "--out", str(tmp_path / "b.st")]) == 0
     assert read_checkpoint_file(tmp_path / "b.st").md.training["epochs"] == 2
+
+
+def test_a_model_from_before_the_ratios_joined_the_novelty_score_gets_todays_novelty_head(tmp_path):
+    """cwru-wide's novelty head scores its pooled features only (written before ``novelty_input``); the heads are
+    fitted again when fine-tuning, so the new model scores the features and the log threshold ratios."""
+    from drsn_edge.zoo import MODELS
+
+    assert read_checkpoint_file(MODELS["cwru-wide"].path).md.model.get("novelty_input") is None
+    out = tmp_path / "ft.safetensors"
+    assert main(["train", "--data", "sim", "--init", "cwru-wide", "--no-refit", "--out", str(out), *FAST]) == 0
+    model, md = load_checkpoint(out)
+    assert md.model["novelty_input"] == "features+ratios" and "log shrinkage ratios" in md.novelty["score"]
+    assert model.novelty.means.shape[1] == 64 + 2 * (16 + 32 + 64)
