@@ -78,13 +78,28 @@ def location_report(be, md, spec: DataSpec) -> dict[str, Any] | None:
             "per_class_recall": {c: rep["per_class"][c]["recall"] for c in present}, "unknown_share": unknown}
 
 
+def unknown_share(be, md, x: np.ndarray) -> float | None:
+    """The share of windows ``x`` the novelty head calls unknown (None without one)."""
+    _, extra = be.infer_all(x.astype(np.float32))
+    return float(np.mean(extra["novelty"] > md.novelty["threshold"])) if "novelty" in extra else None
+
+
 def tone_unknown(be, md) -> float | None:
     """The share of windows of a 1 kHz tone (with a little noise) the novelty head calls unknown."""
     t = np.arange(int(md.sample_rate * 8)) / md.sample_rate
     x = 0.3 * np.sin(2 * np.pi * 1000 * t) + 0.003 * np.random.default_rng(1).standard_normal(len(t))
-    w = cut_windows(x[None].astype(np.float32), 0, len(t), md.window, md.window // 2)
-    _, extra = be.infer_all(w)
-    return float(np.mean(extra["novelty"] > md.novelty["threshold"])) if "novelty" in extra else None
+    return unknown_share(be, md, cut_windows(x[None].astype(np.float32), 0, len(t), md.window, md.window // 2))
+
+
+def held_out_unknown(path: Path, spec: DataSpec) -> float | None:
+    """The share of a held-out fold's windows (clean) its model calls unknown: the price of the novelty head on data
+    of the same kind from a load or machine it never saw."""
+    be, md = open_any_model(path)
+    be.activate()
+    try:
+        return unknown_share(be, md, load_dataset(spec, min_samples=md.window).windows("test", md.window, md.hop)[0])
+    finally:
+        be.close()
 
 
 def train_one(name: str, recipe: dict[str, Any], work: Path, cwru: str, mfpt: str | None) -> dict[str, Any]:
@@ -95,13 +110,14 @@ def train_one(name: str, recipe: dict[str, Any], work: Path, cwru: str, mfpt: st
                            "held_out": []}
     for fold in recipe["folds"]:
         t0 = time.perf_counter()
-        _, md = train_checkpoint(recipe["data"](SplitSpec("group", test_groups=fold)), recipe["arch"], recipe["preset"],
-                                 cfg, work / f"{name}-heldout-{'-'.join(g.replace('/', '_') for g in fold)}.safetensors",
-                                 progress=False, log=lambda s: None)
+        spec = recipe["data"](SplitSpec("group", test_groups=fold))
+        ckpt = work / f"{name}-heldout-{'-'.join(g.replace('/', '_') for g in fold)}.safetensors"
+        _, md = train_checkpoint(spec, recipe["arch"], recipe["preset"], cfg, ckpt, progress=False, log=lambda s: None)
         m = md.metrics
         out["held_out"].append({"groups": list(fold), "balanced_accuracy": m["balanced_accuracy"],
                                 "accuracy": m["accuracy"], "windows": m["test_windows"],
-                                "per_class_recall": m["per_class_recall"], "seconds": time.perf_counter() - t0})
+                                "per_class_recall": m["per_class_recall"], "seconds": time.perf_counter() - t0,
+                                "unknown_share": held_out_unknown(ckpt, spec)})
         print(f"{name} held out {'+'.join(fold)}: balanced accuracy {100 * m['balanced_accuracy']:.1f} %", flush=True)
     t0 = time.perf_counter()
     target = MODELS[name].path
@@ -112,7 +128,9 @@ def train_one(name: str, recipe: dict[str, Any], work: Path, cwru: str, mfpt: st
     be, md = open_any_model(target)
     be.activate()
     out["file"] = {"bytes": target.stat().st_size, "classes": md.class_names, "heads": [h for h in ("novelty", "noise")
-                                                                                          if getattr(md, h)]}
+                                                                                          if getattr(md, h)],
+                   "novelty_score": md.novelty.get("score")}
+    out["machine"] = machine_info()
     out["tone_unknown_share"] = tone_unknown(be, md)
     if "cwru" in recipe["trained_on"].lower():
         out["cwru_fan_end"] = location_report(be, md, DataSpec("cwru", {"root": cwru, "label_set": "4", "channels": ["FE"]},
@@ -131,18 +149,30 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f} %"
 
 
+def machine_of(r: dict[str, Any], res: dict[str, Any]) -> str:
+    """The machine a model was trained and measured on (older entries: the run's)."""
+    m = r.get("machine") or res["machine"]
+    return f"{m['cpu']}, {m['cores']} cores"
+
+
 def card(name: str, r: dict[str, Any], machine: str) -> str:
     ho = r["held_out"]
+    score = r["file"].get("novelty_score")
     lines = [f"# {name}", "", MODELS[name].summary, "",
              "## What it trained on", "", f"{r['trained_on']}. Classes: {', '.join(r['file']['classes'])}. "
-             f"Heads: {', '.join(r['file']['heads'])}. {r['arch']}/{r['preset']}, {r['file']['bytes'] / 1024:.0f} KiB.", "",
+             f"Heads: {', '.join(r['file']['heads'])}{f' (novelty: {score})' if score else ''}. "
+             f"{r['arch']}/{r['preset']}, {r['file']['bytes'] / 1024:.0f} KiB."
+             + (" Its novelty score predates the log threshold ratios, which models trained now score beside the pooled "
+                "features (benchmarks/results/open_set.md); fine-tuning from it (`train --init`) fits today's."
+                if score and "ratios" not in score and r["arch"] != "resnet" else ""), "",
              "## Recipe", "", f"{r['recipe']}; {r['train_seconds']:.0f} s to train on {machine}. Reproduce with "
              "`python benchmarks/train_zoo.py` (benchmarks/results/zoo.md).", "",
              "## Held-out groups (same recipe, the groups left out of training entirely)", "",
-             "| held out | balanced accuracy | windows | recall per class |", "|---|---|---|---|"]
+             "| held out | balanced accuracy | windows | called unknown | recall per class |", "|---|---|---|---|---|"]
     for h in ho:
         per = ", ".join(f"{k} {_pct(v)}" for k, v in h["per_class_recall"].items() if v is not None)
-        lines.append(f"| {' + '.join(h['groups'])} | {_pct(h['balanced_accuracy'])} | {h['windows']} | {per} |")
+        lines.append(f"| {' + '.join(h['groups'])} | {_pct(h['balanced_accuracy'])} | {h['windows']} | "
+                     f"{_pct(h.get('unknown_share'))} | {per} |")
     weak = [f"{k} {_pct(v)} ({' + '.join(h['groups'])})" for h in ho for k, v in h["per_class_recall"].items()
             if v is not None and v < 0.5]
     if weak:
@@ -168,26 +198,29 @@ def card(name: str, r: dict[str, Any], machine: str) -> str:
 
 
 def report(res: dict[str, Any]) -> str:
-    machine = f"{res['machine']['cpu']}, {res['machine']['cores']} cores"
     lines = ["# The zoo: pretrained models, retrained and measured", "",
-             f"`python benchmarks/train_zoo.py`; machine: {machine}. Each model's card (drsn_edge/zoo/NAME.md) is "
-             "written from benchmarks/results/zoo.json.", "",
+             "`python benchmarks/train_zoo.py` (`--models NAME` retrains one); each row names the machine it trained "
+             "on (2 cores, one job at a time). Each model's card (drsn_edge/zoo/NAME.md) is written from "
+             "benchmarks/results/zoo.json. Held-out folds: balanced accuracy, and in brackets the share of the fold's "
+             "windows called unknown.", "",
              "| model | trained on | held out: balanced accuracy (each fold) | fan-end / drive-end sensor | MFPT | 1 kHz tone "
-             "unknown | train s |", "|---|---|---|---|---|---|---|"]
+             "unknown | novelty score | train s |", "|---|---|---|---|---|---|---|---|"]
     for name, r in res["models"].items():
         other = r.get("cwru_fan_end") or r.get("cwru_drive_end")
-        folds = ", ".join(f"{_pct(h['balanced_accuracy'])} ({' + '.join(h['groups'])})" for h in r["held_out"])
+        folds = ", ".join(f"{_pct(h['balanced_accuracy'])} ({' + '.join(h['groups'])}"
+                          + (f"; {_pct(h['unknown_share'])} unknown" if h.get("unknown_share") is not None else "") + ")"
+                          for h in r["held_out"])
+        score = (r["file"].get("novelty_score") or "-").removeprefix("mahalanobis distance to the nearest class mean ")
         lines.append(f"| {name} | {r['trained_on'].split(' (')[0]} | {folds} | "
                      f"{_pct(other['balanced_accuracy']) if other else '-'} | "
                      f"{_pct(r['mfpt']['balanced_accuracy']) if 'mfpt' in r else '-'} | {_pct(r['tone_unknown_share'])} | "
-                     f"{r['train_seconds']:.0f} |")
+                     f"{score.strip('()')} | {r['train_seconds']:.0f} ({machine_of(r, res).split(',')[0]}) |")
     return "\n".join(lines) + "\n"
 
 
 def write_cards(res: dict[str, Any]) -> None:
-    machine = f"{res['machine']['cpu']}, {res['machine']['cores']} cores"
     for name, r in res["models"].items():
-        MODELS[name].card.write_text(card(name, r, machine), encoding="utf-8")
+        MODELS[name].card.write_text(card(name, r, machine_of(r, res)), encoding="utf-8")
     (RESULTS / "zoo.md").write_text(report(res), encoding="utf-8")
 
 
@@ -205,7 +238,8 @@ def main() -> None:
         work = Path(a.work)
         work.mkdir(parents=True, exist_ok=True)
         mfpt = a.mfpt if (Path(a.mfpt) / "manifest.csv").is_file() else None
-        res["machine"] = machine_info()
+        for r in res["models"].values():  # entries from before each kept its own machine: the run's
+            r.setdefault("machine", res.get("machine"))
         for name in a.models.split(","):
             res["models"][name] = train_one(name, recipes(a.cwru)[name], work, a.cwru, mfpt)
             path.write_text(json.dumps(res, indent=1) + "\n")
