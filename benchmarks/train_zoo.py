@@ -149,10 +149,9 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f} %"
 
 
-def machine_of(r: dict[str, Any], res: dict[str, Any]) -> str:
-    """The machine a model was trained and measured on (older entries: the run's)."""
-    m = r.get("machine") or res["machine"]
-    return f"{m['cpu']}, {m['cores']} cores"
+def machine_of(r: dict[str, Any]) -> str:
+    """The machine a model was trained and measured on."""
+    return f"{r['machine']['cpu']}, {r['machine']['cores']} cores"
 
 
 def card(name: str, r: dict[str, Any], machine: str) -> str:
@@ -214,13 +213,13 @@ def report(res: dict[str, Any]) -> str:
         lines.append(f"| {name} | {r['trained_on'].split(' (')[0]} | {folds} | "
                      f"{_pct(other['balanced_accuracy']) if other else '-'} | "
                      f"{_pct(r['mfpt']['balanced_accuracy']) if 'mfpt' in r else '-'} | {_pct(r['tone_unknown_share'])} | "
-                     f"{score.strip('()')} | {r['train_seconds']:.0f} ({machine_of(r, res).split(',')[0]}) |")
+                     f"{score.strip('()')} | {r['train_seconds']:.0f} ({machine_of(r).split(',')[0]}) |")
     return "\n".join(lines) + "\n"
 
 
 def write_cards(res: dict[str, Any]) -> None:
     for name, r in res["models"].items():
-        MODELS[name].card.write_text(card(name, r, machine_of(r, res)), encoding="utf-8")
+        MODELS[name].card.write_text(card(name, r, machine_of(r)), encoding="utf-8")
     (RESULTS / "zoo.md").write_text(report(res), encoding="utf-8")
 
 
@@ -238,8 +237,6 @@ def main() -> None:
         work = Path(a.work)
         work.mkdir(parents=True, exist_ok=True)
         mfpt = a.mfpt if (Path(a.mfpt) / "manifest.csv").is_file() else None
-        for r in res["models"].values():  # entries from before each kept its own machine: the run's
-            r.setdefault("machine", res.get("machine"))
         for name in a.models.split(","):
             res["models"][name] = train_one(name, recipes(a.cwru)[name], work, a.cwru, mfpt)
             path.write_text(json.dumps(res, indent=1) + "\n")

@@ -39,11 +39,6 @@ def floored_spread(feats: torch.Tensor) -> torch.Tensor:
     return torch.clamp(spread, min=float(SCALE_FLOOR * spread.median()) + 1e-6)
 
 
-def features_and_ratios(f: torch.Tensor, alphas: list[torch.Tensor]) -> torch.Tensor:
-    """Pooled features and, where the network has shrinkage units, their log threshold ratios."""
-    return torch.cat([f, NoiseHead.features(alphas)], dim=1) if alphas else f
-
-
 class NoveltyHead(nn.Module):
     def __init__(self, num_classes: int, features: int) -> None:
         super().__init__()

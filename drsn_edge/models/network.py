@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from drsn_edge.models.config import ARCHITECTURES, NOVELTY_INPUTS, ModelConfig
-from drsn_edge.models.heads import HEADS, AnomalyHead, NoiseHead, NoveltyHead, features_and_ratios
+from drsn_edge.models.heads import HEADS, AnomalyHead, NoiseHead, NoveltyHead
 from drsn_edge.models.normalization import WindowStandardize
 from drsn_edge.models.residual_unit import ResidualUnit
 from drsn_edge.models.shrinkage import THRESHOLD_MODES, Shrinkage
@@ -83,9 +83,10 @@ class ResidualShrinkageNet1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.features(x)))
 
-    def novelty_features(self, f: torch.Tensor, alphas: list[torch.Tensor]) -> torch.Tensor:
-        """What the novelty head scores (``config.novelty_input``), from :meth:`features_and_alphas`'s output."""
-        return features_and_ratios(f, alphas) if self.config.novelty_input == "features+ratios" else f
+    def novelty_features(self, f: torch.Tensor, ratios: torch.Tensor | None) -> torch.Tensor:
+        """What the novelty head scores (``config.novelty_input``): the pooled features ``f``, with the log threshold
+        ratios (``NoiseHead.features``; None without shrinkage units) where the config says so."""
+        return torch.cat([f, ratios], dim=1) if ratios is not None and self.config.novelty_input == "features+ratios" else f
 
     def head_outputs(self) -> list[str]:
         """Names of the outputs this network's fitted heads add beside the logits."""
@@ -95,13 +96,14 @@ class ResidualShrinkageNet1d(nn.Module):
     def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Logits and every fitted head's output: ``novelty`` (N,), ``noise_level`` (N,) in dB, ``anomaly`` (N,)."""
         f, alphas = self.features_and_alphas(x)
+        ratios = NoiseHead.features(alphas) if alphas else None  # once: three heads read them
         out = {"logits": self.fc(self.dropout(f))}
         if self.novelty is not None:
-            out["novelty"] = self.novelty(self.novelty_features(f, alphas))
+            out["novelty"] = self.novelty(self.novelty_features(f, ratios))
         if self.noise is not None:
-            out["noise_level"] = self.noise(NoiseHead.features(alphas))
+            out["noise_level"] = self.noise(ratios)
         if self.anomaly is not None:
-            out["anomaly"] = self.anomaly(features_and_ratios(f, alphas))
+            out["anomaly"] = self.anomaly(f if ratios is None else torch.cat([f, ratios], dim=1))
         return out
 
     def set_threshold_mode(self, mode: str) -> None:

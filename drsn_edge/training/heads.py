@@ -10,7 +10,6 @@ import torch
 from drsn_edge.data.dataset import VibrationDataset
 from drsn_edge.data.noise import NOISE_TYPES, add_noise
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.models.config import ARCHITECTURES
 from drsn_edge.models.heads import NoiseHead
 from drsn_edge.training.config import TrainConfig
 
@@ -36,7 +35,7 @@ def network_features(model, x: np.ndarray, batch: int = 256) -> tuple[torch.Tens
 def novelty_inputs(model, x: np.ndarray) -> torch.Tensor:
     """What ``model``'s novelty head scores for windows ``x`` (see ``ModelConfig.novelty_input``)."""
     f, a = network_features(model, x)
-    return torch.cat([f, a], dim=1) if model.config.novelty_input == "features+ratios" else f
+    return model.novelty_features(f, a if a.shape[1] else None)
 
 
 def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int = 3000,
@@ -77,7 +76,7 @@ def fit_heads(model, dataset: VibrationDataset, cfg: TrainConfig, windows: int =
             threshold = sel_threshold * ratio
             where = (f"{where} through the network before its refit, carried over to the refitted network (x {ratio:.3f}, "
                      "the ratio of their median training-window scores)")
-        ratios = model.config.novelty_input == "features+ratios" and ARCHITECTURES[model.config.arch] is not None
+        ratios = model.novelty.means.shape[1] > model.bn.num_features
         scored = "pooled features" + (" and log shrinkage ratios" if ratios else "")
         out["novelty"] = {"score": f"mahalanobis distance to the nearest class mean ({scored})",
                           "threshold": threshold, "false_unknown_rate": FALSE_UNKNOWN_RATE, "calibrated_on": where}
