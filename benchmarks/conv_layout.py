@@ -1,7 +1,7 @@
 """Temporal convolutions as 1-D or as 2-D ONNX convolutions (``drsn_edge/export/conv_layout.py``): the same exported
 model optimized both ways, timed side by side on ONNX Runtime's CPU provider (one thread, interleaved rounds).
 
-Usage: python benchmarks/conv_layout.py [--rounds 7]. Writes benchmarks/results/conv_layout.{json,md}.
+Usage: python benchmarks/conv_layout.py [--rounds 15]. Writes benchmarks/results/conv_layout.{json,md}.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from drsn_edge.bench.timing import interleaved, ratio
 from drsn_edge.export.onnx_export import export_onnx
 from drsn_edge.export.optimize import optimize_onnx
 from drsn_edge.runtime.cpu_features import cpu_description
@@ -28,20 +28,6 @@ def _session(path: Path) -> ort.InferenceSession:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-
-def _time(sess: ort.InferenceSession, x: np.ndarray, seconds: float = 0.5) -> float:
-    """Median ms per call over calls filling about ``seconds``."""
-    name = sess.get_inputs()[0].name
-    for _ in range(3):
-        sess.run(None, {name: x})
-    times = []
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end or len(times) < 5:
-        t0 = time.perf_counter()
-        sess.run(None, {name: x})
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times) * 1e3)
 
 
 def measure(checkpoint: Path, rounds: int) -> dict:
@@ -58,19 +44,20 @@ def measure(checkpoint: Path, rounds: int) -> dict:
         out = {"convs_as_2d": stats["convs_as_2d"], "views_joined": stats.get("views_joined", 0),
                "max_abs_logit_diff": diff}
         for batch in (1, 64):
-            ms1, ms2 = [], []
-            for _ in range(rounds):
-                ms1.append(_time(s1, x[:batch]))
-                ms2.append(_time(s2, x[:batch]))
-            r = np.array(ms1) / np.array(ms2)
-            out[f"b{batch}"] = {"ms_1d": float(np.median(ms1)), "ms_2d": float(np.median(ms2)),
-                                "speedup": {"median": float(np.median(r)), "min": float(r.min()), "max": float(r.max())}}
+            xb = x[:batch]
+            # about half a second of calls per layout and round
+            t = interleaved({"1d": lambda xb=xb: s1.run(None, {s1.get_inputs()[0].name: xb}),
+                             "2d": lambda xb=xb: s2.run(None, {s2.get_inputs()[0].name: xb})},
+                            rounds=rounds, calls=1200 if batch == 1 else 50, batch=batch)
+            r = ratio(t, "1d", "2d")
+            out[f"b{batch}"] = {"ms_1d": t["1d"]["median_ms"], "ms_2d": t["2d"]["median_ms"],
+                                "speedup": {"median": r["median"], "min": r["min"], "max": r["max"]}}
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=15)
     args = ap.parse_args()
     cpu = cpu_description()
     res = {"machine": f"{cpu['model']} ({', '.join(cpu['isa'])})", "onnxruntime": ort.__version__,
