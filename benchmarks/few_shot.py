@@ -13,10 +13,12 @@ Rows: ``scratch`` (a new wide DRSN-CW, the same epochs as fine-tuning), ``init-n
 no labels: tent on the held-out windows, scored on its own classes by name, so on location only) and ``init-adapt``
 (the ``init-none`` model, then tent on the held-out windows); ``init-full`` (``--init`` with every layer at the full
 learning rate and no speed jitter: ``--backbone-lr-scale 1 --speed 0``, for another sensor on a machine at one speed),
-``init-full-adapt`` (its model, then tent on the held-out windows), ``init-full-adapt-load`` (the same, one held-out
-load at a time: each adaptation sees every class of one load, which a machine in one state never offers, so a bound
-on what adapting to a load can give) and ``scratch-nospeed`` (from scratch, ``--speed 0``). Balanced accuracy on the
-held-out recordings, mean and worst draw, and the time to train. Every run is cached in
+``init-full-sensor`` (the same with train's sensor augmentation, ``--band 0.5``: a random low-pass and spectral
+tilt, as another sensor's response differs), ``init-full-adapt`` (its model, then tent on the held-out windows),
+``init-full-adapt-load`` (the same, one held-out load at a time: each adaptation sees every class of one load, which a
+machine in one state never offers, so a bound on what adapting to a load can give) and ``scratch-nospeed`` (from
+scratch, ``--speed 0``). Balanced accuracy on the held-out recordings, mean and worst draw, and the time to train.
+Every run is cached in
 ``benchmarks/results/few_shot.json`` (resumable)::
 
     python benchmarks/few_shot.py --tasks mfpt,cwru-fe --ks 1,2,3  # every row; --rows picks some
@@ -54,16 +56,22 @@ ROWS = {"scratch": "from scratch (wide DRSN-CW, the same epochs)",
         "init-stem": "--init cwru-wide --freeze stem",
         "init-backbone": "--init cwru-wide --freeze backbone",
         "init-full": "--init cwru-wide --backbone-lr-scale 1 --speed 0",
+        "init-full-sensor": "--init cwru-wide --backbone-lr-scale 1 --speed 0 --band 0.5",
         "scratch-nospeed": "from scratch --speed 0",
         "adapt": "adapt only (no labels; the zoo model's 4 classes, so location only)",
         "init-adapt": "--init cwru-wide, then adapt on the held-out windows",
         "init-full-adapt": "--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt on the held-out windows",
         "init-full-adapt-load": "--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt to each held-out load "
                                 "apart (every class present: a bound)"}
-#: rows that train: (--freeze with --init, or None: from scratch; the backbone's share of the learning rate; speed
-#: jitter, or None: train's default)
+#: rows that train: (--freeze with --init, or None: from scratch; the backbone's share of the learning rate; the
+#: augmentation, or None: train's default)
+NO_SPEED = Augment(speed=0.0)
+#: another sensor's response: a random low-pass on half the windows and a spectral slope of up to 3 dB per octave
+#: (train's ``--band 0.5``; stronger, 0.8 and 6 dB per octave, lost 9 points on the fan end's 0 hp draw)
+SENSOR = Augment(speed=0.0, band=0.5, tilt_db_per_octave=3.0)
 TRAINING = {"scratch": (None, 1.0, None), "init-none": ("none", 0.1, None), "init-stem": ("stem", 0.1, None),
-            "init-backbone": ("backbone", 0.1, None), "init-full": ("none", 1.0, 0.0), "scratch-nospeed": (None, 1.0, 0.0)}
+            "init-backbone": ("backbone", 0.1, None), "init-full": ("none", 1.0, NO_SPEED),
+            "init-full-sensor": ("none", 1.0, SENSOR), "scratch-nospeed": (None, 1.0, NO_SPEED)}
 #: adapt rows that start from another row's model
 ADAPTED = {"init-adapt": "init-none", "init-full-adapt": "init-full", "init-full-adapt-load": "init-full"}
 #: adapt rows that adapt to each held-out group apart (one load at a time) rather than to all of them pooled
@@ -133,12 +141,12 @@ def run_one(task: dict[str, Any], labelled: tuple[str, ...], row: str, work: Pat
     if row == "adapt":
         return {**adapted_scores(MODELS[INIT].path, [spec], location=True), "seconds": 0.0}
     trained = ADAPTED.get(row, row)
-    freeze, backbone_lr_scale, speed = TRAINING[trained]
+    freeze, backbone_lr_scale, augment = TRAINING[trained]
     out = work / f"{'_'.join(labelled)}-{trained}.safetensors"
     if not out.is_file():
         cfg = TrainConfig(epochs=FINETUNE_EPOCHS, backbone_lr_scale=backbone_lr_scale)
-        if speed is not None:
-            cfg.augment = Augment(speed=speed)
+        if augment is not None:
+            cfg.augment = augment
         train_checkpoint(spec, "drsn-cw", "wide", cfg, out, progress=False, log=lambda s: None,
                          init=MODELS[INIT].path if freeze else None, freeze=freeze or "none")
     seconds = time.perf_counter() - t0
@@ -153,6 +161,12 @@ def checkpoint_scores(path: Path) -> dict[str, Any]:
     _, md = load_checkpoint(path)
     return {"balanced_accuracy": md.metrics["balanced_accuracy"], "test_windows": md.metrics["test_windows"],
             "per_class_recall": {c: r for c, r in md.metrics["per_class_recall"].items() if r is not None}}
+
+
+def cpu_label(m: dict[str, Any]) -> str:
+    """The CPU a run trained on, as its train seconds compare: two 'AMD EPYC' VMs here, with and without AVX-512, train
+    about 1.5x apart."""
+    return f"{m['cpu']}, {'AVX-512' if 'avx512f' in m.get('isa', []) else 'no AVX-512'}"
 
 
 def weak_classes(runs: list[dict[str, Any]], below: float = 0.8) -> str:
@@ -183,13 +197,13 @@ def report(res: dict[str, Any]) -> str:
                 acc = [r["balanced_accuracy"] for r in rs]
                 worst = min(rs, key=lambda r: r["balanced_accuracy"])
                 secs = [r["seconds"] for r in rs if r.get("seconds")]
-                cpus = sorted({r.get("cpu") or m["cpu"] for r in rs})
-                mark = "" if cpus == [m["cpu"]] else " (" + ", ".join(cpus) + ")"
+                cpus = sorted({r.get("cpu") or cpu_label(m) for r in rs})
+                mark = "" if cpus == [cpu_label(m)] else " (" + ", ".join(cpus) + ")"
                 lines.append(f"| {tname} | {k} | {ROWS[row]} | {len(rs)} | {100 * np.mean(acc):.1f} % | "
                              f"{100 * worst['balanced_accuracy']:.1f} % ({'+'.join(worst['labelled'])}) | "
                              f"{weak_classes(rs)} | "
                              f"{f'{np.mean(secs):.0f}' if secs else '-'}{mark} |")
-    lines += ["", f"`python benchmarks/few_shot.py`; machine: {m['cpu']}, {m['cores']} cores, one job at a time (a row "
+    lines += ["", f"`python benchmarks/few_shot.py`; machine: {cpu_label(m)}, {m['cores']} cores, one job at a time (a row "
               "trained elsewhere names its CPU beside its time). Start: "
               f"the zoo's `{INIT}` (4 conditions, CWRU drive end + simulator). Fine-tuning: train's `--init` defaults "
               f"({FINETUNE_EPOCHS} epochs, the backbone at 0.1 x the learning rate, then the refit); from scratch: the "
@@ -216,7 +230,7 @@ def main() -> None:
     path = RESULTS / "few_shot.json"
     res = json.loads(path.read_text()) if path.is_file() else {"tasks": [], "runs": {}}
     if not a.report:
-        before = res.get("machine", {}).get("cpu")
+        before = cpu_label(res["machine"]) if "machine" in res else None
         for r in res["runs"].values():  # each run keeps the CPU it trained on (train seconds compare within one)
             r.setdefault("cpu", before)
         res["machine"] = machine_info()
@@ -235,7 +249,7 @@ def main() -> None:
                         work.mkdir(parents=True, exist_ok=True)
                         r = run_one(task, labelled, row, work)
                         res["runs"][key] = {"task": tname, "k": k, "labelled": list(labelled), "row": row, **r,
-                                            "cpu": res["machine"]["cpu"]}
+                                            "cpu": cpu_label(res["machine"])}
                         print(f"{key}: {100 * r['balanced_accuracy']:.1f} %"
                               + (f", {r['seconds']:.0f} s" if r.get("seconds") else ""), flush=True)
                         path.write_text(json.dumps(res, indent=1) + "\n")
