@@ -11,9 +11,10 @@ from drsn_edge.lifecycle import catch_stop_signals
 if sys.argv[1:2] in (["stream"], ["serve"]):  # a stop at any moment, start-up included, ends with a summary
     catch_stop_signals()
 #: jobs that run torch on a box that streams: its OpenMP threads must sleep, not spin, while they wait (read by
-#: libgomp when torch loads: before any import of it); OMP_WAIT_POLICY=ACTIVE in the environment keeps the spinning
+#: libgomp when torch loads: before any import of it); OMP_WAIT_POLICY=ACTIVE in the environment keeps the spinning.
+#: train without --threads spins and follows the cores other processes leave free instead (training/threads.py)
 TRAINING_COMMANDS = ("train", "adapt", "enrol")
-if sys.argv[1:2] and sys.argv[1] in TRAINING_COMMANDS:
+if sys.argv[1:2] and sys.argv[1] in TRAINING_COMMANDS and (sys.argv[1] != "train" or "--threads" in sys.argv):
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from drsn_edge._version import __version__  # noqa: E402 - after the signal handlers: imports take ~0.3 s

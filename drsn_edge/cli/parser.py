@@ -138,7 +138,8 @@ def add_alarm_options(g: argparse._ArgumentGroup, defaults: dict | None = None, 
 #: ``--hop``, alike wherever windows are cut at the model rate
 #: torch's threads for a training job (train, adapt, enrol): the same meaning as stream's --threads for its model
 TORCH_THREADS = dict(type=int, metavar="N", help="threads to compute with (default: the cores this process may use; "
-                     "OpenMP threads sleep rather than spin while they wait, so a stream beside keeps its cores)")
+                     "train's follow the cores other processes leave free, adapt's and enrol's sleep rather than spin "
+                     "while they wait, so a stream beside keeps its cores)")
 
 
 def check_threads(n: int | None) -> int | None:

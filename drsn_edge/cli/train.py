@@ -18,7 +18,7 @@ from drsn_edge.data.noise import parse_noise_types, parse_snr_range
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.training.config import FINETUNE_EPOCHS, TrainConfig
 from drsn_edge.training.noise_schedule import NoiseSchedule
-from drsn_edge.training.threads import use_threads
+from drsn_edge.training.threads import follow_free_cores, use_threads
 
 _CFG, _NOISE = TrainConfig(), NoiseSchedule()
 
@@ -74,7 +74,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from drsn_edge.models.config import resolve_config
     from drsn_edge.training.pipeline import train_checkpoint
-    use_threads(check_threads(args.threads))
+    threads = use_threads(check_threads(args.threads))
+    if args.threads is None:  # spinning threads, as many as other processes leave cores free (training/threads.py)
+        follow_free_cores(threads)
 
     kinds = parse_noise_types(args.noise)
     low, high = parse_snr_range(args.snr)

@@ -16,6 +16,7 @@ from drsn_edge.data.dataset import VibrationDataset
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.training.config import TrainConfig
 from drsn_edge.training.finetune import parameter_groups
+from drsn_edge.training.threads import poll_free_cores
 
 
 def duration(seconds: float) -> str:
@@ -134,6 +135,7 @@ def _run(model: nn.Module, dataset: VibrationDataset, cfg: TrainConfig, splits: 
         quiet = None if progress else True  # None: bars only on a terminal
         bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch}/{stop}", leave=False, disable=quiet)
         for _ in bar:
+            poll_free_cores()
             if augment:
                 xb, yb = dataset.sample(splits, crop, cfg.batch_size, rng)
                 xb = cfg.augment.apply(xb, window, rng)

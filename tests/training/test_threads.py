@@ -1,4 +1,5 @@
-"""Training jobs choose their threads for the machine, sleep rather than spin beside other work, and take --threads."""
+"""Training jobs choose their threads for the machine: train follows the cores other processes leave free, adapt and
+enrol sleep rather than spin beside other work; all take --threads."""
 
 import os
 import subprocess
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 from drsn_edge.cli.main import main
-from drsn_edge.training.threads import usable_cores, use_threads
+from drsn_edge.training.threads import FreeCores, busy_cpu_seconds, usable_cores, use_threads
 
 
 def test_use_threads_sets_torch():
@@ -20,11 +21,12 @@ def test_use_threads_sets_torch():
         torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("command,policy", [("adapt", "PASSIVE"), ("enrol", "PASSIVE"), ("train", "PASSIVE"),
-                                            ("stream", None)])
-def test_training_commands_do_not_spin(command, policy):
+@pytest.mark.parametrize("argv,policy", [(["adapt"], "PASSIVE"), (["enrol"], "PASSIVE"), (["train", "--threads", "2"],
+                                                                                               "PASSIVE"),
+                                         (["train"], None), (["stream"], None)])
+def test_jobs_beside_a_stream_do_not_spin(argv, policy):
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    code = (f"import sys, os; sys.argv = ['drsn-edge', {command!r}, '--help']; import drsn_edge.cli.main; "
+    code = (f"import sys, os; sys.argv = ['drsn-edge', *{argv!r}, '--help']; import drsn_edge.cli.main; "
             "print(os.environ.get('OMP_WAIT_POLICY'))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == str(policy)
@@ -37,3 +39,45 @@ def test_bad_threads_is_one_line(capsys, tmp_path):
     assert main(["adapt", "sim-paper", "--data", "sim", "-o", str(tmp_path / "a.safetensors"), "--threads", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["drsn-edge adapt: error: --threads must be from 1 to 256, got 0"]
+
+
+class _Clock:
+    """Fake /proc/stat and process times: the others' busy seconds and this process's own, set by the test."""
+
+    def __init__(self) -> None:
+        self.others, self.own = 0.0, 0.0
+
+    def busy(self) -> float:
+        return self.others + self.own
+
+
+def test_free_cores_gives_a_core_to_a_busy_neighbour_and_takes_it_back():
+    c, set_to = _Clock(), []
+    f = FreeCores(2, every_s=1.0, busy=c.busy, own=lambda: c.own, set_threads=set_to.append)
+    t0 = f._mark[0]
+    c.own += 2.0  # alone: our two threads busy for a second
+    assert f.poll(t0 + 1.0) == 2 and set_to == []
+    c.own += 1.0
+    c.others += 0.5  # a busy process beside two spinning threads gets about half a core
+    assert f.poll(t0 + 2.0) == 1 and set_to == [1]
+    c.others += 0.3  # under 0.4 of a core over the next 0.5 s: not yet due, nothing read
+    assert f.poll(t0 + 2.5) == 1
+    c.others += 0.2  # ... and 0.5 of a core over the whole second since the last reading: kept at one thread
+    assert f.poll(t0 + 3.0) == 1
+    c.own += 1.0  # the neighbour stopped
+    assert f.poll(t0 + 4.0) == 2 and set_to == [1, 2]
+
+
+def test_free_cores_keeps_the_threads_without_proc_stat():
+    set_to = []
+    f = FreeCores(4, busy=lambda: None, own=lambda: 0.0, set_threads=set_to.append)
+    assert f.poll(f._mark[0] + 5.0) == 4 and set_to == []
+
+
+def test_busy_cpu_seconds_reads_the_usable_cores():
+    if not os.path.exists("/proc/stat"):
+        pytest.skip("no /proc/stat on this system")
+    a = busy_cpu_seconds()
+    sum(i * i for i in range(2_000_000))  # some work of our own
+    b = busy_cpu_seconds()
+    assert a is not None and b is not None and b > a
