@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "drsn-edge bench model.safetensors --quick --floor-accuracy 90",
                                        "drsn-edge bench model.safetensors --threads 4 --batch 128"))
     p.add_argument("checkpoint", type=model_arg, help="the checkpoint to export and measure, or a zoo name")
-    p.add_argument("--out", default="bench-out", help="folder for models, bench.json, bench.md and plots")
+    p.add_argument("-o", "--out", default="bench-out", help="folder for models, bench.json, bench.md and plots")
     p.add_argument("--quick", action="store_true", help="fewer SNRs, windows and channels (a CI smoke test, < 2 min)")
     p.add_argument("--batch", type=int, default=64, help="batch N for the throughput measurement")
     p.add_argument("--threads", type=int, default=1, help="inference threads (1: single-core numbers)")

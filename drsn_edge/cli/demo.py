@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "ONNX, quantize, compare the formats and stream a recording with alarms; then enrol a "
                                    "simulated machine from its healthy signal only and stream it as a fault develops.",
                        epilog="examples:\n  drsn-edge demo\n  drsn-edge demo --out /tmp/demo --epochs 20")
-    p.add_argument("--out", default="demo-out", help="folder for the demo's files")
+    p.add_argument("-o", "--out", default="demo-out", help="folder for the demo's files")
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--quick", action="store_true", help="a much shorter run (for smoke tests)")
     p.set_defaults(func=run)

@@ -65,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=_CFG.lr)
     p.add_argument("--seed", type=int, default=_CFG.seed)
     p.add_argument("--device", default=_CFG.device, help="auto, cpu or cuda")
-    p.add_argument("--out", default="model.safetensors", help="checkpoint path")
+    p.add_argument("-o", "--out", default="model.safetensors", help="checkpoint path")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--threads", **TORCH_THREADS)
     p.set_defaults(func=run)

@@ -124,3 +124,17 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
                        timeout=120)
     assert p.stderr == "", p.stderr
     assert p.stdout.strip().endswith(("rc=141", "rc=0")), p.stdout
+
+
+def _commands_with(option: str) -> list[str]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return sorted(name for name, p in sub.choices.items() if any(option in a.option_strings for a in p._actions))
+
+
+@pytest.mark.parametrize("command", _commands_with("--out"))
+def test_out_is_also_o_in_every_command(command):
+    """One flag, one meaning: the README's `train ... -o mine.safetensors` was refused (train had only --out)."""
+    parser = _subparser(command)
+    action = next(a for a in parser._actions if "--out" in a.option_strings)
+    assert "-o" in action.option_strings
