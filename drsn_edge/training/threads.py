@@ -10,13 +10,39 @@ second); ``adapt`` and ``enrol``, which run beside a stream, sleep (set by the c
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
 
 
-def usable_cores() -> int:
+def affinity_cores() -> int:
+    """The cores this process may run on (its CPU affinity)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def cpu_quota(root: str = "/sys/fs/cgroup") -> float | None:
+    """The cores' worth of CPU time a cgroup quota allows (``docker run --cpus 2``, systemd's ``CPUQuota=``), or None
+    without one: cgroup v2's ``cpu.max``, else v1's ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``."""
+    try:
+        with open(f"{root}/cpu.max") as f:
+            quota, period = f.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(f"{root}/cpu/cpu.cfs_quota_us") as f, open(f"{root}/cpu/cpu.cfs_period_us") as g:
+            quota_us, period_us = int(f.read()), int(g.read())
+        return None if quota_us <= 0 else quota_us / period_us
+    except (OSError, ValueError):
+        return None
+
+
+def usable_cores() -> int:
+    """The cores this process may use: its affinity, capped by a cgroup quota (a container given 2 CPUs on a 64-core
+    host computes on 2 threads, not 64 that the quota would stall in turn)."""
+    quota = cpu_quota()
+    return max(1, min(affinity_cores(), math.ceil(quota))) if quota else affinity_cores()
 
 
 def use_threads(threads: int | None = None) -> int:
@@ -53,14 +79,17 @@ def own_cpu_seconds() -> float:
 
 class FreeCores:
     """torch's intra-op threads following the cores other processes leave free: every ``every_s`` seconds, the cores
-    the others kept busy over that time (all busy time less this process's own) are subtracted from ``most``; a share
-    of a core over 0.4 counts as a core (a busy process beside two spinning threads gets about half of one)."""
+    the others kept busy over that time (all busy time on the ``cores`` this process may run on, less its own) are
+    subtracted from those cores, and at most ``most`` of the rest are used; a share of a core over 0.4 counts as a core
+    (a busy process beside two spinning threads gets about half of one)."""
 
-    def __init__(self, most: int, every_s: float = 1.0, busy: Callable[[], float | None] = busy_cpu_seconds,
-                 own: Callable[[], float] = own_cpu_seconds, set_threads: Callable[[int], None] | None = None) -> None:
+    def __init__(self, most: int, cores: int | None = None, every_s: float = 1.0,
+                 busy: Callable[[], float | None] = busy_cpu_seconds, own: Callable[[], float] = own_cpu_seconds,
+                 set_threads: Callable[[int], None] | None = None) -> None:
         import torch
 
-        self.most, self.every_s, self._busy, self._own = most, every_s, busy, own
+        self.most, self.cores = most, cores or affinity_cores()
+        self.every_s, self._busy, self._own = every_s, busy, own
         self._set = set_threads or torch.set_num_threads
         self.threads = most
         self._mark = (time.monotonic(), busy(), own())
@@ -76,7 +105,7 @@ class FreeCores:
         if busy is None or busy0 is None:
             return self.threads
         others = max(0.0, (busy - busy0) - (own - own0)) / (now - t0)
-        n = max(1, self.most - int(others + 0.6))
+        n = max(1, min(self.most, self.cores - int(others + 0.6)))
         if n != self.threads:
             self._set(n)
             self.threads = n

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from drsn_edge.cli.main import main
-from drsn_edge.training.threads import FreeCores, busy_cpu_seconds, usable_cores, use_threads
+from drsn_edge.training.threads import FreeCores, busy_cpu_seconds, cpu_quota, usable_cores, use_threads
 
 
 def test_use_threads_sets_torch():
@@ -53,7 +53,7 @@ class _Clock:
 
 def test_free_cores_gives_a_core_to_a_busy_neighbour_and_takes_it_back():
     c, set_to = _Clock(), []
-    f = FreeCores(2, every_s=1.0, busy=c.busy, own=lambda: c.own, set_threads=set_to.append)
+    f = FreeCores(2, cores=2, every_s=1.0, busy=c.busy, own=lambda: c.own, set_threads=set_to.append)
     t0 = f._mark[0]
     c.own += 2.0  # alone: our two threads busy for a second
     assert f.poll(t0 + 1.0) == 2 and set_to == []
@@ -70,7 +70,7 @@ def test_free_cores_gives_a_core_to_a_busy_neighbour_and_takes_it_back():
 
 def test_free_cores_keeps_the_threads_without_proc_stat():
     set_to = []
-    f = FreeCores(4, busy=lambda: None, own=lambda: 0.0, set_threads=set_to.append)
+    f = FreeCores(4, cores=4, busy=lambda: None, own=lambda: 0.0, set_threads=set_to.append)
     assert f.poll(f._mark[0] + 5.0) == 4 and set_to == []
 
 
@@ -81,3 +81,41 @@ def test_busy_cpu_seconds_reads_the_usable_cores():
     sum(i * i for i in range(2_000_000))  # some work of our own
     b = busy_cpu_seconds()
     assert a is not None and b is not None and b > a
+
+
+def test_free_cores_under_a_quota_counts_the_others_on_every_core_it_may_run_on():
+    """A container allowed 2 CPUs on a 64-core host: 30 cores busy elsewhere still leave it its 2 threads; 63 do not."""
+    c, set_to = _Clock(), []
+    f = FreeCores(2, cores=64, busy=c.busy, own=lambda: c.own, set_threads=set_to.append)
+    t0 = f._mark[0]
+    c.others += 30.0
+    assert f.poll(t0 + 1.0) == 2 and set_to == []
+    c.others += 63.0
+    assert f.poll(t0 + 2.0) == 1 and set_to == [1]
+
+
+def test_cpu_quota_reads_cgroup_v2_and_v1(tmp_path):
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert cpu_quota(str(v2)) == 1.5
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert cpu_quota(str(v2)) is None
+    v1 = tmp_path / "v1" / "cpu"
+    v1.mkdir(parents=True)
+    (v1 / "cpu.cfs_quota_us").write_text("200000\n")
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    assert cpu_quota(str(tmp_path / "v1")) == 2.0
+    (v1 / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cpu_quota(str(tmp_path / "v1")) is None
+    assert cpu_quota(str(tmp_path / "none")) is None
+
+
+def test_usable_cores_is_capped_by_a_quota(monkeypatch):
+    import drsn_edge.training.threads as threads
+
+    monkeypatch.setattr(threads, "affinity_cores", lambda: 64)
+    monkeypatch.setattr(threads, "cpu_quota", lambda: 1.5)
+    assert threads.usable_cores() == 2
+    monkeypatch.setattr(threads, "cpu_quota", lambda: None)
+    assert threads.usable_cores() == 64
