@@ -25,6 +25,7 @@ import numpy as np
 
 from drsn_edge.bench.machine import describe, machine_info
 from drsn_edge.data.simulator import simulate_bearing
+from drsn_edge.training.threads import usable_cores
 
 HERE = Path(__file__).parent
 
@@ -46,7 +47,7 @@ def run_job(job: str, data_dir: str, out: Path, policy: str | None) -> float:
     if policy:
         env["OMP_WAIT_POLICY"] = policy
         if job == "train":  # without --threads, train follows the free cores whatever the policy
-            args += ["--threads", str(len(os.sched_getaffinity(0)))]
+            args += ["--threads", str(usable_cores())]
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "drsn_edge", *args, "-o" if job == "adapt" else "--out", str(out)], env=env,
                    check=True, capture_output=True)

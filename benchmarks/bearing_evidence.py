@@ -106,6 +106,16 @@ def cwru(work: Path, root: Path, channel: str) -> dict[str, Any]:
             "tally": tally(rows)}
 
 
+def cwru_recordings(root: Path) -> list[tuple[Path, Any]]:
+    """The shared set's recordings this benchmark reads, load by load, with their catalogue entries: the healthy one
+    and the 36 fault recordings (3 locations x 3 sizes; outer race at 6 o'clock; no 0.028")."""
+    from drsn_edge.data.sources.cwru import CATALOGUE
+
+    return [(root / f"{num}.mat", e) for load in LOADS for num, e in sorted(CATALOGUE.items())
+            if e.load_hp == load and (root / f"{num}.mat").is_file() and e.position in (None, "6")
+            and e.fault_size != 0.028]
+
+
 def ceiling(root: Path) -> dict[str, Any]:
     """What each fault recording's envelope can show at all: the whole recording's envelope spectrum (its 2-s blocks
     averaged, at the file's speed, 6205), per sensor, each defect's score (dB over the floor, as the rule reads it) and
@@ -113,26 +123,22 @@ def ceiling(root: Path) -> dict[str, Any]:
     by the evidence, however the stream's blocks fall: the ceiling of the evidence on this data."""
     from drsn_edge.bearing import bearing_from_text
     from drsn_edge.bearing.envelope import RULE, evidence_of
-    from drsn_edge.data.sources.cwru import CATALOGUE
     from drsn_edge.readers import ReadOptions
     from drsn_edge.readers.registry import open_reader
 
     geo = bearing_from_text("6205")
     rows = []
-    for load in LOADS:
-        for num, e in sorted(CATALOGUE.items()):
-            path = root / f"{num}.mat"
-            if not path.is_file() or e.load_hp != load or e.condition == "normal" or e.position not in (None, "6") \
-                    or e.fault_size == 0.028:
-                continue
-            row = {"recording": path.name, "load_hp": load, "truth": e.condition}
-            for channel in ("DE", "FE"):
-                with open_reader(path, ReadOptions(fs=e.fs, channels=(channel,))) as r:
-                    x, info = r.read()[0], r.info
-                ev = evidence_of(x, info.fs, geo, info.shaft_hz)
-                row[channel] = {"scores_db": {DEFECT_LOCATION[d]: v["score_db"] for d, v in ev["defects"].items()},
-                                "named": ev["location"]}
-            rows.append(row)
+    for path, e in cwru_recordings(root):
+        if e.condition == "normal":
+            continue
+        with open_reader(path, ReadOptions(fs=e.fs, channels=("DE", "FE"))) as r:
+            x, info = r.read(), r.info
+        row = {"recording": path.name, "load_hp": e.load_hp, "truth": e.condition}
+        for channel, signal in zip(("DE", "FE"), x):
+            ev = evidence_of(signal, info.fs, geo, info.shaft_hz)
+            row[channel] = {"scores_db": {DEFECT_LOCATION[d]: v["score_db"] for d, v in ev["defects"].items()},
+                            "named": ev["location"]}
+        rows.append(row)
     return {"rule": {"name_db": RULE.name_db, "margin_db": RULE.margin_db}, "recordings": rows}
 
 
@@ -211,7 +217,6 @@ def rule(cwru_root: Path, mfpt_root: Path) -> dict[str, Any]:
 
     from drsn_edge.bearing import EnvelopeAnalyzer, bearing_from_text
     from drsn_edge.bearing.envelope import RULE, named_location
-    from drsn_edge.data.sources.cwru import CATALOGUE
     from drsn_edge.readers import ReadOptions
     from drsn_edge.readers.registry import open_reader
 
@@ -226,11 +231,9 @@ def rule(cwru_root: Path, mfpt_root: Path) -> dict[str, Any]:
                 blocks.append((where, truth, a.latest))
 
     for channel in ("DE", "FE"):
-        for num, e in sorted(CATALOGUE.items()):
-            path = cwru_root / f"{num}.mat"
-            if path.is_file() and e.position in (None, "6") and e.fault_size != 0.028:
-                analyse(path, ReadOptions(fs=e.fs, channels=(channel,)), "6205", None, f"CWRU {channel}",
-                        None if e.condition == "normal" else e.condition)
+        for path, e in cwru_recordings(cwru_root):
+            analyse(path, ReadOptions(fs=e.fs, channels=(channel,)), "6205", None, f"CWRU {channel}",
+                    None if e.condition == "normal" else e.condition)
     for row in csv.DictReader(open(mfpt_root / "manifest.csv")):
         analyse(mfpt_root / row["path"], ReadOptions(), "MFPT", 25.0, "MFPT", row["label"])
     out = []

@@ -37,7 +37,7 @@ import numpy as np
 
 from drsn_edge.bearing.diagnosis import location_of
 from drsn_edge.bench.machine import machine_info
-from drsn_edge.data.augment import Augment
+from drsn_edge.data.augment import BAND_TILT_DB_PER_OCTAVE, Augment
 from drsn_edge.data.dataset import DataSpec, load_dataset
 from drsn_edge.data.splits import SplitSpec
 from drsn_edge.evaluation.metrics import classification_report
@@ -68,7 +68,7 @@ ROWS = {"scratch": "from scratch (wide DRSN-CW, the same epochs)",
 NO_SPEED = Augment(speed=0.0)
 #: another sensor's response: a random low-pass on half the windows and a spectral slope of up to 3 dB per octave
 #: (train's ``--band 0.5``; stronger, 0.8 and 6 dB per octave, lost 9 points on the fan end's 0 hp draw)
-SENSOR = Augment(speed=0.0, band=0.5, tilt_db_per_octave=3.0)
+SENSOR = Augment(speed=0.0, band=0.5, tilt_db_per_octave=BAND_TILT_DB_PER_OCTAVE)
 TRAINING = {"scratch": (None, 1.0, None), "init-none": ("none", 0.1, None), "init-stem": ("stem", 0.1, None),
             "init-backbone": ("backbone", 0.1, None), "init-full": ("none", 1.0, NO_SPEED),
             "init-full-sensor": ("none", 1.0, SENSOR), "scratch-nospeed": (None, 1.0, NO_SPEED)}

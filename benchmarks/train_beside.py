@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from drsn_edge.bench.machine import describe, machine_info
+from drsn_edge.training.threads import usable_cores
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -34,7 +35,7 @@ def train_seconds(way: str, out: Path) -> float:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
     if policy:
         env["OMP_WAIT_POLICY"] = policy
-    threads = ["--threads", str(len(os.sched_getaffinity(0)))] if pinned else []
+    threads = ["--threads", str(usable_cores())] if pinned else []
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "drsn_edge", "train", "--data", "sim", "--sim-duration", "3", "--epochs", "2",
                     "--steps-per-epoch", "100", "--batch-size", "32", "--no-refit", "--quiet", *threads,

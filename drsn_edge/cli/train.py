@@ -13,7 +13,7 @@ from drsn_edge.cli.parser import (
     examples,
     model_arg,
 )
-from drsn_edge.data.augment import NO_AUGMENT, Augment
+from drsn_edge.data.augment import BAND_TILT_DB_PER_OCTAVE, NO_AUGMENT, Augment
 from drsn_edge.data.noise import parse_noise_types, parse_snr_range
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.training.config import FINETUNE_EPOCHS, TrainConfig
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     resolve_config(args.model, args.preset)  # fail fast on a bad name, before loading data
 
     augment = NO_AUGMENT if args.no_augment else Augment(speed=args.speed, band=args.band,
-                                                         tilt_db_per_octave=3.0 if args.band else 0.0)
+                                                         tilt_db_per_octave=BAND_TILT_DB_PER_OCTAVE if args.band else 0.0)
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch,
         seed=args.seed, device=args.device, augment=augment, patience=args.patience, refit=not args.no_refit,

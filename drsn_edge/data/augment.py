@@ -15,6 +15,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+#: the spectral slope, dB per octave, that goes with train's ``--band`` (another sensor's response: its low-pass and
+#: its tilt together)
+BAND_TILT_DB_PER_OCTAVE = 3.0
+
 
 @dataclass
 class Augment:
