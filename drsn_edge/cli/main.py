@@ -14,7 +14,14 @@ if sys.argv[1:2] in (["stream"], ["serve"]):  # a stop at any moment, start-up i
 #: libgomp when torch loads: before any import of it); OMP_WAIT_POLICY=ACTIVE in the environment keeps the spinning.
 #: train without --threads spins and follows the cores other processes leave free instead (training/threads.py)
 TRAINING_COMMANDS = ("train", "adapt", "enrol")
-if sys.argv[1:2] and sys.argv[1] in TRAINING_COMMANDS and (sys.argv[1] != "train" or "--threads" in sys.argv):
+
+
+def _names_threads(args: list[str]) -> bool:
+    """Whether ``args`` give --threads, as argparse reads them: ``--threads 2``, ``--threads=2``, or a prefix."""
+    return any(len(opt) > 3 and "--threads".startswith(opt) for opt in (a.split("=", 1)[0] for a in args))
+
+
+if sys.argv[1:2] and sys.argv[1] in TRAINING_COMMANDS and (sys.argv[1] != "train" or _names_threads(sys.argv[2:])):
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from drsn_edge._version import __version__  # noqa: E402 - after the signal handlers: imports take ~0.3 s

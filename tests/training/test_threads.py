@@ -23,7 +23,8 @@ def test_use_threads_sets_torch():
 
 @pytest.mark.parametrize("argv,policy", [(["adapt"], "PASSIVE"), (["enrol"], "PASSIVE"), (["train", "--threads", "2"],
                                                                                                "PASSIVE"),
-                                         (["train"], None), (["stream"], None)])
+                                         (["train", "--threads=2"], "PASSIVE"), (["train", "--thread", "2"], "PASSIVE"),
+                                         (["train"], None), (["train", "--data", "sim"], None), (["stream"], None)])
 def test_jobs_beside_a_stream_do_not_spin(argv, policy):
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     code = (f"import sys, os; sys.argv = ['drsn-edge', *{argv!r}, '--help']; import drsn_edge.cli.main; "
