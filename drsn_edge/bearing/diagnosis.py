@@ -105,6 +105,22 @@ def decide(model_label: str, evidence_location: str | None, healthy: str | None,
     return Diagnosis(evidence_location, evidence_location, "evidence", False)
 
 
+def diagnosis_words(d: dict[str, Any]) -> str:
+    """A verdict's diagnosis in a few words: what to act on and whose word it is (``d``: :meth:`Diagnosis.to_dict`
+    with the ``model_label`` weighed and the compact ``evidence``)."""
+    ev = d.get("evidence") or {}
+    where, label = ev.get("location"), d["label"]
+    if d["source"] == "model and evidence":
+        return f"{label} (evidence agrees)" if d["agrees"] else f"{label} (evidence: {where})"
+    if d["source"] == "evidence":
+        return f"{label} (evidence; the model: {d['model_label']})"
+    if d["source"] == "disagreement":
+        return f"{label} (model: {d['model_label']}, evidence: {where})"
+    if d["agrees"] is False:
+        return f"{label} (evidence leans to {where})"
+    return f"{label} ({'evidence silent' if ev else 'no evidence yet'})"
+
+
 def familiar_machine(trained_on: dict[str, Any] | None, bearing: BearingGeometry, channels: list[str] | None,
                      model_channels: list[str] | None) -> bool:
     """Whether a model whose description records ``trained_on`` (``training.machine``: bearings, shaft speeds) listens

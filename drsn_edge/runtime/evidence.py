@@ -142,17 +142,18 @@ class StreamEvidence:
         for u, tt, label in zip(units.tolist(), t.tolist(), labels):
             ev, _ = self.at(u, tt)
             evs.append(compact(ev))
-            diags.append(self._decide(label, ev, healthy).to_dict())
+            diags.append(self.diagnose(label, ev, healthy).to_dict())
         return evs, diags
 
-    def _decide(self, label: str, ev: dict[str, Any] | None, healthy: str | None) -> Diagnosis:
+    def diagnose(self, label: str, ev: dict[str, Any] | None, healthy: str | None) -> Diagnosis:
+        """The model's ``label`` weighed against the evidence ``ev`` (None: none yet) by the rule of :func:`decide`."""
         return decide(label, ev["location"] if ev else None, healthy, familiar=self.familiar,
                       firm=bool(ev and ev["firm"]))
 
     def alarm_fields(self, unit: int, t: float, label: str, healthy: str | None) -> dict[str, Any]:
         """What an alarm carries: the evidence in full, the diagnosis, and the envelope spectrum with its lines."""
         ev, spec = self.at(unit, t)
-        diagnosis = self._decide(label, ev, healthy)
+        diagnosis = self.diagnose(label, ev, healthy)
         out: dict[str, Any] = {"evidence": ev, "diagnosis": diagnosis.to_dict()}
         if ev is not None and spec is not None:
             top = SPECTRUM_SPAN * max(d["hz"] for d in ev["defects"].values()) if ev["defects"] else 0

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from drsn_edge.bearing import diagnosis_words
 from drsn_edge.errors import DrsnEdgeError
 
 PALETTE = ["#1f77b4", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -214,14 +215,17 @@ def render_report(histories: list, md, run: dict[str, Any] | None) -> str:
     colors = class_colors(md.class_names, md.normal_label)
     legend = " ".join(f'<span class="key"><i style="background:{c}"></i>{_e(n)}</span>' for n, c in colors.items())
     rows = []
+    evidence = any("diagnosis" in v for h in histories for v in (h.summary or {}).get("verdicts", []))
     for h in histories:
         for v in (h.summary or {}).get("verdicts", []):
             active = " (active at the end)" if v["alarm_active"] else ""
             cls = ' class="bad"' if v["alarms_raised"] else ""
+            d = v.get("diagnosis")
+            said = f'<td class="diagnosis">{_e(diagnosis_words(d) if d else "-")}</td>' if evidence else ""
             rows.append(f'<tr{cls}><td><a href="#s-{_e(h.stream)}">{_e(h.stream)}</a></td><td>{v["unit"]}</td>'
                         f'<td>{_e(v["dominant"] or "-")}</td><td>{100 * v["share"]:.0f} %</td>'
                         f'<td>{v["alarms_raised"]}{active}</td><td>{v["rejected"]}</td><td>{v["unknown"]}</td>'
-                        f'<td>{v["duration_s"]:.1f} s</td></tr>')
+                        f'<td>{v["duration_s"]:.1f} s</td>{said}</tr>')
     sections = []
     for h in histories:
         t_max = max([float(tl.t1[: tl.n].max()) for tl in h.units.values() if tl.n] + [h.duration_s or 0.0, 1e-6])
@@ -246,7 +250,7 @@ body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; }}
 svg {{ display: block; max-width: 1800px; }}
 table {{ border-collapse: collapse; margin: 8px 0 20px; }}
 td, th {{ border: 1px solid #ddd; padding: 3px 8px; text-align: right; }}
-td:first-child, th:first-child, td:nth-child(3) {{ text-align: left; }}
+td:first-child, th:first-child, td:nth-child(3), td.diagnosis {{ text-align: left; }}
 tr.bad td {{ background: #fdecea; }}
 .key {{ margin-right: 14px; font-size: 13px; white-space: nowrap; }}
 .key i {{ display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; }}
@@ -259,7 +263,7 @@ Run: {r.get("processed", 0)} windows from {len(histories)} input(s), {r.get("ala
 {r.get("rejected", 0)} rejected, {r.get("dropped", 0)} dropped, {r.get("real_time_factor") or 0:.0f}x real time.</p>
 <h2>Verdicts</h2>
 <table><tr><th>input</th><th>channel</th><th>dominant class</th><th>share</th><th>alarms</th><th>rejected</th>
-<th>unknown</th><th>duration</th></tr>
+<th>unknown</th><th>duration</th>{"<th>diagnosis (with bearing evidence)</th>" if evidence else ""}</tr>
 {"".join(rows)}
 </table>
 <p>{legend}</p>

@@ -24,7 +24,7 @@ from drsn_edge.lifecycle import REOPEN
 from drsn_edge.modelfile import ModelMetadata
 from drsn_edge.runtime.config import StreamConfig, check_config, unit_map
 from drsn_edge.runtime.decisions import Decider, softmax
-from drsn_edge.runtime.evidence import EvidenceSettings, StreamEvidence
+from drsn_edge.runtime.evidence import EvidenceSettings, StreamEvidence, compact
 from drsn_edge.runtime.quality import MODEL_OUTPUT, OK, REASONS, window_problems
 from drsn_edge.runtime.resampler import StreamResampler
 from drsn_edge.runtime.sinks.records import alarm_record, event_record
@@ -222,12 +222,27 @@ class StreamRunner:
         for u in sorted(last):
             label, last_t = alarm[u], last[u]
             ev, _ = self.evidence.at(u, last_t)
+            self._verdict_diagnosis(u, self._weighed.get(u, label), ev)  # a live report's verdicts so far
             if ev is None or self._told.get(u, "none") == _said(ev):
                 continue
             self._told[u] = _said(ev)
             weighed = self._weighed.get(u, label)
             self._emit(event_record("diagnosis", stream=self.stream_id, unit=u, stream_time=round(last_t, 6),
                                     alarm_label=label, **self.evidence.alarm_fields(u, last_t, weighed, self.normal)))
+
+    def _final_diagnoses(self) -> None:
+        """Each unit's diagnosis at the end, for its verdict: the active alarm's label (an anomaly's hint), else the
+        class most of its windows got ("unknown" when none), weighed against its latest evidence. Without it the
+        verdict would name only the model's class, wrong on a machine the model does not know where the evidence
+        is right. While a stream runs, only units in alarm have one (their evidence is read anyway)."""
+        st = self.stats
+        for u in np.flatnonzero(st.seen).tolist():
+            label = self._weighed.get(u, st.alarm[u]) if st.alarm[u] is not None else st.dominant(u) or "unknown"
+            self._verdict_diagnosis(u, label, self.evidence.at(u, float(st.last_t[u]))[0])
+
+    def _verdict_diagnosis(self, unit: int, label: str, ev: dict[str, Any] | None) -> None:
+        self.stats.diagnosis[unit] = {**self.evidence.diagnose(label, ev, self.normal).to_dict(), "model_label": label,
+                                      "evidence": compact(ev)}
 
     def _count_drops(self) -> None:
         delta = self.q.dropped - self._dropped_seen
@@ -370,6 +385,8 @@ class StreamRunner:
         st.wall_seconds = time.perf_counter() - t0
         st.stream_seconds = self.model_samples / self.md.sample_rate
         st.stopped = self.stop.is_set()
+        if self.evidence is not None:
+            self._final_diagnoses()
         if self.evidence is not None and self.evidence.skipped:
             st.evidence = {**st.evidence, "skipped": sorted(self.evidence.skipped)}
             # said once: at a known speed the command said it before the stream began; a tachometer's speed, here

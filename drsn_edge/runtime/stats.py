@@ -58,6 +58,7 @@ class StreamStats:
         self.alarm: list[str | None] = [None] * u  # the active alarm's label
         self.noise_level = np.full(u, np.nan)  # the latest window's noise level (dB), where the model reports it
         self.seen = np.zeros(u, bool)
+        self.diagnosis: list[dict[str, Any] | None] = [None] * u  # with bearing evidence: each unit's at the end
 
     def class_index(self, names: list[str]) -> np.ndarray | None:
         """Where a model's classes count here (a swapped-in model may have others): a new class gets its own column,
@@ -108,8 +109,14 @@ class StreamStats:
             "verdicts": self.verdicts(),
         }
 
+    def dominant(self, unit: int) -> str | None:
+        """The class most of ``unit``'s windows got (None: none decided, or all unknown)."""
+        counts = self.label_counts[unit]
+        return self.class_names[int(np.argmax(counts))] if counts.sum() else None
+
     def verdicts(self) -> list[dict[str, Any]]:
-        """Per unit: the dominant class and its share of windows, alarms raised, rejected / unknown windows."""
+        """Per unit: the dominant class and its share of windows, alarms raised, rejected / unknown windows, and with
+        bearing evidence the diagnosis at the end."""
         out = []
         for u in np.flatnonzero(self.seen):
             counts = self.label_counts[u]
@@ -121,6 +128,8 @@ class StreamStats:
                         "rejected": int(self.unit_rejected[u]), "unknown": int(self.unit_unknown[u]),
                         "p_fault_max": round(float(self.p_fault_max[u]), 4),
                         "duration_s": float(self.last_t[u] - self.first_t[u]) if np.isfinite(self.first_t[u]) else 0.0})
+            if self.evidence.get("on"):
+                out[-1]["diagnosis"] = self.diagnosis[u]
         return out
 
 

@@ -176,6 +176,33 @@ def test_the_verdict_table_fits_80_columns_and_never_cuts_a_class_name():
     assert "12345.6" in out.getvalue()
 
 
+def test_the_verdict_table_says_the_diagnosis_at_the_end_within_80_columns():
+    import io
+
+    from drsn_edge.runtime.sinks.console import verdict_table
+
+    ev = {"location": "inner_race", "firm": True, "shaft_hz": 25.0, "bpfo_db": 3.0, "bpfi_db": 22.0, "bsf_db": 1.0}
+    said = [{"label": "inner_race", "location": "inner_race", "source": "evidence", "agrees": False,
+             "model_label": "outer_race", "evidence": ev},
+            {"label": "fault, location uncertain", "location": None, "source": "model", "agrees": None,
+             "model_label": "ball", "evidence": {**ev, "location": None}},
+            None]
+    summary = {"streams": [{"stream": f"pump-{u}", "verdicts": [
+        {"unit": 0, "dominant": "outer_race", "share": 1.0, "alarms_raised": 1, "alarm_active": "outer_race",
+         "rejected": 0, "unknown": 0, "duration_s": 3.0, "diagnosis": d}]} for u, d in enumerate(said)]}
+    out = io.StringIO()
+    verdict_table(summary, out, width=80)
+    text = out.getvalue()
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
+    assert "pump-0/0: inner_race (evidence; the model: outer_race)" in text
+    assert "pump-1/0: fault, location uncertain (evidence silent)" in text and "pump-2/0: -" in text
+    del summary["streams"][0]["verdicts"][0]["diagnosis"], summary["streams"][1]["verdicts"][0]["diagnosis"]
+    del summary["streams"][2]["verdicts"][0]["diagnosis"]
+    out = io.StringIO()
+    verdict_table(summary, out, width=80)
+    assert "diagnosis" not in out.getvalue()  # evidence off: the table alone, as before
+
+
 def test_report_every_needs_a_report_and_a_duration(stream_model, recordings, capsys):
     _, onnx = stream_model
     code, _, err = run_cli(capsys, ["stream", str(onnx), str(recordings / "pump-a.npy"), "--fs", "12000",

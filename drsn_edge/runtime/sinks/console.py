@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from drsn_edge.bearing import diagnosis_words
 from drsn_edge.modelfile import ModelMetadata
 
 
@@ -90,7 +91,8 @@ def evidence_words(record: dict[str, Any]) -> str:
 
 
 def verdict_table(summary: dict[str, Any], file=None, width: int | None = None) -> None:
-    """Per input and channel: dominant class and its share, alarms, rejected / unknown windows, duration. Class names
+    """Per input and channel: dominant class and its share, alarms, rejected / unknown windows, duration, and with
+    bearing evidence the diagnosis at the end. Class names
     are never cut: at 80 columns the input's name wraps and the numbers keep short headers."""
     from rich import box
     from rich.console import Console
@@ -109,6 +111,12 @@ def verdict_table(summary: dict[str, Any], file=None, width: int | None = None) 
                       str(v["alarms_raised"]) + (" on" if v["alarm_active"] else ""), str(v["rejected"]),
                       str(v["unknown"]), f"{v['duration_s']:.1f}")
         names = names[len(s["verdicts"]):]
-    Console(file=file or sys.stdout, highlight=False, width=width).print(t)
+    console = Console(file=file or sys.stdout, highlight=False, width=width)
+    console.print(t)
     if any(v["alarm_active"] for s in summary["streams"] for v in s["verdicts"]):
-        Console(file=file or sys.stdout, highlight=False, width=width).print("alarms: 'on' = still active at the end")
+        console.print("alarms: 'on' = still active at the end")
+    said = [f"  {s['stream']}/{v['unit']}: {diagnosis_words(v['diagnosis']) if v['diagnosis'] else '-'}"
+            for s in summary["streams"] for v in s["verdicts"] if "diagnosis" in v]
+    if said:  # the model's class alone is wrong on a machine it does not know, where the evidence is right
+        console.print("diagnosis at the end (the model's class weighed against the bearing evidence):", *said,
+                      sep="\n", markup=False)
