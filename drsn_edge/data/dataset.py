@@ -153,7 +153,7 @@ def load_dataset(spec: DataSpec, min_samples: int | None = None, strict: bool = 
     its own ``Recording`` objects over read-only arrays.
     """
     data, fs = _build(spec.key(), min_samples, strict, files_stamp(spec))
-    recs = [Recording(r.signal, r.fs, r.label, dict(r.meta), r.rid, r.group) for r in data.recordings]
+    recs = [Recording(r.signal, r.fs, r.label, dict(r.meta), r.rid, r.group, r.native) for r in data.recordings]
     resolved = DataSpec(spec.source, spec.options, fs, spec.split, spec.seed)
     plan = plan_split(recs, data.class_names, spec.split, spec.seed)
     return VibrationDataset(recs, list(data.class_names), fs, plan, resolved, data.normal_label, list(data.channel_names),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,9 @@ class Recording:
     """``signal`` is ``(channels, samples)`` float32 in physical units (g) at ``fs`` Hz.
 
     ``rid`` names the recording (its file, relative to the dataset); ``group`` is the machine / load / run it
-    belongs to, for group splits (None where the source has no groups).
+    belongs to, for group splits (None where the source has no groups). ``native``: where the file was resampled,
+    reads it again at its own rate ((channels, samples), rate), for what the model's rate loses: the band where
+    bearing impacts ring, which the envelope evidence reads as the stream does.
     """
 
     signal: np.ndarray
@@ -27,6 +30,11 @@ class Recording:
     meta: dict[str, Any] = field(default_factory=dict)
     rid: str = ""
     group: str | None = None
+    native: Callable[[], tuple[np.ndarray, float]] | None = field(default=None, repr=False, compare=False)
+
+    def at_own_rate(self) -> tuple[np.ndarray, float]:
+        """The signal at the rate it was recorded at (``signal`` itself where it was not resampled)."""
+        return self.native() if self.native is not None else (self.signal, self.fs)
 
     @property
     def shaft_hz(self) -> float | None:

@@ -3,8 +3,9 @@
 locations (``inner_race_0.007`` -> inner race).
 
 The evidence is made as the runtime makes it: an :class:`~drsn_edge.bearing.EnvelopeAnalyzer` fed with each
-recording's test spans (at the model's rate: the data set is loaded resampled), a window taking the latest analysis
-made before its end, and none before the first block. A recording's verdict weighs the model's majority label against
+recording's test spans at the file's own rate (a file resampled for the model is read again: the band where impacts
+ring often lies above the model's Nyquist frequency), a window taking the latest analysis made before its end, and
+none before the first block. A recording's verdict weighs the model's majority label against
 the location most of its analysed windows name (none where fewer than half name one; firmly where more than half name
 it firmly), by the same rule."""
 
@@ -53,13 +54,16 @@ def window_evidence(ds: VibrationDataset, ws: WindowSet, split: str, bearing: Be
             notes.append(f"{rec.rid}: no {'bearing' if geo is None else 'shaft speed'}, no evidence")
             continue
         own = familiar_machine(trained_on, geo, ds.channel_names, model_channels)
-        made: list[tuple[int, str | None, bool]] = []
+        made: list[tuple[float, str | None, bool]] = []
+        signal, rate = rec.at_own_rate()
+        r = rate / ds.fs  # the file's samples per model sample
+        step = int(round(4096 * r))
         for start, stop in ds.plan.spans[i].get(split, []):
-            a = EnvelopeAnalyzer(ds.fs, geo, speed)
-            x = rec.signal[0, start:stop]
-            for k in range(0, len(x), 4096):
-                if a.push(x[k : k + 4096]):
-                    made.append((start + min(k + 4096, len(x)), a.latest["location"], a.latest["firm"]))
+            a = EnvelopeAnalyzer(rate, geo, speed)
+            x = signal[0, int(round(start * r)) : int(round(stop * r))]
+            for k in range(0, len(x), step):
+                if a.push(x[k : k + step]):  # its end, in model samples
+                    made.append((start + min(k + step, len(x)) / r, a.latest["location"], a.latest["firm"]))
         ends = np.array([e for e, _, _ in made])
         for j in idx:
             familiar[j] = own

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,8 +112,7 @@ def read_entries(entries: list[FileEntry], class_names: list[str], fs: float,
             problems.append(Problem(e.rid, "unreadable", str(exc).removeprefix(f"{e.path}: ")))
             continue
         x = np.concatenate(parts, axis=1) if parts else np.zeros((info.channels, 0), np.float32)
-        a = int(round((e.start_s or 0.0) * info.fs))
-        b = x.shape[1] if e.stop_s is None else min(x.shape[1], int(round(e.stop_s * info.fs)))
+        a, b = _crop(e, info.fs, x.shape[1])
         if a >= b and x.shape[1]:
             problems.append(Problem(e.rid, "too_short", f"start_s..stop_s ({e.start_s}..{e.stop_s}) leaves no samples"))
             continue
@@ -133,5 +133,20 @@ def read_entries(entries: list[FileEntry], class_names: list[str], fs: float,
         channel_names = channel_names or list(info.channel_names)
         meta = {"file": e.rid, "original_fs": info.fs, "channels": info.channel_names,
                 **({"shaft_hz": info.shaft_hz} if info.shaft_hz else {}), **e.meta}
-        recs.append(Recording(resample(x, info.fs, fs), fs, index[e.label], meta, e.rid, e.group))
+        native = functools.partial(read_native, e) if info.fs != fs else None
+        recs.append(Recording(resample(x, info.fs, fs), fs, index[e.label], meta, e.rid, e.group, native))
     return recs, problems, channel_names
+
+
+def _crop(e: FileEntry, fs: float, n: int) -> tuple[int, int]:
+    """The samples ``start_s``..``stop_s`` of an entry read at ``fs`` with ``n`` samples."""
+    a = int(round((e.start_s or 0.0) * fs))
+    return a, n if e.stop_s is None else min(n, int(round(e.stop_s * fs)))
+
+
+def read_native(e: FileEntry) -> tuple[np.ndarray, float]:
+    """An entry's signal at its own rate, cropped as :func:`read_entries` crops it: ((channels, samples), rate)."""
+    with open_reader(e.path, e.read) as r:
+        x = np.concatenate([b.data for b in r.blocks()], axis=1)
+        a, b = _crop(e, r.info.fs, x.shape[1])
+        return x[:, a:b], r.info.fs
