@@ -41,6 +41,8 @@ def run_inspect(args: argparse.Namespace) -> int:
         raise DrsnEdgeError("--window must be at least 2 samples")
     args.data = args.path
     spec = data_spec_from_args(args)
+    if spec.source == "folder" and Path(args.path).is_file():  # one recording: what it holds, labels aside
+        spec.options["unlabelled"] = True
     source = get_source(spec.source)
     opts = source.options(spec.options)
     found = source.entries(opts)

@@ -223,7 +223,8 @@ def add_data_options(p: argparse.ArgumentParser, training: bool = False) -> None
     g = p.add_argument_group("data")
     g.add_argument("--data", help="sim (built-in simulator), cwru (with --data-dir), both pooled (cwru+sim, with "
                                   "--labels 4), a folder with one subfolder per label, or a manifest CSV "
-                                  "(path,label[,group,fs,channels,...]) (default: the model's own data, or sim)")
+                                  "(path,label[,group,fs,channels,...]); adapt and enrol also take one recording "
+                                  "(default: the model's own data, or sim)")
     g.add_argument("--data-dir", help="cwru: the folder of CWRU .mat files, e.g. ../shared/data/cwru/12k_drive_end "
                                       "(default: none)")
     g.add_argument("--labels", help="sim / cwru label set: 10 (condition x size) or 4 (condition) (default: sim 4, "

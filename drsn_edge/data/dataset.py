@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,8 @@ class DataSpec:
     def describe(self) -> str:
         root = self.options.get("root")
         name = "+".join(self.options["parts"]) if self.source == "mix" else self.source
+        if self.source == "folder" and root and Path(root).is_file():
+            name = "recording"
         return f"{name}{f' ({root})' if root else ''}"
 
 

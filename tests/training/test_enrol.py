@@ -177,6 +177,24 @@ def test_enrol_takes_a_manifest_without_labels_and_refuses_recordings_labelled_a
 
 
 
+def test_enrol_takes_one_recording_and_train_says_why_it_cannot(machine_files, tmp_path, capsys):
+    """--data named one recording: refused as "a file that is not a manifest" although a machine's one healthy run is
+    the commonest thing to enrol on."""
+    out = tmp_path / "one.safetensors"
+    one = machine_files / "healthy" / "h0.npy"
+    code, text, err = run_cli(capsys, ["enrol", str(MODEL), "--data", str(one), "--fs", "12000", "-o", str(out)])
+    assert code == 0 and out.is_file(), err
+    assert "enrolling on recording (" in text + err
+    assert read_description(out).enrolment["split"].startswith("3 folds of time")  # one recording: time blocks
+    code, text, _ = run_cli(capsys, ["data", "inspect", str(one), "--fs", "12000"])
+    assert code == 0 and "unlabelled" in text and "80.0" in text
+    assert_one_line_error(capsys, ["train", "--data", str(one), "--fs", "12000", "-o", str(tmp_path / "t.safetensors")],
+                          "h0.npy: one recording has no label to train or score on")
+    (tmp_path / "notes.json").write_text("{}\n")
+    assert_one_line_error(capsys, ["enrol", str(MODEL), "--data", str(tmp_path / "notes.json"), "-o", str(out)],
+                          "neither a recording nor a manifest")
+
+
 def test_the_baseline_is_also_fitted_at_shaft_speeds_around_the_recorded_one(monkeypatch):
     """A short recording holds one speed: the windows the baseline is also fitted on are resampled within +-2 %, so a
     tone at 400 Hz in them lies between 392 and 408 Hz, spread over the range (the features here: the tone's

@@ -11,7 +11,7 @@ from drsn_edge.data.sources.files import FolderSource, ManifestSource
 from drsn_edge.data.sources.mix import MixSource
 from drsn_edge.data.sources.sim import SimSource
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.readers import is_manifest
+from drsn_edge.readers import is_manifest, is_readable
 
 SOURCES: dict[str, DataSource] = {s.name: s for s in (SimSource(), CwruSource(), FolderSource(), ManifestSource())}
 SOURCES["mix"] = MixSource(SOURCES)
@@ -29,7 +29,7 @@ def get_source(name: str) -> DataSource:
 
 def resolve_data(text: str) -> tuple[str, str | None]:
     """``--data`` text -> (source name, root path or None): a registered name, names joined by ``+`` (a mix), a folder,
-    or a manifest CSV."""
+    a manifest CSV, or one recording (the folder source, unlabelled use only)."""
     if text in REGISTERED:
         return text, None
     if "+" in text and all(part in REGISTERED for part in text.split("+")):
@@ -39,8 +39,10 @@ def resolve_data(text: str) -> tuple[str, str | None]:
         return "folder", text
     if is_manifest(p):
         return "manifest", text
+    if p.is_file() and is_readable(p):  # one recording: enough to enrol or adapt on (labels are not read there)
+        return "folder", text
     if p.exists():
-        raise DrsnEdgeError(f"--data {text}: a file that is not a manifest (a CSV with a 'path' column); give the folder "
-                            "of recordings or a manifest")
+        raise DrsnEdgeError(f"--data {text}: neither a recording nor a manifest (a CSV with a 'path' column); give a "
+                            "recording, the folder of recordings or a manifest")
     raise DrsnEdgeError(f"--data {text}: not a registered dataset ({', '.join(REGISTERED)}, or several joined by +), "
                         "and no such folder or manifest")

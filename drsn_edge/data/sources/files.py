@@ -126,6 +126,11 @@ class FolderSource(DataSource):
 
     def entries(self, opts: FileDataOptions) -> Entries:
         root = Path(opts.root or ".")
+        if root.is_file():  # one recording (resolve_data): a machine's healthy run to enrol on, or one to adapt to
+            if not opts.unlabelled:
+                raise DrsnEdgeError(f"{root}: one recording has no label to train or score on; give a folder "
+                                    "(LABEL/FILE, e.g. normal/run1.wav) or a manifest with a label column")
+            return Entries([FileEntry(root, UNLABELLED, root.name, None, opts.read_options())], [UNLABELLED], root.parent)
         if not root.is_dir():
             raise DrsnEdgeError(f"data folder not found: {root}")
         if opts.unlabelled:
