@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from drsn_edge.cli.parser import (
     SPEED_JITTER,
@@ -18,7 +19,7 @@ from drsn_edge.data.noise import parse_noise_types, parse_snr_range
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.training.config import FINETUNE_EPOCHS, TrainConfig
 from drsn_edge.training.noise_schedule import NoiseSchedule
-from drsn_edge.training.threads import follow_free_cores, use_threads
+from drsn_edge.training.threads import following_free_cores, use_threads
 
 _CFG, _NOISE = TrainConfig(), NoiseSchedule()
 
@@ -75,8 +76,6 @@ def run(args: argparse.Namespace) -> int:
     from drsn_edge.models.config import resolve_config
     from drsn_edge.training.pipeline import train_checkpoint
     threads = use_threads(check_threads(args.threads))
-    if args.threads is None:  # spinning threads, as many as other processes leave cores free (training/threads.py)
-        follow_free_cores(threads)
 
     kinds = parse_noise_types(args.noise)
     low, high = parse_snr_range(args.snr)
@@ -110,11 +109,14 @@ def run(args: argparse.Namespace) -> int:
     )
     overrides = {"window": args.window} if args.window else {}
     spec = data_spec_from_args(args)
-    if args.cv:
-        from drsn_edge.training.cross_validation import cross_validate
+    # without --threads: spinning threads, as many as other processes leave cores free (training/threads.py)
+    with following_free_cores(threads) if args.threads is None else contextlib.nullcontext():
+        if args.cv:
+            from drsn_edge.training.cross_validation import cross_validate
 
-        cross_validate(spec, args.model, args.preset, cfg, args.out, overrides, progress=not args.quiet, strict=args.strict)
-        return 0
-    train_checkpoint(spec, args.model, args.preset, cfg, args.out, overrides, progress=not args.quiet, strict=args.strict,
-                     init=args.init, freeze=args.freeze)
+            cross_validate(spec, args.model, args.preset, cfg, args.out, overrides, progress=not args.quiet,
+                           strict=args.strict)
+            return 0
+        train_checkpoint(spec, args.model, args.preset, cfg, args.out, overrides, progress=not args.quiet,
+                         strict=args.strict, init=args.init, freeze=args.freeze)
     return 0

@@ -10,10 +10,11 @@ second); ``adapt`` and ``enrol``, which run beside a stream, sleep (set by the c
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def affinity_cores() -> int:
@@ -115,11 +116,20 @@ class FreeCores:
 _follower: FreeCores | None = None
 
 
-def follow_free_cores(most: int | None = None) -> FreeCores:
-    """From now on, :func:`poll_free_cores` (called between training steps) keeps torch's threads to the free cores."""
+@contextlib.contextmanager
+def following_free_cores(most: int | None = None) -> Iterator[FreeCores]:
+    """Inside, :func:`poll_free_cores` (called between training steps) keeps torch's threads to the free cores; after,
+    the thread count is ``most`` again and training in the same process is left alone (a follower left installed
+    made every later training of the process, a library call's included, change its threads with the machine's
+    load, and with them its floating-point sums: two runs of one seed gave other weights)."""
     global _follower
-    _follower = FreeCores(most or usable_cores())
-    return _follower
+    _follower = follower = FreeCores(most or usable_cores())
+    try:
+        yield follower
+    finally:
+        _follower = None
+        if follower.threads != follower.most:
+            follower._set(follower.most)
 
 
 def poll_free_cores() -> None:

@@ -31,7 +31,7 @@ def test_export_all_formats_and_verify(stream_model, tmp_path, capsys):
     code, text, _ = run_cli(capsys, ["verify", str(out), "--against", str(sim_checkpoint), "--json", str(tmp_path / "v.json")])
     assert code == 0 and "PASS" in text and "onnx.checker: ok" in text
     code, text, _ = run_cli(capsys, ["verify", str(tmp_path / "sub" / "m.int8.onnx"), "--against", str(out)])
-    assert code == 0 and "top-1 agreement" in text
+    assert code == 0 and "top-1 agreement" in text, text
     # impossible tolerance: verification fails with exit code 1
     code, text, _ = run_cli(capsys, ["verify", str(tmp_path / "sub" / "m.fp16.onnx"), "--against", str(out), "--atol", "0",
                                  "--rtol", "0"])

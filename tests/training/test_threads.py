@@ -9,7 +9,15 @@ import pytest
 import torch
 
 from drsn_edge.cli.main import main
-from drsn_edge.training.threads import FreeCores, busy_cpu_seconds, cpu_quota, usable_cores, use_threads
+from drsn_edge.training import threads
+from drsn_edge.training.threads import (
+    FreeCores,
+    busy_cpu_seconds,
+    cpu_quota,
+    following_free_cores,
+    usable_cores,
+    use_threads,
+)
 
 
 def test_use_threads_sets_torch():
@@ -120,3 +128,15 @@ def test_usable_cores_is_capped_by_a_quota(monkeypatch):
     assert threads.usable_cores() == 2
     monkeypatch.setattr(threads, "cpu_quota", lambda: None)
     assert threads.usable_cores() == 64
+
+
+def test_following_free_cores_gives_the_threads_back_at_the_end():
+    before = torch.get_num_threads()
+    try:
+        with following_free_cores(before + 1) as f:
+            assert threads._follower is f
+            f._set(1)  # as a busy neighbour would have it
+            f.threads = 1
+        assert threads._follower is None and torch.get_num_threads() == before + 1
+    finally:
+        torch.set_num_threads(before)
