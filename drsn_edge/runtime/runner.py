@@ -90,7 +90,8 @@ class StreamRunner:
                                         getattr(source, "channel_names", None), md.channels)
             lag_s = self.cfg.queue_size * self.hop / (len(self.map) * md.sample_rate)  # the queue, in stream time
             self.evidence = StreamEvidence(evidence, source.fs, [u[0] for u in self.map], familiar, lag_s)
-            if self.sinks.wants_windows:  # every window carries evidence: every block is read, on the reader thread
+            # every window carries evidence, or Prometheus trends it: every block is read, on the reader thread
+            if self.sinks.wants_evidence:
                 for u in range(len(self.map)):
                     self.evidence.watch(u, True)
             self.stats.evidence = {**evidence.describe(), "model_trained_on": md.training.get("machine"),
@@ -195,7 +196,7 @@ class StreamRunner:
         for e in sorted(events, key=lambda e: e.stream_time):
             record = self._alarm(e)
             if self.evidence is not None:
-                self.evidence.watch(e.unit, e.state == "alarm" or self.sinks.wants_windows)
+                self.evidence.watch(e.unit, e.state == "alarm" or self.sinks.wants_evidence)
             if self.evidence is not None and e.state == "alarm":
                 self._weighed[e.unit] = e.hint or e.label
                 record.update(self.evidence.alarm_fields(e.unit, e.stream_time, self._weighed[e.unit], self.normal))
@@ -203,6 +204,8 @@ class StreamRunner:
             self._emit(record)
         if self.evidence is not None:
             self._tell_evidence(units, t)
+            if self.sinks.wants_trend:
+                self._keep_trend(units, t)
 
     def _alarm(self, e) -> dict[str, Any]:
         """An alarm change counted; its record."""
@@ -229,6 +232,14 @@ class StreamRunner:
             weighed = self._weighed.get(u, label)
             self._emit(event_record("diagnosis", stream=self.stream_id, unit=u, stream_time=round(last_t, 6),
                                     alarm_label=label, **self.evidence.alarm_fields(u, last_t, weighed, self.normal)))
+
+    def _keep_trend(self, units: np.ndarray, t: np.ndarray) -> None:
+        """Each unit's latest evidence in the counters (read at scrape time); every block is already analysed, on
+        the reader thread (the units are watched)."""
+        for u in np.unique(units).tolist():
+            ev, _ = self.evidence.at(u, float(t[units == u].max()))
+            if ev is not None:
+                self.stats.latest_evidence[u] = compact(ev)
 
     def _final_diagnoses(self) -> None:
         """Each unit's diagnosis at the end, for its verdict: the active alarm's label (an anomaly's hint), else the

@@ -59,6 +59,7 @@ class StreamStats:
         self.noise_level = np.full(u, np.nan)  # the latest window's noise level (dB), where the model reports it
         self.seen = np.zeros(u, bool)
         self.diagnosis: list[dict[str, Any] | None] = [None] * u  # with bearing evidence: each unit's at the end
+        self.latest_evidence: list[dict[str, Any] | None] = [None] * u  # ...and its latest, where a trend is kept
 
     def class_index(self, names: list[str]) -> np.ndarray | None:
         """Where a model's classes count here (a swapped-in model may have others): a new class gets its own column,

@@ -126,3 +126,30 @@ def test_a_tachometer_channel_without_pulses_fails_the_input_with_exit_2(stream_
     assert code == 2 and "Traceback" not in err
     said = [line for line in err.splitlines() if "tachometer channel" in line]
     assert len(said) == 1 and "does not look like once-per-revolution pulses" in said[0], err
+
+
+def test_prometheus_trends_each_defect_and_the_location_the_evidence_names(stream_model, faulty):
+    """With a bearing given, Prometheus carries each unit's latest evidence (every block read, as for window records),
+    also when only alarms are written."""
+    from drsn_edge.bearing import bearing_from_text
+    from drsn_edge.runtime import StreamRunner, open_model
+    from drsn_edge.runtime.evidence import EvidenceSettings
+    from drsn_edge.runtime.sinks.prometheus import PrometheusSink
+    from drsn_edge.runtime.sources import ArraySource
+    from tests.runtime.test_sinks import metric, scrape
+
+    be, md = open_model(stream_model[1])
+    be.activate()
+    runners = []
+    prom = PrometheusSink("127.0.0.1:0", lambda: [r.stats for r in runners])
+    try:
+        runner = StreamRunner(be, md, ArraySource(np.load(faulty), 12000.0), [prom], stream_id="pump",
+                              evidence=EvidenceSettings(bearing_from_text("6205"), shaft_hz=1772 / 60))
+        runners.append(runner)
+        runner.run(handle_signals=False)
+        body = scrape(prom.port)
+    finally:
+        prom.close()
+    scores = {d: metric(body, f'drsn_bearing_defect_db{{defect="{d}",stream="pump",unit="0"}}') for d in ("bpfo", "bpfi")}
+    assert scores["bpfo"] > 15 > scores["bpfi"], scores  # the outer race's lines stand out at the end
+    assert metric(body, 'drsn_bearing_location{firm="true",location="outer_race",stream="pump",unit="0"}') == 1.0

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from drsn_edge.bearing.envelope import DEFECTS
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.runtime.latency import EDGES_MS
 
@@ -34,6 +35,7 @@ def parse_endpoint(text: str | int) -> tuple[str, int]:
 class PrometheusSink:
     name = "prometheus"
     windows = False
+    evidence = True  # each unit's latest bearing evidence, as a trend (with a bearing given)
 
     def __init__(self, endpoint: str | int, streams: Callable[[], list] | None = None,
                  outputs: Callable[[], dict[str, Any]] | None = None) -> None:
@@ -73,6 +75,11 @@ class PrometheusSink:
         c_unk = CounterMetricFamily("drsn_windows_unknown", "Windows unlike every known class", labels=["stream", "unit"])
         h_lat = HistogramMetricFamily("drsn_decision_latency_seconds", "Last sample of a window in -> decision out",
                                       labels=["stream"])
+        g_defect = GaugeMetricFamily("drsn_bearing_defect_db", "Bearing evidence: each defect's envelope lines over "
+                                     "the local floor, dB (the latest block's spectrum)", labels=["stream", "unit", "defect"])
+        g_loc = GaugeMetricFamily("drsn_bearing_location", "Bearing evidence: 1 where the latest spectrum names a "
+                                  "location (firm: strong enough to dispute the model on its own machine)",
+                                  labels=["stream", "unit", "location", "firm"])
         for st in self.streams():
             s = st.stream
             c_in.add_metric([s], st.windows_in)
@@ -90,11 +97,18 @@ class PrometheusSink:
                     g_noise.add_metric([s, str(u)], float(st.noise_level[u]))
                 if st.alarm[u]:
                     g_alarm.add_metric([s, str(u), st.alarm[u]], 1)
+                ev = st.latest_evidence[u]
+                if ev is not None:
+                    for defect in DEFECTS:
+                        if f"{defect}_db" in ev:
+                            g_defect.add_metric([s, str(u), defect], ev[f"{defect}_db"])
+                    if ev["location"]:
+                        g_loc.add_metric([s, str(u), ev["location"], str(bool(ev["firm"])).lower()], 1)
             cum = np.cumsum(st.latency.counts)
             buckets = [(f"{b:g}", float(cum[np.searchsorted(EDGES_MS, b * 1e3, side="right")])) for b in BUCKETS_S]
             buckets.append(("+Inf", float(st.latency.n)))
             h_lat.add_metric([s], buckets, st.latency.total / 1e3)
-        yield from (c_in, c_proc, c_rej, c_drop, c_gap, c_alarm, g_alarm, g_pf, g_noise, c_unk, h_lat)
+        yield from (c_in, c_proc, c_rej, c_drop, c_gap, c_alarm, g_alarm, g_pf, g_noise, c_unk, h_lat, g_defect, g_loc)
         out = CounterMetricFamily("drsn_output_dropped", "Records an output lost (MQTT buffer overflow, failed output)",
                                   labels=["output"])
         waiting = GaugeMetricFamily("drsn_output_waiting", "Records waiting for an output (MQTT while the broker is away)",

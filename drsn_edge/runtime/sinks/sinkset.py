@@ -27,6 +27,16 @@ class SinkSet:
     def wants_windows(self) -> bool:
         return any(getattr(s, "windows", True) for s in self.live())
 
+    @property
+    def wants_evidence(self) -> bool:
+        """Whether an output reads every unit's bearing evidence as it is made: window records, or a trend of it
+        (a sink with ``evidence = True``: Prometheus)."""
+        return self.wants_windows or self.wants_trend
+
+    @property
+    def wants_trend(self) -> bool:
+        return any(getattr(s, "evidence", False) for s in self.live())
+
     def live(self) -> list:
         return [s for s in self.sinks if _name(s) not in self.failed]
 
