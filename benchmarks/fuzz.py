@@ -13,7 +13,8 @@ Two more campaigns reach what byte mutation does not:
   still starting, and no program can catch a signal) through start-up, model loading and streaming. ``ok``: the run
   ended on its own terms, its last JSON line is a summary a strict parser accepts, and the summary's exit code is the
   process's; ``crash`` (died on a signal), ``hang``, ``no_summary``, ``mismatch`` are bugs.
-- ``--campaign options``: ``stream`` with random values for every numeric option (inf, nan, 1e300, negative, zero,
+- ``--campaign options``: ``stream`` with random values for every numeric option, the bearing's numbers and the
+  shaft speed among them (inf, nan, 1e300, negative, zero,
   huge integers, words...), each in a forked child: ``ok`` is a run, or a refusal with exit 2 and one error line;
   ``internal`` (exit 70), ``crash``, ``hang`` and ``multiline`` are bugs.
 
@@ -385,7 +386,8 @@ def signal_campaign(kinds: list[str], cases: int, seed: int, work: Path, log=pri
 NUMERIC_OPTIONS = {"--fs": "12000", "--scale": "1", "--sensitivity": "100", "--hop": "1024", "--batch-size": "64",
                    "--max-latency-ms": "5", "--queue": "256", "--clip-level": "8", "--smooth": "5", "--raise": "0.8",
                    "--clear": "0.4", "--min-raise-s": "0.5", "--min-clear-s": "1", "--suppress-s": "0",
-                   "--threads": "1", "--server-wait": "60", "--mqtt-qos": "1", "--prometheus": "0"}
+                   "--threads": "1", "--server-wait": "60", "--mqtt-qos": "1", "--prometheus": "0",
+                   "--bearing": "9,7.94,39.04,0", "--rpm": "1772", "--shaft-hz": "29.5", "--tacho-channel": "0"}
 EXTREMES = ("inf", "-inf", "nan", "NaN", "1e300", "-1e300", "1e-300", "0", "-0", "-1", "1", "2", "0.5",
             "9223372036854775807", "18446744073709551616", "1e9", "-5", "abc", "", " ", "0x10", "1_000", "1e",
             "3.4028236e38", "65536", "4097")
@@ -449,12 +451,24 @@ def options_campaign(cases: int, seed: int, work: Path, log=print) -> list[dict[
     for i in range(cases):
         values = dict(NUMERIC_OPTIONS)
         for name in rng.choice(names, size=int(rng.integers(1, 4)), replace=False):
-            values[str(name)] = str(rng.choice(EXTREMES)) if rng.random() < 0.8 else repr(float(rng.normal(0, 1e4)))
+            value = str(rng.choice(EXTREMES)) if rng.random() < 0.8 else repr(float(rng.normal(0, 1e4)))
+            if name == "--bearing" and rng.random() < 0.7:  # one of its four numbers (balls, d, D, angle)
+                fields = values[name].split(",")
+                fields[int(rng.integers(4))] = value
+                value = ",".join(fields)
+            values[str(name)] = value
         values.pop("--sensitivity" if rng.random() < 0.5 else "--scale")  # (both at once: a refusal every time)
         if rng.random() < 0.7:
             values.pop("--server-wait")  # only for triton:// models
         if rng.random() < 0.8:
             values.pop("--prometheus")
+        if rng.random() < 0.3:  # bearing evidence off (then its speed options are refused: they need a bearing)
+            for k in ("--bearing", "--rpm", "--shaft-hz", "--tacho-channel"):
+                values.pop(k)
+        else:  # one source of the speed, mostly (two at once: a refusal every time)
+            for k in ("--shaft-hz", "--tacho-channel"):
+                if rng.random() < 0.8:
+                    values.pop(k)
         argv = ["stream", str(work / "seed.onnx"), str(work / "opt.npy"), "--jsonl", "none"]
         for k, v in values.items():
             argv.append(f"{k}={v}")

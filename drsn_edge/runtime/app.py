@@ -334,6 +334,9 @@ def _stream_inputs(job: StreamJob, inputs, current, sinks, runners: list, failed
             for w in check_input_rate(source.fs, md, job.force, spec if spec != "-" else "the input"):
                 warn(w)
             evidence, off = evidence_settings(options, source)
+            if evidence and options.tacho_channel is not None and evidence.tacho_channel is None:
+                warn(f"bearing evidence: --tacho-channel {options.tacho_channel} not used: the shaft speed given "
+                     f"({60 * evidence.shaft_hz:g} rpm) comes first")
             if evidence and (beyond := evidence.out_of_band(source.fs)):
                 warn(f"bearing evidence: {', '.join(n.upper() for n in beyond)} skipped: at {evidence.shaft_hz:g} Hz "
                      f"{'its' if len(beyond) == 1 else 'their'} harmonics lie beyond the envelope spectrum's band")
@@ -359,7 +362,8 @@ def _stream_inputs(job: StreamJob, inputs, current, sinks, runners: list, failed
 
 def evidence_settings(o: InputOptions, source) -> tuple[EvidenceSettings | None, str]:
     """Bearing evidence for one input, or why it is off: the bearing, and the shaft speed by precedence (the command's
-    or the manifest row's, then what the file records, then a tachometer channel)."""
+    or the manifest row's, then a tachometer channel, which starts from what the file records where it records one,
+    then what the file records)."""
     if not o.bearing:
         return None, "no bearing given (--bearing NAME or n,d,D,angle; a manifest's bearing column)"
     bearing = bearing_from_text(o.bearing)

@@ -119,6 +119,17 @@ def test_a_defect_beyond_the_envelope_band_is_said_once_and_skipped(stream_model
     assert summary["evidence"]["skipped"] == ["bpfi"]
 
 
+def test_a_tachometer_channel_beside_a_given_speed_is_said_not_used(stream_model, faulty, capsys):
+    """--rpm took precedence over --tacho-channel without a word: the channel the user named was dropped silently."""
+    _, onnx_path = stream_model
+    code, out, err = run_cli(capsys, ["stream", str(onnx_path), str(faulty), "--fs", "12000", "--bearing", "6205",
+                                      "--rpm", "1772", "--tacho-channel", "0", "--jsonl", "-"])
+    said = [line for line in err.splitlines() if "--tacho-channel" in line]
+    assert code == 1 and len(said) == 1 and "--tacho-channel 0 not used: the shaft speed given (1772 rpm)" in said[0], err
+    summary = [r for r in _records(out) if r["type"] == "summary"][-1]["streams"][0]
+    assert summary["evidence"]["tacho_channel"] is None and summary["evidence"]["shaft_hz"] == pytest.approx(1772 / 60)
+
+
 def test_a_tachometer_channel_without_pulses_fails_the_input_with_exit_2(stream_model, faulty, capsys):
     _, onnx_path = stream_model
     code, _, err = run_cli(capsys, ["stream", str(onnx_path), str(faulty), "--fs", "12000", "--bearing", "6205",
