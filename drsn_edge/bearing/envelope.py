@@ -32,6 +32,9 @@ HARMONICS = {"bpfo": 3, "bpfi": 3, "bsf": 4}
 MIN_HARMONICS = 2
 #: how far a line may sit from its nominal frequency (speed known to about this share, slip)
 TOLERANCE = 0.012
+#: a defect is read where its line lies at least this many bins of the envelope spectrum above 0 Hz (slower, its
+#: harmonics and sidebands merge into the lowest bins, and a 2-s block cannot tell them apart)
+MIN_BINS = 3
 #: a harmonic counts as found at this many dB over its local floor
 FOUND_DB = 6.0
 
@@ -201,6 +204,11 @@ def readable_harmonics(name: str, fd: float, shaft_hz: float, nyquist: float) ->
     return sum(k * fd * (1 + TOLERANCE) + shaft_hz < nyquist for k in range(1, HARMONICS[name] + 1))
 
 
+def too_slow(fd: float, block_s: float) -> bool:
+    """Whether a defect's line (``fd`` Hz) lies too close to 0 Hz for a block of ``block_s`` s to resolve."""
+    return fd < MIN_BINS / block_s
+
+
 def _shared(hz: float, name: str, f: dict[str, float], df: float) -> bool:
     """Whether a line at ``hz`` could as well be a harmonic of another defect (CWRU's 6205: 3 BPFO is within 0.7 %
     of 2 BPFI): such a harmonic tells the two apart in neither direction, and is left out of both."""
@@ -235,8 +243,8 @@ def _plan(bearing: BearingGeometry, shaft_hz: float, df: float, n: int) -> _Plan
     for name in DEFECTS:
         fd = f[name]
         top = readable_harmonics(name, fd, shaft_hz, nyquist)
-        if top < MIN_HARMONICS:
-            skipped.append(name)  # beyond the envelope's band: said, not guessed
+        if top < MIN_HARMONICS or too_slow(fd, 1.0 / df):
+            skipped.append(name)  # beyond the envelope's band or below its resolution: said, not guessed
             continue
         harmonics = [None if _shared(k * fd, name, f, df) else line(k * fd, max(TOLERANCE * k * fd, 1.5 * df))
                      for k in range(1, top + 1)]

@@ -340,6 +340,10 @@ def _stream_inputs(job: StreamJob, inputs, current, sinks, runners: list, failed
             if evidence and (beyond := evidence.out_of_band(source.fs)):
                 warn(f"bearing evidence: {', '.join(n.upper() for n in beyond)} skipped: at {evidence.shaft_hz:g} Hz "
                      f"{'its' if len(beyond) == 1 else 'their'} harmonics lie beyond the envelope spectrum's band")
+            if evidence and (slow := evidence.below_resolution()):
+                warn(f"bearing evidence: {', '.join(n.upper() for n in slow)} skipped: at {evidence.shaft_hz:g} Hz "
+                     f"({60 * evidence.shaft_hz:g} rpm) {'its line lies' if len(slow) == 1 else 'their lines lie'} "
+                     f"below what {evidence.block_s:g}-s blocks resolve")
             runner = StreamRunner(backend, md, source, sinks, job.config, sid, stop, evidence, off or "")
         except DrsnEdgeError as exc:
             failed.append(str(exc) if spec in str(exc) else f"{spec}: {exc}")

@@ -20,6 +20,7 @@ from drsn_edge.bearing.envelope import (
     analyse_together,
     envelope_nyquist,
     readable_harmonics,
+    too_slow,
 )
 from drsn_edge.errors import DrsnEdgeError
 
@@ -47,6 +48,13 @@ class EvidenceSettings:
         top = min(envelope_nyquist(self.block_s), 0.475 * fs / 2)
         f = self.bearing.frequencies(self.shaft_hz)
         return [k for k in DEFECTS if readable_harmonics(k, f[k], self.shaft_hz, top) < MIN_HARMONICS]
+
+    def below_resolution(self) -> list[str]:
+        """Defects whose lines a block cannot resolve at this speed (a very slow shaft; skipped, said once)."""
+        if self.shaft_hz is None:
+            return []
+        f = self.bearing.frequencies(self.shaft_hz)
+        return [k for k in DEFECTS if too_slow(f[k], self.block_s)]
 
     def describe(self) -> dict[str, Any]:
         return {"on": True, "bearing": self.bearing.describe(), "shaft_hz": self.shaft_hz,

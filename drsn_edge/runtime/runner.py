@@ -401,10 +401,11 @@ class StreamRunner:
         if self.evidence is not None and self.evidence.skipped:
             st.evidence = {**st.evidence, "skipped": sorted(self.evidence.skipped)}
             # said once: at a known speed the command said it before the stream began; a tachometer's speed, here
-            told = set(self.evidence.settings.out_of_band(self.source.fs))
+            told = {*self.evidence.settings.out_of_band(self.source.fs), *self.evidence.settings.below_resolution()}
             if later := sorted(self.evidence.skipped - told):
                 st.notes.append(f"bearing evidence: {', '.join(later).upper()} skipped: at the tachometer's speed "
-                                f"{'its' if len(later) == 1 else 'their'} harmonics lie beyond the envelope spectrum's band")
+                                f"{'its' if len(later) == 1 else 'their'} harmonics lie beyond the envelope spectrum's "
+                                "band or below its resolution")
         src = getattr(self.source, "stats", None)
         if src is not None:
             st.samples, st.rejected_bytes, st.notes = src.samples, src.rejected_bytes, [*src.notes, *st.notes]
