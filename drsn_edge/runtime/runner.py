@@ -203,9 +203,10 @@ class StreamRunner:
                 self._told[e.unit] = _said(record["evidence"])
             self._emit(record)
         if self.evidence is not None:
-            self._tell_evidence(units, t)
+            seen = np.unique(units).tolist()  # each one's latest window of this batch: stats.last_t (add_decisions)
+            self._tell_evidence(seen)
             if self.sinks.wants_trend:
-                self._keep_trend(units, t)
+                self._keep_trend(seen)
 
     def _alarm(self, e) -> dict[str, Any]:
         """An alarm change counted; its record."""
@@ -214,16 +215,14 @@ class StreamRunner:
         self.stats.alarm[e.unit] = e.label if e.state == "alarm" else None
         return alarm_record(e, self.stream_id)
 
-    def _tell_evidence(self, units: np.ndarray, t: np.ndarray) -> None:
+    def _tell_evidence(self, units: list[int]) -> None:
         """An active alarm whose evidence changed (it arrived after the raise, or names another location now): a
         ``diagnosis`` record with the evidence and the spectrum, so that no alarm stands without what the physics
-        says once it can say it."""
-        alarm, last = self.stats.alarm, {}
-        for u, tt in zip(units.tolist(), t.tolist()):  # each alarmed unit's latest window of this batch
-            if alarm[u] is not None and (u not in last or tt > last[u]):
-                last[u] = tt
-        for u in sorted(last):
-            label, last_t = alarm[u], last[u]
+        says once it can say it. ``units``: those this batch decided, in order."""
+        for u in units:
+            label, last_t = self.stats.alarm[u], float(self.stats.last_t[u])
+            if label is None:
+                continue
             ev, _ = self.evidence.at(u, last_t)
             self._verdict_diagnosis(u, self._weighed.get(u, label), ev)  # a live report's verdicts so far
             if ev is None or self._told.get(u, "none") == _said(ev):
@@ -233,11 +232,11 @@ class StreamRunner:
             self._emit(event_record("diagnosis", stream=self.stream_id, unit=u, stream_time=round(last_t, 6),
                                     alarm_label=label, **self.evidence.alarm_fields(u, last_t, weighed, self.normal)))
 
-    def _keep_trend(self, units: np.ndarray, t: np.ndarray) -> None:
+    def _keep_trend(self, units: list[int]) -> None:
         """Each unit's latest evidence in the counters (read at scrape time); every block is already analysed, on
         the reader thread (the units are watched)."""
-        for u in np.unique(units).tolist():
-            ev, _ = self.evidence.at(u, float(t[units == u].max()))
+        for u in units:
+            ev, _ = self.evidence.at(u, float(self.stats.last_t[u]))
             if ev is not None:
                 self.stats.latest_evidence[u] = compact(ev)
 

@@ -122,9 +122,8 @@ class StreamStats:
         for u in np.flatnonzero(self.seen):
             counts = self.label_counts[u]
             total = int(counts.sum())
-            top = int(np.argmax(counts)) if total else None
-            out.append({"unit": int(u), "dominant": self.class_names[top] if top is not None else None,
-                        "share": float(counts[top] / total) if total else 0.0, "windows": total,
+            out.append({"unit": int(u), "dominant": self.dominant(u),
+                        "share": float(counts.max() / total) if total else 0.0, "windows": total,
                         "alarms_raised": int(self.alarms_raised[u]), "alarm_active": self.alarm[u],
                         "rejected": int(self.unit_rejected[u]), "unknown": int(self.unit_unknown[u]),
                         "p_fault_max": round(float(self.p_fault_max[u]), 4),
