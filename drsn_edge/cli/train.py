@@ -14,7 +14,7 @@ from drsn_edge.cli.parser import (
     examples,
     model_arg,
 )
-from drsn_edge.data.augment import BAND_TILT_DB_PER_OCTAVE, NO_AUGMENT, Augment
+from drsn_edge.data.augment import BAND_TILT_DB_PER_OCTAVE, MASK_WIDTH, MAX_MASKS, NO_AUGMENT, Augment
 from drsn_edge.data.noise import parse_noise_types, parse_snr_range
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.training.config import FINETUNE_EPOCHS, TrainConfig
@@ -54,6 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speed", default=_CFG.augment.speed, **SPEED_JITTER)
     p.add_argument("--band", type=float, default=_CFG.augment.band,
                    help="share of windows given a random low-pass and spectral tilt (sensor differences; 0: off)")
+    p.add_argument("--masks", type=int, default=_CFG.augment.masks, metavar="N",
+                   help=f"random bands (each up to {100 * MASK_WIDTH:.0f} %% of the spectrum) removed from every "
+                   "training window, so no one band decides the class (another sensor from few loads: 6; 0: off)")
     p.add_argument("--no-augment", action="store_true", help="no augmentation at all (the paper's training)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation score "
                                                 "(default: none: every epoch runs, the best on validation is kept)")
@@ -99,8 +102,13 @@ def run(args: argparse.Namespace) -> int:
     args.model, args.preset = args.model or "drsn-cw", args.preset or "wide"
     resolve_config(args.model, args.preset)  # fail fast on a bad name, before loading data
 
+    if not 0 <= args.masks <= MAX_MASKS:
+        raise DrsnEdgeError(f"--masks must be 0 to {MAX_MASKS}, got {args.masks}")
+    if args.no_augment and args.masks:
+        raise DrsnEdgeError("--no-augment turns every augmentation off; leave out --masks")
     augment = NO_AUGMENT if args.no_augment else Augment(speed=args.speed, band=args.band,
-                                                         tilt_db_per_octave=BAND_TILT_DB_PER_OCTAVE if args.band else 0.0)
+                                                         tilt_db_per_octave=BAND_TILT_DB_PER_OCTAVE if args.band else 0.0,
+                                                         masks=args.masks)
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch,
         seed=args.seed, device=args.device, augment=augment, patience=args.patience, refit=not args.no_refit,

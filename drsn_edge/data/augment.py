@@ -4,7 +4,10 @@
   run at 1730-1797 rpm, a 4 % spread; other machines differ more);
 - band and tilt: a random low-pass and a spectral slope, because sensors, their mounting and anti-alias filters
   shape the spectrum differently;
-- gain per channel and polarity: different sensitivities and mounting directions.
+- gain per channel and polarity: different sensitivities and mounting directions;
+- masks: a few random bands of the spectrum removed, so that no one band decides the class (SpecAugment's frequency
+  masking, Park et al., Interspeech 2019): a model taught on one load of one sensor then leans on the spectrum's
+  broad shape, which holds across loads, more than on a band that moves with the load.
 
 Noise is mixed afterwards, by the training's noise schedule.
 """
@@ -18,6 +21,11 @@ import numpy as np
 #: the spectral slope, dB per octave, that goes with train's ``--band`` (another sensor's response: its low-pass and
 #: its tilt together)
 BAND_TILT_DB_PER_OCTAVE = 3.0
+#: the widest random mask, as a share of Nyquist (train's ``--masks``): with six such masks per window a wide model
+#: learnt CWRU's fan-end sensor from one load best of what was tried (benchmarks/results/few_shot.md)
+MASK_WIDTH = 0.2
+#: more masks than this leave little of a window's spectrum
+MAX_MASKS = 8
 
 
 @dataclass
@@ -31,10 +39,12 @@ class Augment:
     tilt_db_per_octave: float = 0.0  # spectral slope drawn from +-this
     gain_db: float = 6.0  # per-channel gain drawn from +-this (matters for multi-channel models)
     polarity: bool = True  # random sign flip
+    masks: int = 0  # random bands removed per window
+    mask_width: float = MASK_WIDTH  # each mask's width drawn from [0, mask_width) x Nyquist
 
     @property
     def enabled(self) -> bool:
-        return bool(self.speed or self.band or self.tilt_db_per_octave or self.gain_db or self.polarity)
+        return bool(self.speed or self.band or self.tilt_db_per_octave or self.masks or self.gain_db or self.polarity)
 
     def crop_length(self, window: int) -> int:
         """Samples to crop so that resampling by up to 1 + speed still fills a window."""
@@ -56,7 +66,7 @@ class Augment:
             y = (lo * (1 - frac) + hi * frac).astype(np.float32)
         else:
             y = np.ascontiguousarray(x[:, :, :window], dtype=np.float32)
-        if self.band or self.tilt_db_per_octave:
+        if self.band or self.tilt_db_per_octave or self.masks:
             spec = np.fft.rfft(y, axis=2)
             freqs = np.linspace(0, 1, spec.shape[2])  # relative to Nyquist
             gain = np.ones((n, 1, spec.shape[2]))
@@ -70,6 +80,10 @@ class Augment:
                 width = 0.05
                 edge = np.clip((cut[:, None] + width - freqs[None, :]) / (2 * width), 0, 1)  # a linear roll-off
                 gain *= np.where(on[:, None], edge, 1.0)[:, None, :]
+            for _ in range(self.masks):
+                low = rng.uniform(0, 1, size=n)[:, None]
+                high = low + rng.uniform(0, self.mask_width, size=n)[:, None]
+                gain *= ~((freqs[None, :] >= low) & (freqs[None, :] < high))[:, None, :]
             y = np.fft.irfft(spec * gain, n=window, axis=2).astype(np.float32)
         if self.gain_db and c > 1:
             y *= (10 ** (rng.uniform(-self.gain_db, self.gain_db, size=(n, c, 1)) / 20)).astype(np.float32)

@@ -87,6 +87,16 @@ def test_errors_are_one_line_exit_2(tmp_path, capsys, trained):
     (tmp_path / "bad.safetensors").write_bytes(b"garbage")
     assert_one_line_error(capsys, ["eval", str(tmp_path / "bad.safetensors")], "not a drsn-edge checkpoint")
     assert_one_line_error(capsys, ["train", "--epochs"], "expected one argument")
+    assert_one_line_error(capsys, ["train", "--masks", "9", "--out", out], "--masks must be 0 to 8, got 9")
+    assert_one_line_error(capsys, ["train", "--no-augment", "--masks", "2", "--out", out], "leave out --masks")
+
+
+def test_spectral_masks_reach_training_and_its_record(tmp_path):
+    from drsn_edge.models.checkpoint import load_checkpoint
+
+    out = tmp_path / "m.safetensors"
+    assert main(["train", "--preset", "paper", "--masks", "3", "--no-refit", "--out", str(out), *FAST]) == 0
+    assert load_checkpoint(out)[1].training["augment"]["masks"] == 3
 
 
 def test_training_is_reproducible_from_its_seed(tmp_path):
