@@ -84,7 +84,6 @@ SENSOR = Augment(speed=0.0, band=0.5, tilt_db_per_octave=BAND_TILT_DB_PER_OCTAVE
 #: end's 0 hp draw (one run each, this machine): two masks of up to 15 % gained 6 points over none, four of up to 20 %
 #: 7, the same over 30 epochs 11 at 300 s of training; more noise (-10..2 dB), no noise, weight decay 0.05 and label
 #: smoothing 0.1 gained nothing or lost
-
 MASKED = Augment(speed=0.0, masks=4)
 #: six masks (train's ``--masks 6``): from scratch on the fan end's 0 hp draw six beat four by 2 points and eight lost
 #: 1 (one run each)
@@ -94,9 +93,9 @@ TRAINING = {"scratch": (None, 1.0, None), "init-none": ("none", 0.1, None), "ini
             "init-full-sensor": ("none", 1.0, SENSOR),
             "init-full-masks": ("none", 1.0, MASKED), "scratch-nospeed": (None, 1.0, NO_SPEED),
             "scratch-masks": (None, 1.0, MASKED6), "init-de-masks": ("none", 1.0, MASKED6)}
-#: rows that start from another model than the zoo's: the drive-end sensor's model of the same 10 classes (a sensor
-#: swapped on a machine whose old sensor's recordings are labelled), trained once per task by :func:`start_model`
-STARTS = {"init-de-masks": "de10"}
+#: rows that start from the drive-end sensor's model of the same 10 classes rather than the zoo's (a sensor swapped on a
+#: machine whose old sensor's recordings are labelled), trained once by :func:`start_model`
+FROM_DRIVE_END = {"init-de-masks"}
 #: adapt rows that start from another row's model
 ADAPTED = {"init-adapt": "init-none", "init-full-adapt": "init-full", "init-full-adapt-load": "init-full"}
 #: adapt rows that adapt to each held-out group apart (one load at a time) rather than to all of them pooled
@@ -187,10 +186,10 @@ def spectral_scores(spec: DataSpec, window: int) -> dict[str, Any]:
 
 
 def start_model(row: str, cwru: str, work: Path) -> Path:
-    """The model a row fine-tunes from: the zoo's, or for ``de10`` a wide DRSN-CW trained here on the drive-end
-    sensor's recordings of every load, 10 classes, with six spectral masks (train's defaults otherwise; 10 % of the
-    recordings choose the epoch, then the refit on all); trained once, then cached."""
-    if row not in STARTS:
+    """The model a row fine-tunes from: the zoo's, or for :data:`FROM_DRIVE_END` a wide DRSN-CW trained here on the
+    drive-end sensor's recordings of every load, 10 classes, with six spectral masks (train's defaults otherwise; 10 %
+    of the recordings choose the epoch, then the refit on all); trained once, then cached."""
+    if row not in FROM_DRIVE_END:
         return MODELS[INIT].path
     out = work / "start-de10.safetensors"
     if not out.is_file():
