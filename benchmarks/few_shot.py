@@ -269,7 +269,7 @@ def report(res: dict[str, Any]) -> str:
                 acc = [r["balanced_accuracy"] for r in rs]
                 worst = min(rs, key=lambda r: r["balanced_accuracy"])
                 seeds = len({r.get("seed", 0) for r in rs})
-                count = f"{len(rs) // seeds} x {seeds} seeds" if seeds > 1 else f"{len(rs)}"
+                count = f"{len({tuple(r['labelled']) for r in rs})} x {seeds} seeds" if seeds > 1 else f"{len(rs)}"
                 secs = [r["seconds"] for r in rs if r.get("seconds")]
                 cpus = sorted({r.get("cpu") or cpu_label(m) for r in rs})
                 mark = "" if cpus == [cpu_label(m)] else " (" + ", ".join(cpus) + ")"
