@@ -18,7 +18,8 @@ tilt, as another sensor's response differs), ``init-full-masks`` (the same with 
 ``--masks 4``), ``scratch-masks`` (from scratch, ``--speed 0 --masks 6``), ``init-de-masks`` (``--init`` from a model
 of the same 10 classes trained here on the drive-end sensor's recordings of every load, ``--backbone-lr-scale 1 --speed
 0 --masks 6``: a sensor swapped on a machine whose old sensor's recordings are labelled; that model saw the held-out
-loads through the other sensor), ``init-full-adapt`` (the ``init-full`` model, then tent on the held-out windows),
+loads through the other sensor), ``init-full-adapt`` and ``init-de-masks-adapt`` (the ``init-full`` or
+``init-de-masks`` model, then tent on the held-out windows),
 ``init-full-adapt-load`` (the same, one held-out load at a time: each adaptation sees every class of one load, which a
 machine in one state never offers, so a bound on what adapting to a load can give), ``scratch-nospeed`` (from
 scratch, ``--speed 0``) and ``spectral-linear`` (no network: scikit-learn's logistic regression on the log energies
@@ -71,6 +72,8 @@ ROWS = {"scratch": "from scratch (wide DRSN-CW, the same epochs)",
         "adapt": "adapt only (no labels; the zoo model's 4 classes, so location only)",
         "init-adapt": "--init cwru-wide, then adapt on the held-out windows",
         "init-full-adapt": "--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt on the held-out windows",
+        "init-de-masks-adapt": "--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6, then adapt on the held-out "
+                               "windows",
         "init-full-adapt-load": "--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt to each held-out load "
                                 "apart (every class present: a bound)",
         "spectral-linear": "no network: a linear classifier on 128 log band energies (a reference)"}
@@ -97,7 +100,8 @@ TRAINING = {"scratch": (None, 1.0, None), "init-none": ("none", 0.1, None), "ini
 #: machine whose old sensor's recordings are labelled), trained once by :func:`start_model`
 FROM_DRIVE_END = {"init-de-masks"}
 #: adapt rows that start from another row's model
-ADAPTED = {"init-adapt": "init-none", "init-full-adapt": "init-full", "init-full-adapt-load": "init-full"}
+ADAPTED = {"init-adapt": "init-none", "init-full-adapt": "init-full", "init-full-adapt-load": "init-full",
+           "init-de-masks-adapt": "init-de-masks"}
 #: adapt rows that adapt to each held-out group apart (one load at a time) rather than to all of them pooled
 PER_GROUP = {"init-full-adapt-load"}
 #: the reference row's features: equal bands of 8 bins (47 Hz at 12 kHz and 2048 samples)
