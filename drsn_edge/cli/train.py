@@ -14,7 +14,15 @@ from drsn_edge.cli.parser import (
     examples,
     model_arg,
 )
-from drsn_edge.data.augment import BAND_TILT_DB_PER_OCTAVE, MASK_WIDTH, MAX_MASKS, NO_AUGMENT, Augment
+from drsn_edge.data.augment import (
+    BAND_TILT_DB_PER_OCTAVE,
+    EQ_POINTS,
+    MASK_WIDTH,
+    MAX_EQ_DB,
+    MAX_MASKS,
+    NO_AUGMENT,
+    Augment,
+)
 from drsn_edge.data.noise import parse_noise_types, parse_snr_range
 from drsn_edge.errors import DrsnEdgeError
 from drsn_edge.training.config import FINETUNE_EPOCHS, TrainConfig
@@ -57,6 +65,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--masks", type=int, default=_CFG.augment.masks, metavar="N",
                    help=f"random bands (each up to {100 * MASK_WIDTH:.0f} %% of the spectrum) removed from every "
                    "training window, so no one band decides the class (another sensor from few loads: 6; 0: off)")
+    p.add_argument("--eq", type=float, default=_CFG.augment.eq_db, metavar="DB",
+                   help=f"a random equalizer on every training window: a gain curve through {EQ_POINTS} points, each "
+                   "drawn from +-DB (resonances that move with load or mounting; another sensor from one load: 6; "
+                   "0: off)")
     p.add_argument("--no-augment", action="store_true", help="no augmentation at all (the paper's training)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation score "
                                                 "(default: none: every epoch runs, the best on validation is kept)")
@@ -104,11 +116,13 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 <= args.masks <= MAX_MASKS:
         raise DrsnEdgeError(f"--masks must be 0 to {MAX_MASKS}, got {args.masks}")
-    if args.no_augment and args.masks:
-        raise DrsnEdgeError("--no-augment turns every augmentation off; leave out --masks")
+    if not 0 <= args.eq <= MAX_EQ_DB:  # also refuses NaN
+        raise DrsnEdgeError(f"--eq must be 0 to {MAX_EQ_DB:g} dB, got {args.eq:g}")
+    if args.no_augment and (args.masks or args.eq):
+        raise DrsnEdgeError(f"--no-augment turns every augmentation off; leave out {'--masks' if args.masks else '--eq'}")
     augment = NO_AUGMENT if args.no_augment else Augment(speed=args.speed, band=args.band,
                                                          tilt_db_per_octave=BAND_TILT_DB_PER_OCTAVE if args.band else 0.0,
-                                                         masks=args.masks)
+                                                         masks=args.masks, eq_db=args.eq)
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch,
         seed=args.seed, device=args.device, augment=augment, patience=args.patience, refit=not args.no_refit,

@@ -7,7 +7,9 @@
 - gain per channel and polarity: different sensitivities and mounting directions;
 - masks: a few random bands of the spectrum removed, so that no one band decides the class (SpecAugment's frequency
   masking, Park et al., Interspeech 2019): a model taught on one load of one sensor then leans on the spectrum's
-  broad shape, which holds across loads, more than on a band that moves with the load.
+  broad shape, which holds across loads, more than on a band that moves with the load;
+- eq: a smooth random gain curve over the spectrum (a random equalizer), because a load or a mounting moves the
+  structure's resonances and so raises some bands and lowers others by a few dB.
 
 Noise is mixed afterwards, by the training's noise schedule.
 """
@@ -26,6 +28,10 @@ BAND_TILT_DB_PER_OCTAVE = 3.0
 MASK_WIDTH = 0.2
 #: more masks than this leave little of a window's spectrum
 MAX_MASKS = 8
+#: the random equalizer's points, equally spaced from 0 to Nyquist; the gain in dB is linear between them
+EQ_POINTS = 8
+#: train's ``--eq`` range: more than this turns bands into masks
+MAX_EQ_DB = 20.0
 
 
 @dataclass
@@ -41,10 +47,12 @@ class Augment:
     polarity: bool = True  # random sign flip
     masks: int = 0  # random bands removed per window
     mask_width: float = MASK_WIDTH  # each mask's width drawn from [0, mask_width) x Nyquist
+    eq_db: float = 0.0  # the random equalizer's gain at each of EQ_POINTS drawn from +-this
 
     @property
     def enabled(self) -> bool:
-        return bool(self.speed or self.band or self.tilt_db_per_octave or self.masks or self.gain_db or self.polarity)
+        return bool(self.speed or self.band or self.tilt_db_per_octave or self.masks or self.eq_db or self.gain_db
+                    or self.polarity)
 
     def crop_length(self, window: int) -> int:
         """Samples to crop so that resampling by up to 1 + speed still fills a window."""
@@ -66,7 +74,7 @@ class Augment:
             y = (lo * (1 - frac) + hi * frac).astype(np.float32)
         else:
             y = np.ascontiguousarray(x[:, :, :window], dtype=np.float32)
-        if self.band or self.tilt_db_per_octave or self.masks:
+        if self.band or self.tilt_db_per_octave or self.masks or self.eq_db:
             spec = np.fft.rfft(y, axis=2)
             freqs = np.linspace(0, 1, spec.shape[2])  # relative to Nyquist
             gain = np.ones((n, 1, spec.shape[2]))
@@ -84,6 +92,12 @@ class Augment:
                 low = rng.uniform(0, 1, size=n)[:, None]
                 high = low + rng.uniform(0, self.mask_width, size=n)[:, None]
                 gain *= ~((freqs[None, :] >= low) & (freqs[None, :] < high))[:, None, :]
+            if self.eq_db:
+                points = rng.uniform(-self.eq_db, self.eq_db, size=(n, EQ_POINTS))
+                slot = np.minimum(freqs * (EQ_POINTS - 1), EQ_POINTS - 1 - 1e-9)
+                i, frac = slot.astype(int), slot % 1
+                db = points[:, i] * (1 - frac) + points[:, i + 1] * frac  # (N, bins)
+                gain *= 10 ** (db[:, None, :] / 20)
             y = np.fft.irfft(spec * gain, n=window, axis=2).astype(np.float32)
         if self.gain_db and c > 1:
             y *= (10 ** (rng.uniform(-self.gain_db, self.gain_db, size=(n, c, 1)) / 20)).astype(np.float32)

@@ -89,14 +89,18 @@ def test_errors_are_one_line_exit_2(tmp_path, capsys, trained):
     assert_one_line_error(capsys, ["train", "--epochs"], "expected one argument")
     assert_one_line_error(capsys, ["train", "--masks", "9", "--out", out], "--masks must be 0 to 8, got 9")
     assert_one_line_error(capsys, ["train", "--no-augment", "--masks", "2", "--out", out], "leave out --masks")
+    assert_one_line_error(capsys, ["train", "--eq", "30", "--out", out], "--eq must be 0 to 20 dB, got 30")
+    assert_one_line_error(capsys, ["train", "--eq", "nan", "--out", out], "--eq must be 0 to 20 dB, got nan")
+    assert_one_line_error(capsys, ["train", "--no-augment", "--eq", "6", "--out", out], "leave out --eq")
 
 
-def test_spectral_masks_reach_training_and_its_record(tmp_path):
+def test_spectral_masks_and_eq_reach_training_and_its_record(tmp_path):
     from drsn_edge.models.checkpoint import load_checkpoint
 
     out = tmp_path / "m.safetensors"
-    assert main(["train", "--preset", "paper", "--masks", "3", "--no-refit", "--out", str(out), *FAST]) == 0
-    assert load_checkpoint(out)[1].training["augment"]["masks"] == 3
+    assert main(["train", "--preset", "paper", "--masks", "3", "--eq", "6", "--no-refit", "--out", str(out), *FAST]) == 0
+    augment = load_checkpoint(out)[1].training["augment"]
+    assert augment["masks"] == 3 and augment["eq_db"] == 6.0
 
 
 def test_training_is_reproducible_from_its_seed(tmp_path):
