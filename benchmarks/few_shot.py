@@ -19,8 +19,9 @@ tilt, as another sensor's response differs), ``init-full-masks`` (the same with 
 of the same 10 classes trained here on the drive-end sensor's recordings of every load, ``--backbone-lr-scale 1 --speed
 0 --masks 6``: a sensor swapped on a machine whose old sensor's recordings are labelled; that model saw the held-out
 loads through the other sensor), ``init-de-masks-eq`` (the same with a random equalizer of +-6 dB, ``--eq 6``),
-``init-full-adapt`` and ``init-de-masks-adapt`` (the ``init-full`` or
-``init-de-masks`` model, then tent on the held-out windows),
+``init-de-masks-eq-latest`` (the same with train's ``--init`` choice of epoch today, the latest within a point of the
+best on validation; the rows before it kept the strictly best epoch), ``init-full-adapt`` and ``init-de-masks-adapt``
+(the ``init-full`` or ``init-de-masks`` model, then tent on the held-out windows),
 ``init-full-adapt-load`` (the same, one held-out load at a time: each adaptation sees every class of one load, which a
 machine in one state never offers, so a bound on what adapting to a load can give), ``scratch-nospeed`` (from
 scratch, ``--speed 0``) and ``spectral-linear`` (no network: scikit-learn's logistic regression on the log energies
@@ -51,7 +52,7 @@ from drsn_edge.data.splits import SplitSpec
 from drsn_edge.evaluation.metrics import classification_report
 from drsn_edge.models.checkpoint import load_checkpoint
 from drsn_edge.training.adapt import adapt_model, training_augment, training_noise
-from drsn_edge.training.config import FINETUNE_EPOCHS, TrainConfig
+from drsn_edge.training.config import FINETUNE_EPOCHS, FINETUNE_SELECTION_TOLERANCE, TrainConfig
 from drsn_edge.training.pipeline import train_checkpoint
 from drsn_edge.training.trainer import predict_logits
 from drsn_edge.zoo import MODELS
@@ -73,7 +74,9 @@ ROWS = {"scratch": "from scratch (wide DRSN-CW, the same epochs)",
         "adapt": "adapt only (no labels; the zoo model's 4 classes, so location only)",
         "init-adapt": "--init cwru-wide, then adapt on the held-out windows",
         "init-full-adapt": "--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt on the held-out windows",
-        "init-de-masks-eq": "--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6",
+        "init-de-masks-eq": "--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6 (the strictly best epoch)",
+        "init-de-masks-eq-latest": "--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6 (train's --init "
+                                   "today: the latest epoch within a point of the best)",
         "init-de-masks-adapt": "--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6, then adapt on the held-out "
                                "windows",
         "init-full-adapt-load": "--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt to each held-out load "
@@ -103,14 +106,16 @@ TRAINING = {"scratch": (None, 1.0, None), "init-none": ("none", 0.1, None), "ini
             "init-full-sensor": ("none", 1.0, SENSOR),
             "init-full-masks": ("none", 1.0, MASKED), "scratch-nospeed": (None, 1.0, NO_SPEED),
             "scratch-masks": (None, 1.0, MASKED6), "init-de-masks": ("none", 1.0, MASKED6),
-            "init-de-masks-eq": ("none", 1.0, MASKED6_EQ)}
+            "init-de-masks-eq": ("none", 1.0, MASKED6_EQ), "init-de-masks-eq-latest": ("none", 1.0, MASKED6_EQ)}
+#: rows trained with train's --init epoch choice of today (FINETUNE_SELECTION_TOLERANCE); the rows before it kept the
+#: strictly best validation epoch, and stay as they were measured
+LATEST_EPOCH = {"init-de-masks-eq-latest"}
 #: rows that start from the drive-end sensor's model of the same 10 classes rather than the zoo's (a sensor swapped on a
 #: machine whose old sensor's recordings are labelled), trained once by :func:`start_model`
-FROM_DRIVE_END = {"init-de-masks", "init-de-masks-eq"}
+FROM_DRIVE_END = {"init-de-masks", "init-de-masks-eq", "init-de-masks-eq-latest"}
 #: adapt rows that start from another row's model
 ADAPTED = {"init-adapt": "init-none", "init-full-adapt": "init-full", "init-full-adapt-load": "init-full",
-           "init-de-masks-eq": "--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6",
-        "init-de-masks-adapt": "init-de-masks"}
+           "init-de-masks-adapt": "init-de-masks"}
 #: adapt rows that adapt to each held-out group apart (one load at a time) rather than to all of them pooled
 PER_GROUP = {"init-full-adapt-load"}
 #: the reference row's features: equal bands of 8 bins (47 Hz at 12 kHz and 2048 samples)
@@ -229,7 +234,8 @@ def run_one(task: dict[str, Any], labelled: tuple[str, ...], row: str, work: Pat
     if not out.is_file():
         init = start_model(trained, task["cwru"], work.parent) if freeze else None
         t0 = time.perf_counter()  # the time to fine-tune, not to train the model it starts from
-        cfg = TrainConfig(epochs=FINETUNE_EPOCHS, backbone_lr_scale=backbone_lr_scale, seed=seed)
+        cfg = TrainConfig(epochs=FINETUNE_EPOCHS, backbone_lr_scale=backbone_lr_scale, seed=seed,
+                          selection_tolerance=FINETUNE_SELECTION_TOLERANCE if trained in LATEST_EPOCH else 0.0)
         if augment is not None:
             cfg.augment = augment
         train_checkpoint(spec, "drsn-cw", "wide", cfg, out, progress=False, log=lambda s: None, init=init,
@@ -296,7 +302,8 @@ def report(res: dict[str, Any]) -> str:
               f"the zoo's `{INIT}` (4 conditions, CWRU drive end + simulator); for the DE-10 row a wide DRSN-CW trained here "
               "on the drive-end sensor's recordings of every load, the same 10 classes, `--masks 6` (it saw the held-out "
               "loads through that sensor: a sensor swap, not a new machine). Fine-tuning: train's `--init` defaults "
-              f"({FINETUNE_EPOCHS} epochs, the backbone at 0.1 x the learning rate, then the refit); from scratch: the "
+              f"({FINETUNE_EPOCHS} epochs, the backbone at 0.1 x the learning rate, then the refit; the epoch the one "
+              "with the best validation score, except where a row says otherwise); from scratch: the "
               "same epochs and schedule. Balanced accuracy on the held-out loads' recordings (group splits); every row "
               "of a draw is tested on the same recordings. mfpt: inner vs outer race, 7 loads of 3 s each; cwru-fe: the "
               "fan-end sensor, 10 classes, 4 loads (the one normal recording, at 0 hp, is split by time where 0 hp is "

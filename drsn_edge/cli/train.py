@@ -25,7 +25,7 @@ from drsn_edge.data.augment import (
 )
 from drsn_edge.data.noise import parse_noise_types, parse_snr_range
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.training.config import FINETUNE_EPOCHS, TrainConfig
+from drsn_edge.training.config import FINETUNE_EPOCHS, FINETUNE_SELECTION_TOLERANCE, TrainConfig
 from drsn_edge.training.noise_schedule import NoiseSchedule
 from drsn_edge.training.threads import following_free_cores, use_threads
 
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch,
         seed=args.seed, device=args.device, augment=augment, patience=args.patience, refit=not args.no_refit,
-        backbone_lr_scale=scale,
+        backbone_lr_scale=scale, selection_tolerance=FINETUNE_SELECTION_TOLERANCE if args.init else 0.0,
         noise=NoiseSchedule(kinds=kinds, snr_low=low, snr_high=high, clean_fraction=args.clean_fraction),
     )
     overrides = {"window": args.window} if args.window else {}

@@ -113,7 +113,9 @@ def train_checkpoint(
         model, started = start_from(init_model, init_md, config, list(dataset.class_names), freeze, init)
         log(f"starting from {Path(init).name} ({init_md.model['arch']}/{init_md.model.get('preset')}, classes "
             f"{', '.join(init_md.class_names)}): classifier {started['head']}, frozen: {freeze}, backbone at "
-            f"{train_cfg.backbone_lr_scale:g} x the learning rate")
+            f"{train_cfg.backbone_lr_scale:g} x the learning rate"
+            + (f", the epoch: the latest within {100 * train_cfg.selection_tolerance:g} points of the best on "
+               "validation" if train_cfg.selection_tolerance else ""))
     else:
         model = model_from_config(config)
     log(f"data: {dataset.spec.describe()}, {len(dataset.recordings)} recordings, {len(dataset.class_names)} classes, "

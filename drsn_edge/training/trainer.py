@@ -111,8 +111,9 @@ def train(
 def _run(model: nn.Module, dataset: VibrationDataset, cfg: TrainConfig, splits: tuple[str, ...], stop: int,
          val: tuple[np.ndarray | None, np.ndarray | None], device: torch.device, progress: bool,
          log: Callable[[str], None]) -> tuple[list[dict[str, float]], int, float]:
-    """Epochs 1..``stop`` of ``cfg``'s schedule on crops of ``splits``; loads the best validation epoch's weights
-    (the last epoch's without validation windows). Returns the history, the best epoch and its score."""
+    """Epochs 1..``stop`` of ``cfg``'s schedule on crops of ``splits``; loads the chosen epoch's weights: the latest
+    whose validation score is within ``cfg.selection_tolerance`` of the best (the last epoch's without validation
+    windows). Returns the history, the chosen epoch and its score."""
     rng = seed_everything(cfg.seed)
     x_val, y_val = val
     window = model.config.window
@@ -123,7 +124,8 @@ def _run(model: nn.Module, dataset: VibrationDataset, cfg: TrainConfig, splits: 
     )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     history: list[dict[str, float]] = []
-    best = (-1.0, 0, copy.deepcopy(model.state_dict()))
+    best = (-1.0, 0, copy.deepcopy(model.state_dict()))  # the chosen epoch's score, epoch and weights
+    top = -1.0  # the best score so far
     augment = cfg.augment.enabled
     crop = cfg.augment.crop_length(window) if augment else window
     from tqdm.auto import tqdm
@@ -160,7 +162,10 @@ def _run(model: nn.Module, dataset: VibrationDataset, cfg: TrainConfig, splits: 
             row["val_balanced_acc"] = float(np.mean([(pred[y_val == c] == c).mean() for c in np.unique(y_val)]))
         history.append(row)
         score = row.get("val_balanced_acc", float(epoch))
-        if score >= best[0]:
+        top = max(top, score)
+        # the latest epoch within the tolerance of the best so far; a later best is itself within it, so the epoch
+        # kept is also the latest within the tolerance of the final best
+        if score >= top - cfg.selection_tolerance:
             best = (score, epoch, copy.deepcopy(model.state_dict()))
         per_epoch = (time.perf_counter() - started) / epoch
         row["seconds"] = round(per_epoch, 2)

@@ -87,11 +87,14 @@ def test_an_onnx_model_is_not_a_start(stream_model, tmp_path, capsys):
 
 
 def test_fine_tuning_runs_its_own_number_of_epochs_unless_told(sim_checkpoint, tmp_path):
-    from drsn_edge.training.config import FINETUNE_EPOCHS, TrainConfig
+    from drsn_edge.training.config import FINETUNE_EPOCHS, FINETUNE_SELECTION_TOLERANCE, TrainConfig
 
     short = ["--data", "sim", "--sim-duration", "3", "--steps-per-epoch", "1", "--batch-size", "8", "--quiet", "--no-refit"]
     assert main(["train", *short, "--init", str(sim_checkpoint), "--out", str(tmp_path / "a.st")]) == 0
-    assert read_checkpoint_file(tmp_path / "a.st").md.training["epochs"] == FINETUNE_EPOCHS < TrainConfig().epochs
+    training = read_checkpoint_file(tmp_path / "a.st").md.training
+    assert training["epochs"] == FINETUNE_EPOCHS < TrainConfig().epochs
+    # the epoch: the latest within a point of the best on validation, where a new model takes the best
+    assert training["selection_tolerance"] == FINETUNE_SELECTION_TOLERANCE > TrainConfig().selection_tolerance == 0
     assert main(["train", *short, "--init", str(sim_checkpoint), "--epochs", "2", "--out", str(tmp_path / "b.st")]) == 0
     assert read_checkpoint_file(tmp_path / "b.st").md.training["epochs"] == 2
 

@@ -105,3 +105,16 @@ def test_adapting_a_refitted_model_carries_the_source_novelty_threshold_over(tmp
     same = copy.deepcopy(net)
     fitted = fit_heads(same, load_dataset(spec), _cfg(refit=True), source=(net, md.novelty["threshold"]))
     assert fitted["novelty"]["threshold"] == pytest.approx(md.novelty["threshold"], rel=0.1)
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 0.5, 1.0])
+def test_the_chosen_epoch_is_the_latest_within_the_tolerance_of_the_best(dataset, tolerance):
+    cfg = _cfg(refit=False)
+    cfg.epochs, cfg.selection_tolerance = 4, tolerance
+    result = train(_model(dataset), dataset, cfg, progress=False, log=lambda s: None)
+    scores = [r["val_balanced_acc"] for r in result["history"]]
+    expected = max(e for e, s in enumerate(scores, 1) if s >= max(scores) - tolerance)
+    assert result["best_epoch"] == expected
+    assert result["best_val_balanced_acc"] == scores[expected - 1]
+    if tolerance == 1.0:
+        assert result["best_epoch"] == 4  # every score is within 1.0 of the best: the last epoch
