@@ -14,8 +14,8 @@ FINETUNE_EPOCHS = 10
 #: ``train --init``: validation scores within this of the best count as equal and the latest such epoch is chosen.
 #: A few labelled recordings give a validation split that scores 98-100 % from the first epochs, so the best score
 #: falls on an early epoch by one window, and that epoch's weights (and a refit stopped there) have not been through
-#: the schedule's annealing: on CWRU's fan end from one load, runs that chose epoch 5-7 of 10 scored up to 16 points
-#: below those that chose epoch 10 (benchmarks/results/few_shot.md)
+#: the schedule's annealing: on CWRU's fan end from one load, a run that chose epoch 5 of 10 scored 73.9 %, the same
+#: run choosing this way 90.8 % (benchmarks/results/few_shot.md)
 FINETUNE_SELECTION_TOLERANCE = 0.01
 #: ``enrol``: the shaft-speed drift (relative) its healthy baseline is widened over: a recording of minutes holds one
 #: speed, while a drive's speed moves with its load by about this much over hours (training.enrol)
