@@ -71,7 +71,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "0: off)")
     p.add_argument("--no-augment", action="store_true", help="no augmentation at all (the paper's training)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation score "
-                                                "(default: none: every epoch runs, the best on validation is kept)")
+                                                "(default: none: every epoch runs, the best on validation is kept; "
+                                                "with --init the latest within a point of the best)")
     p.add_argument("--no-refit", action="store_true",
                    help="keep the best validation epoch's weights (by default training runs again on training + "
                         "validation recordings up to that epoch)")
