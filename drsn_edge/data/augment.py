@@ -50,9 +50,13 @@ class Augment:
     eq_db: float = 0.0  # the random equalizer's gain at each of EQ_POINTS drawn from +-this
 
     @property
+    def spectral(self) -> bool:
+        """Whether a window goes through the spectrum (band, tilt, masks, eq)."""
+        return bool(self.band or self.tilt_db_per_octave or self.masks or self.eq_db)
+
+    @property
     def enabled(self) -> bool:
-        return bool(self.speed or self.band or self.tilt_db_per_octave or self.masks or self.eq_db or self.gain_db
-                    or self.polarity)
+        return bool(self.speed or self.spectral or self.gain_db or self.polarity)
 
     def crop_length(self, window: int) -> int:
         """Samples to crop so that resampling by up to 1 + speed still fills a window."""
@@ -74,7 +78,7 @@ class Augment:
             y = (lo * (1 - frac) + hi * frac).astype(np.float32)
         else:
             y = np.ascontiguousarray(x[:, :, :window], dtype=np.float32)
-        if self.band or self.tilt_db_per_octave or self.masks or self.eq_db:
+        if self.spectral:
             spec = np.fft.rfft(y, axis=2)
             freqs = np.linspace(0, 1, spec.shape[2])  # relative to Nyquist
             gain = np.ones((n, 1, spec.shape[2]))
