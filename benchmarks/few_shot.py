@@ -21,7 +21,8 @@ of the same 10 classes trained here on the drive-end sensor's recordings of ever
 loads through the other sensor), ``init-de-masks-eq`` (the same with a random equalizer of +-6 dB, ``--eq 6``),
 ``init-de-masks-eq-latest`` (the same with train's ``--init`` choice of epoch today, the latest within a point of the
 best on validation; the rows before it kept the strictly best epoch), ``init-full-adapt`` and ``init-de-masks-adapt``
-(the ``init-full`` or ``init-de-masks`` model, then tent on the held-out windows),
+(the ``init-full`` or ``init-de-masks`` model, then tent on the held-out windows), ``init-de-masks-eq-adabn`` (the
+``init-de-masks-eq-latest`` model, then AdaBN alone on the held-out windows, ``adapt --method adabn``),
 ``init-full-adapt-load`` (the same, one held-out load at a time: each adaptation sees every class of one load, which a
 machine in one state never offers, so a bound on what adapting to a load can give), ``scratch-nospeed`` (from
 scratch, ``--speed 0``) and ``spectral-linear`` (no network: scikit-learn's logistic regression on the log energies
@@ -320,7 +321,8 @@ def report(res: dict[str, Any]) -> str:
               "same epochs and schedule. Balanced accuracy on the held-out loads' recordings (group splits); every row "
               "of a draw is tested on the same recordings. mfpt: inner vs outer race, 7 loads of 3 s each; cwru-fe: the "
               "fan-end sensor, 10 classes, 4 loads (the one normal recording, at 0 hp, is split by time where 0 hp is "
-              "held out). Adapt rows: tent on the held-out windows themselves (unlabelled); adapt only scores the "
+              "held out). Adapt rows: tent (AdaBN alone where the row says adabn) on the held-out windows themselves "
+              "(unlabelled; every class of the held-out loads is among them); adapt only scores the "
               "zoo model's own 4 classes, so on location, not the 10 classes. Classes under 80 % recall: per class, the mean "
               "over the draws whose runs kept it (- where none did). Where a row ran several training seeds (`--seeds`; the "
               "model it starts from stays the same), the mean is over every run and the worst is the worst run. The DE-10 start "
