@@ -40,6 +40,7 @@ import argparse
 import itertools
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,32 +62,6 @@ from drsn_edge.zoo import MODELS
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 INIT = "cwru-wide"
-ROWS = {"scratch": "from scratch (wide DRSN-CW, the same epochs)",
-        "init-none": "--init cwru-wide --freeze none",
-        "init-stem": "--init cwru-wide --freeze stem",
-        "init-backbone": "--init cwru-wide --freeze backbone",
-        "init-full": "--init cwru-wide --backbone-lr-scale 1 --speed 0",
-        "init-full-sensor": "--init cwru-wide --backbone-lr-scale 1 --speed 0 --band 0.5",
-        "init-full-masks": "--init cwru-wide --backbone-lr-scale 1 --speed 0 --masks 4",
-        "scratch-nospeed": "from scratch --speed 0",
-        "scratch-masks": "from scratch --speed 0 --masks 6",
-        "init-de-masks": "--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 (DE-10: the drive-end sensor's 10 "
-                         "classes, every load)",
-        "adapt": "adapt only (no labels; the zoo model's 4 classes, so location only)",
-        "init-adapt": "--init cwru-wide, then adapt on the held-out windows",
-        "init-full-adapt": "--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt on the held-out windows",
-        "init-de-masks-eq": "--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6 (the strictly best epoch)",
-        "init-de-masks-eq-latest": "--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6 (train's --init "
-                                   "today: the latest epoch within a point of the best)",
-        "init-de-masks-eq-adabn": "--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6 (the row above), then "
-                                  "adapt --method adabn on the held-out windows",
-        "init-de-masks-adapt": "--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6, then adapt on the held-out "
-                               "windows",
-        "init-full-adapt-load": "--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt to each held-out load "
-                                "apart (every class present: a bound)",
-        "spectral-linear": "no network: a linear classifier on 128 log band energies (a reference)"}
-#: rows that train: (--freeze with --init, or None: from scratch; the backbone's share of the learning rate; the
-#: augmentation, or None: train's default)
 NO_SPEED = Augment(speed=0.0)
 #: another sensor's response: a random low-pass on half the windows and a spectral slope of up to 3 dB per octave
 #: (train's ``--band 0.5``; stronger, 0.8 and 6 dB per octave, lost 9 points on the fan end's 0 hp draw)
@@ -114,25 +89,68 @@ MASKED6 = Augment(speed=0.0, masks=6)
 #: labelled windows (no held-out window), over all of them rather than the last steps' running average: 87.5 % over the
 #: row's 12 runs with the training's noise and augmentation, 83.7 % clean, against 89.1 %
 MASKED6_EQ = Augment(speed=0.0, masks=6, eq_db=6.0)
-TRAINING = {"scratch": (None, 1.0, None), "init-none": ("none", 0.1, None), "init-stem": ("stem", 0.1, None),
-            "init-backbone": ("backbone", 0.1, None), "init-full": ("none", 1.0, NO_SPEED),
-            "init-full-sensor": ("none", 1.0, SENSOR),
-            "init-full-masks": ("none", 1.0, MASKED), "scratch-nospeed": (None, 1.0, NO_SPEED),
-            "scratch-masks": (None, 1.0, MASKED6), "init-de-masks": ("none", 1.0, MASKED6),
-            "init-de-masks-eq": ("none", 1.0, MASKED6_EQ), "init-de-masks-eq-latest": ("none", 1.0, MASKED6_EQ)}
-#: rows trained with train's --init epoch choice of today (FINETUNE_SELECTION_TOLERANCE); the rows before it kept the
-#: strictly best validation epoch, and stay as they were measured
-LATEST_EPOCH = {"init-de-masks-eq-latest"}
-#: rows that start from the drive-end sensor's model of the same 10 classes rather than the zoo's (a sensor swapped on a
-#: machine whose old sensor's recordings are labelled), trained once by :func:`start_model`
-FROM_DRIVE_END = {"init-de-masks", "init-de-masks-eq", "init-de-masks-eq-latest"}
-#: adapt rows that start from another row's model
-ADAPTED = {"init-adapt": "init-none", "init-full-adapt": "init-full", "init-full-adapt-load": "init-full",
-           "init-de-masks-adapt": "init-de-masks", "init-de-masks-eq-adabn": "init-de-masks-eq-latest"}
-#: adapt rows that re-estimate batch-norm statistics only (``adapt --method adabn``); the others run tent
-ADABN = {"init-de-masks-eq-adabn"}
-#: adapt rows that adapt to each held-out group apart (one load at a time) rather than to all of them pooled
-PER_GROUP = {"init-full-adapt-load"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the table: its words, and how its model is made (every field but ``words`` is for rows that train
+    or adapt; ``adapt`` and ``spectral-linear`` are measured by :func:`run_one` by name)."""
+
+    words: str
+    #: ``--freeze`` with ``--init``, or None: from scratch
+    freeze: str | None = None
+    #: the backbone's share of the learning rate
+    backbone_lr_scale: float = 1.0
+    #: the augmentation, or None: train's default
+    augment: Augment | None = None
+    #: train's ``--init`` epoch choice of today (FINETUNE_SELECTION_TOLERANCE); rows without it kept the strictly best
+    #: validation epoch, and stay as they were measured
+    latest_epoch: bool = False
+    #: starts from the drive-end sensor's model of the same 10 classes rather than the zoo's (a sensor swapped on a
+    #: machine whose old sensor's recordings are labelled), trained once by :func:`start_model`
+    from_drive_end: bool = False
+    #: an adapt row: the row whose model it adapts to the held-out windows
+    adapts: str | None = None
+    #: the adapt row's method (``adapt --method``)
+    method: str = "tent"
+    #: the adapt row adapts to each held-out group apart (one load at a time) rather than to all of them pooled
+    per_group: bool = False
+
+
+_FULL = dict(freeze="none", backbone_lr_scale=1.0)
+_DE = dict(_FULL, from_drive_end=True)
+ROWS: dict[str, Row] = {
+    "scratch": Row("from scratch (wide DRSN-CW, the same epochs)"),
+    "init-none": Row("--init cwru-wide --freeze none", "none", 0.1),
+    "init-stem": Row("--init cwru-wide --freeze stem", "stem", 0.1),
+    "init-backbone": Row("--init cwru-wide --freeze backbone", "backbone", 0.1),
+    "init-full": Row("--init cwru-wide --backbone-lr-scale 1 --speed 0", **_FULL, augment=NO_SPEED),
+    "init-full-sensor": Row("--init cwru-wide --backbone-lr-scale 1 --speed 0 --band 0.5", **_FULL, augment=SENSOR),
+    "init-full-masks": Row("--init cwru-wide --backbone-lr-scale 1 --speed 0 --masks 4", **_FULL, augment=MASKED),
+    "scratch-nospeed": Row("from scratch --speed 0", augment=NO_SPEED),
+    "scratch-masks": Row("from scratch --speed 0 --masks 6", augment=MASKED6),
+    "init-de-masks": Row("--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 (DE-10: the drive-end sensor's 10 "
+                         "classes, every load)", **_DE, augment=MASKED6),
+    "adapt": Row("adapt only (no labels; the zoo model's 4 classes, so location only)"),
+    "init-adapt": Row("--init cwru-wide, then adapt on the held-out windows", adapts="init-none"),
+    "init-full-adapt": Row("--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt on the held-out windows",
+                           adapts="init-full"),
+    "init-de-masks-eq": Row("--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6 (the strictly best epoch)",
+                            **_DE, augment=MASKED6_EQ),
+    "init-de-masks-eq-latest": Row("--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6 (train's --init "
+                                   "today: the latest epoch within a point of the best)", **_DE, augment=MASKED6_EQ,
+                                   latest_epoch=True),
+    "init-de-masks-eq-adabn": Row("--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6 (the row above), then "
+                                  "adapt --method adabn on the held-out windows", adapts="init-de-masks-eq-latest",
+                                  method="adabn"),
+    "init-de-masks-adapt": Row("--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6, then adapt on the held-out "
+                               "windows", adapts="init-de-masks"),
+    "init-full-adapt-load": Row("--init cwru-wide --backbone-lr-scale 1 --speed 0, then adapt to each held-out load "
+                                "apart (every class present: a bound)", adapts="init-full", per_group=True),
+    "spectral-linear": Row("no network: a linear classifier on 128 log band energies (a reference)"),
+}
+#: rows measured without training (by name in :func:`run_one`)
+UNTRAINED = {"adapt", "spectral-linear"}
 #: the reference row's features: equal bands of 8 bins (47 Hz at 12 kHz and 2048 samples)
 SPECTRAL_BANDS = 128
 
@@ -219,10 +237,10 @@ def spectral_scores(spec: DataSpec, window: int) -> dict[str, Any]:
 
 
 def start_model(row: str, cwru: str, work: Path) -> Path:
-    """The model a row fine-tunes from: the zoo's, or for :data:`FROM_DRIVE_END` a wide DRSN-CW trained here on the
+    """The model a row fine-tunes from: the zoo's, or for a ``from_drive_end`` row a wide DRSN-CW trained here on the
     drive-end sensor's recordings of every load, 10 classes, with six spectral masks (train's defaults otherwise; 10 %
     of the recordings choose the epoch, then the refit on all); trained once, then cached."""
-    if row not in FROM_DRIVE_END:
+    if not ROWS[row].from_drive_end:
         return MODELS[INIT].path
     out = work / "start-de10.safetensors"
     if not out.is_file():
@@ -243,23 +261,22 @@ def run_one(task: dict[str, Any], labelled: tuple[str, ...], row: str, work: Pat
     if row == "spectral-linear":
         return {**spectral_scores(spec, load_checkpoint(MODELS[INIT].path)[1].window),
                 "seconds": time.perf_counter() - t0}
-    trained = ADAPTED.get(row, row)
-    freeze, backbone_lr_scale, augment = TRAINING[trained]
+    trained = ROWS[row].adapts or row
+    made = ROWS[trained]
     out = work / f"{'_'.join(labelled)}-{trained}{f'-s{seed}' if seed else ''}.safetensors"
     if not out.is_file():
-        init = start_model(trained, task["cwru"], work.parent) if freeze else None
+        init = start_model(trained, task["cwru"], work.parent) if made.freeze else None
         t0 = time.perf_counter()  # the time to fine-tune, not to train the model it starts from
-        cfg = TrainConfig(epochs=FINETUNE_EPOCHS, backbone_lr_scale=backbone_lr_scale, seed=seed,
-                          selection_tolerance=FINETUNE_SELECTION_TOLERANCE if trained in LATEST_EPOCH else 0.0)
-        if augment is not None:
-            cfg.augment = augment
+        cfg = TrainConfig(epochs=FINETUNE_EPOCHS, backbone_lr_scale=made.backbone_lr_scale, seed=seed,
+                          selection_tolerance=FINETUNE_SELECTION_TOLERANCE if made.latest_epoch else 0.0)
+        if made.augment is not None:
+            cfg.augment = made.augment
         train_checkpoint(spec, "drsn-cw", "wide", cfg, out, progress=False, log=lambda s: None, init=init,
-                         freeze=freeze or "none")
+                         freeze=made.freeze or "none")
     seconds = time.perf_counter() - t0
-    if row in ADAPTED:
-        per_group = [task["spec"]((g,)) for g in test] if row in PER_GROUP else [spec]
-        method = "adabn" if row in ADABN else "tent"
-        return {**adapted_scores(out, per_group, location=False, method=method), "seconds": None}
+    if ROWS[row].adapts:
+        per_group = [task["spec"]((g,)) for g in test] if ROWS[row].per_group else [spec]
+        return {**adapted_scores(out, per_group, location=False, method=ROWS[row].method), "seconds": None}
     return {**checkpoint_scores(out), "seconds": seconds}
 
 
@@ -309,7 +326,7 @@ def report(res: dict[str, Any]) -> str:
                 cpus = sorted({r.get("cpu") or cpu_label(m) for r in rs})
                 mark = "" if cpus == [cpu_label(m)] else " (" + ", ".join(cpus) + ")"
                 at = "+".join(worst["labelled"]) + (f", seed {worst.get('seed', 0)}" if seeds > 1 else "")
-                lines.append(f"| {tname} | {k} | {ROWS[row]} | {count} | {100 * np.mean(acc):.1f} % | "
+                lines.append(f"| {tname} | {k} | {ROWS[row].words} | {count} | {100 * np.mean(acc):.1f} % | "
                              f"{100 * worst['balanced_accuracy']:.1f} % ({at}) | "
                              f"{weak_classes(rs)} | "
                              f"{f'{np.mean(secs):.0f}' if secs else '-'}{mark} |")
@@ -363,7 +380,7 @@ def main() -> None:
                 for labelled in draws(task["groups"], k, a.draws):
                     for row, seed in itertools.product(a.rows.split(","), (int(v) for v in a.seeds.split(","))):
                         key = f"{tname}|{k}|{'+'.join(labelled)}|{row}" + (f"|s{seed}" if seed else "")
-                        if key in res["runs"] or (seed and ADAPTED.get(row, row) not in TRAINING):
+                        if key in res["runs"] or (seed and row in UNTRAINED):
                             continue  # done, or a row without training: a seed changes nothing
                         work = Path(a.work) / tname
                         work.mkdir(parents=True, exist_ok=True)
