@@ -25,7 +25,12 @@ from drsn_edge.data.augment import (
 )
 from drsn_edge.data.noise import parse_noise_types, parse_snr_range
 from drsn_edge.errors import DrsnEdgeError
-from drsn_edge.training.config import FINETUNE_EPOCHS, FINETUNE_SELECTION_TOLERANCE, TrainConfig
+from drsn_edge.training.config import (
+    FINETUNE_EPOCHS,
+    FINETUNE_SELECTION_TOLERANCE,
+    LAST_EPOCH_TOLERANCE,
+    TrainConfig,
+)
 from drsn_edge.training.noise_schedule import NoiseSchedule
 from drsn_edge.training.threads import following_free_cores, use_threads
 
@@ -73,6 +78,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation score "
                                                 "(default: none: every epoch runs, the best on validation is kept; "
                                                 "with --init the latest within a point of the best)")
+    p.add_argument("--last-epoch", action="store_true",
+                   help="keep the last epoch (and refit through every epoch) instead of choosing one on validation: "
+                   "for validation too small to choose by, as a few labelled recordings give (another sensor from one "
+                   "load: see the README)")
     p.add_argument("--no-refit", action="store_true",
                    help="keep the best validation epoch's weights (by default training runs again on training + "
                         "validation recordings up to that epoch)")
@@ -109,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         raise DrsnEdgeError("--init and --cv together are not supported; fine-tune with --split group instead")
     if args.freeze != "none" and not args.init:
         raise DrsnEdgeError("--freeze needs --init (a model to start from)")
+    if args.last_epoch and args.patience is not None:
+        raise DrsnEdgeError("--patience stops at the best epoch on validation and --last-epoch keeps the last; give one")
     scale = args.backbone_lr_scale if args.backbone_lr_scale is not None else (0.1 if args.init else 1.0)
     if not 0 < scale <= 10:
         raise DrsnEdgeError(f"--backbone-lr-scale must be above 0 and at most 10, got {scale:g}")
@@ -127,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch,
         seed=args.seed, device=args.device, augment=augment, patience=args.patience, refit=not args.no_refit,
-        backbone_lr_scale=scale, selection_tolerance=FINETUNE_SELECTION_TOLERANCE if args.init else 0.0,
+        backbone_lr_scale=scale,
+        selection_tolerance=LAST_EPOCH_TOLERANCE if args.last_epoch else FINETUNE_SELECTION_TOLERANCE if args.init else 0.0,
         noise=NoiseSchedule(kinds=kinds, snr_low=low, snr_high=high, clean_fraction=args.clean_fraction),
     )
     overrides = {"window": args.window} if args.window else {}

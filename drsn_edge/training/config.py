@@ -17,6 +17,8 @@ FINETUNE_EPOCHS = 10
 #: the schedule's annealing: on CWRU's fan end from one load, a run that chose epoch 5 of 10 scored 73.9 %, the same
 #: run choosing this way 90.8 % (benchmarks/results/few_shot.md)
 FINETUNE_SELECTION_TOLERANCE = 0.01
+#: ``train --last-epoch``: every balanced accuracy is within 1 of the best, so the latest epoch, the last, is chosen
+LAST_EPOCH_TOLERANCE = 1.0
 #: ``enrol``: the shaft-speed drift (relative) its healthy baseline is widened over: a recording of minutes holds one
 #: speed, while a drive's speed moves with its load by about this much over hours (training.enrol)
 ENROL_SPEED_RANGE = 0.02

@@ -99,6 +99,18 @@ def test_fine_tuning_runs_its_own_number_of_epochs_unless_told(sim_checkpoint, t
     assert read_checkpoint_file(tmp_path / "b.st").md.training["epochs"] == 2
 
 
+def test_last_epoch_keeps_the_last_epoch_whatever_validation_says(sim_checkpoint, tmp_path, capsys):
+    from drsn_edge.training.config import LAST_EPOCH_TOLERANCE
+
+    short = ["--data", "sim", "--sim-duration", "3", "--steps-per-epoch", "1", "--batch-size", "8", "--quiet", "--no-refit"]
+    assert main(["train", *short, "--init", str(sim_checkpoint), "--epochs", "3", "--last-epoch",
+                 "--out", str(tmp_path / "a.st")]) == 0
+    training = read_checkpoint_file(tmp_path / "a.st").md.training
+    assert training["selection_tolerance"] == LAST_EPOCH_TOLERANCE and training["best_epoch"] == 3
+    assert_one_line_error(capsys, ["train", *short, "--last-epoch", "--patience", "2", "--out", str(tmp_path / "b.st")],
+                          "--patience stops at the best epoch on validation and --last-epoch keeps the last; give one")
+
+
 def test_a_model_from_before_the_ratios_joined_the_novelty_score_gets_todays_novelty_head(tmp_path):
     """cwru-wide's novelty head scores its pooled features only (written before ``novelty_input``); the heads are
     fitted again when fine-tuning, so the new model scores the features and the log threshold ratios."""
