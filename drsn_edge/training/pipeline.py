@@ -17,7 +17,7 @@ from drsn_edge.modelfile import ModelMetadata
 from drsn_edge.models.checkpoint import save_checkpoint
 from drsn_edge.models.config import ARCHITECTURES, ModelConfig, resolve_config
 from drsn_edge.models.factory import model_from_config
-from drsn_edge.training.config import TrainConfig
+from drsn_edge.training.config import LAST_EPOCH_TOLERANCE, TrainConfig
 from drsn_edge.training.finetune import read_init, start_from
 from drsn_edge.training.heads import fit_heads
 from drsn_edge.training.trainer import predict_logits, train
@@ -114,7 +114,8 @@ def train_checkpoint(
         log(f"starting from {Path(init).name} ({init_md.model['arch']}/{init_md.model.get('preset')}, classes "
             f"{', '.join(init_md.class_names)}): classifier {started['head']}, frozen: {freeze}, backbone at "
             f"{train_cfg.backbone_lr_scale:g} x the learning rate"
-            + (f", the epoch: the latest within {100 * train_cfg.selection_tolerance:g} points of the best on "
+            + (", the epoch: the last" if train_cfg.selection_tolerance >= LAST_EPOCH_TOLERANCE else
+               f", the epoch: the latest within {100 * train_cfg.selection_tolerance:g} points of the best on "
                "validation" if train_cfg.selection_tolerance else ""))
     else:
         model = model_from_config(config)

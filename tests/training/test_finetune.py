@@ -105,6 +105,7 @@ def test_last_epoch_keeps_the_last_epoch_whatever_validation_says(sim_checkpoint
     short = ["--data", "sim", "--sim-duration", "3", "--steps-per-epoch", "1", "--batch-size", "8", "--quiet", "--no-refit"]
     assert main(["train", *short, "--init", str(sim_checkpoint), "--epochs", "3", "--last-epoch",
                  "--out", str(tmp_path / "a.st")]) == 0
+    assert "the epoch: the last" in capsys.readouterr().out  # not "the latest within 100 points of the best"
     training = read_checkpoint_file(tmp_path / "a.st").md.training
     assert training["selection_tolerance"] == LAST_EPOCH_TOLERANCE and training["best_epoch"] == 3
     assert_one_line_error(capsys, ["train", *short, "--last-epoch", "--patience", "2", "--out", str(tmp_path / "b.st")],
