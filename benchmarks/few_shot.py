@@ -125,9 +125,10 @@ class Row:
     backbone_lr_scale: float = 1.0
     #: the augmentation, or None: train's default
     augment: Augment | None = None
-    #: train's ``--init`` epoch choice of today (FINETUNE_SELECTION_TOLERANCE); rows without it kept the strictly best
-    #: validation epoch, and stay as they were measured
-    latest_epoch: bool = False
+    #: the epoch choice (TrainConfig.selection_tolerance): 0, the strictly best on validation, as the rows measured
+    #: before train's ``--init`` choice stay; FINETUNE_SELECTION_TOLERANCE, that choice; LAST_EPOCH_TOLERANCE,
+    #: ``--last-epoch``
+    selection_tolerance: float = 0.0
     #: starts from the drive-end sensor's model of the same 10 classes rather than the zoo's (a sensor swapped on a
     #: machine whose old sensor's recordings are labelled), trained once by :func:`start_model`
     from_drive_end: bool = False
@@ -137,8 +138,6 @@ class Row:
     method: str = "tent"
     #: the adapt row adapts to each held-out group apart (one load at a time) rather than to all of them pooled
     per_group: bool = False
-    #: train's ``--last-epoch``: the last epoch, not one chosen on validation (then the refit through every epoch)
-    last_epoch: bool = False
     #: the window in samples, of a ``from_drive_end`` row's start model and fine-tuning or of a reference row's features
     #: (None: the zoo's, 2048); the batch shrinks with it (:func:`batch_size`), so that a step sees as many samples
     window: int | None = None
@@ -166,7 +165,7 @@ ROWS: dict[str, Row] = {
                             **_DE, augment=MASKED6_EQ),
     "init-de-masks-eq-latest": Row("--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6 (train's --init "
                                    "today: the latest epoch within a point of the best)", **_DE, augment=MASKED6_EQ,
-                                   latest_epoch=True),
+                                   selection_tolerance=FINETUNE_SELECTION_TOLERANCE),
     "init-de-masks-eq-adabn": Row("--init DE-10 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6 (the row above), then "
                                   "adapt --method adabn on the held-out windows", adapts="init-de-masks-eq-latest",
                                   method="adabn"),
@@ -177,7 +176,8 @@ ROWS: dict[str, Row] = {
     "spectral-linear": Row("no network: a linear classifier on 128 log band energies (a reference)"),
     "init-de4096-masks-eq-last": Row("--init DE-10/4096 --backbone-lr-scale 1 --speed 0 --masks 6 --eq 6 --batch-size 32 "
                                      "--last-epoch (DE-10/4096: DE-10 with --window 4096, 0.34 s, and --batch-size 32)",
-                                     **_DE, augment=MASKED6_EQ, last_epoch=True, window=4096),
+                                     **_DE, augment=MASKED6_EQ, selection_tolerance=LAST_EPOCH_TOLERANCE,
+                                     window=4096),
     "spectral-linear-4096": Row("no network: a linear classifier on 128 log band energies of 4096-sample windows (a "
                                 "reference)", window=4096),
 }
@@ -311,9 +311,7 @@ def run_one(task: dict[str, Any], labelled: tuple[str, ...], row: str, work: Pat
         init = start_model(trained, task["cwru"], work.parent) if made.freeze else None
         t0 = time.perf_counter()  # the time to fine-tune, not to train the model it starts from
         cfg = TrainConfig(epochs=FINETUNE_EPOCHS, backbone_lr_scale=made.backbone_lr_scale, seed=seed,
-                          batch_size=batch_size(made.window),
-                          selection_tolerance=LAST_EPOCH_TOLERANCE if made.last_epoch else
-                          FINETUNE_SELECTION_TOLERANCE if made.latest_epoch else 0.0)
+                          batch_size=batch_size(made.window), selection_tolerance=made.selection_tolerance)
         if made.augment is not None:
             cfg.augment = made.augment
         train_checkpoint(spec, "drsn-cw", "wide", cfg, out, progress=False, log=lambda s: None, init=init,
