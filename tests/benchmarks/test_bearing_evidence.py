@@ -36,3 +36,28 @@ def test_the_ceiling_counts_a_recording_only_where_its_own_defect_leads_at_the_n
     assert "at best 3 of 4 drive-end and 1 of 4 fan-end recordings" in md
     assert "ball faults named: 0 at the drive end, 0 at the fan end" in md
     assert "- fan end: 1 of 4 (IR 0 of 0, OR 1 of 3, ball 0 of 1); the ball faults' own score at most 9.9 dB." in md
+
+
+def _rec(name: str, truth: str, model, evidence, combined) -> dict:
+    return {"recording": name, "load_hp": 0, "truth": truth, "model": model, "evidence": evidence,
+            "combined": combined}
+
+
+def test_the_results_are_set_beside_the_published_grades_per_group():
+    # 105 is graded Y2, 118 N1, 185 P2 (SMITH_RANDALL_DE)
+    assert [bearing_evidence.SMITH_RANDALL_DE[f] for f in ("105.mat", "118.mat", "185.mat")] == ["Y2", "N1", "P2"]
+    de = [_rec("105.mat", "inner_race", "inner_race", "inner_race", "inner_race"),
+          _rec("118.mat", "ball", "ball", "outer_race", "ball"),
+          _rec("185.mat", "ball", "ball", None, "ball")]
+    fe = [_rec("105.mat", "inner_race", "ball", "inner_race", "inner_race"),
+          _rec("118.mat", "ball", None, None, None),
+          _rec("185.mat", "ball", "ball", None, "fault, location uncertain")]
+    out = {"cwru_drive_end": {"recordings": de}, "cwru_fan_end": {"recordings": fe,
+                                                                  "tally": bearing_evidence.tally(fe)}}
+    md = "\n".join(bearing_evidence._benchmark_markdown(out))
+    assert "| diagnosable (Y1, Y2) | 1 | 1 / 0 / 0 | 1 / 0 / 0 | 0 / 1 / 0 | 1 / 0 / 0 | 1 / 0 / 0 | - |" in md
+    assert "| partly (P1, P2) | 1 | 0 / 0 / 1 | 1 / 0 / 0 | 1 / 0 / 0 | 0 / 0 / 1 | 0 / 0 / 1 | - |" in md
+    assert "| not (N1, N2) | 1 | 0 / 1 / 0 | 1 / 0 / 0 | 0 / 0 / 1 | 0 / 0 / 1 | 0 / 0 / 1 | - |" in md
+    assert "it rates 1 of the 3 recordings diagnosable" in md
+    assert "Its wrong namings at the drive end: 118.mat (N1)." in md
+    assert "the combined diagnosis named 1 right (1 among the 1) and 0 wrong" in md
