@@ -45,6 +45,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -184,8 +185,8 @@ ROWS: dict[str, Row] = {
 #: rows measured without training (by name in :func:`run_one`)
 SPECTRAL = {"spectral-linear", "spectral-linear-4096"}
 UNTRAINED = {"adapt", *SPECTRAL}
-#: the zoo's window and train's batch: other windows keep batch x window
-WINDOW, BATCH = 2048, TrainConfig().batch_size
+#: train's batch, at the zoo's window: other windows keep batch x window
+BATCH = TrainConfig().batch_size
 #: the reference row's features: equal bands of 8 bins (47 Hz at 12 kHz and 2048 samples)
 SPECTRAL_BANDS = 128
 
@@ -290,9 +291,15 @@ def start_model(row: str, cwru: str, work: Path) -> Path:
     return out
 
 
+@lru_cache(maxsize=1)
+def zoo_window() -> int:
+    """The window of the zoo model the rows start from, as its checkpoint records it."""
+    return load_checkpoint(MODELS[INIT].path)[1].window
+
+
 def batch_size(window: int | None) -> int:
-    """Train's batch for a ``window`` (None: the zoo's): as many samples per step as its batch of 2048-sample ones."""
-    return BATCH * WINDOW // (window or WINDOW)
+    """Train's batch for a ``window`` (None: the zoo's): as many samples per step as its batch at the zoo's window."""
+    return BATCH * zoo_window() // (window or zoo_window())
 
 
 def run_one(task: dict[str, Any], labelled: tuple[str, ...], row: str, work: Path, seed: int = 0) -> dict[str, Any]:
@@ -302,7 +309,7 @@ def run_one(task: dict[str, Any], labelled: tuple[str, ...], row: str, work: Pat
     if row == "adapt":
         return {**adapted_scores(MODELS[INIT].path, [spec], location=True), "seconds": 0.0}
     if row in SPECTRAL:
-        return {**spectral_scores(spec, ROWS[row].window or load_checkpoint(MODELS[INIT].path)[1].window),
+        return {**spectral_scores(spec, ROWS[row].window or zoo_window()),
                 "seconds": time.perf_counter() - t0}
     trained = ROWS[row].adapts or row
     made = ROWS[trained]
