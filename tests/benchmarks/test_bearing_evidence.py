@@ -61,3 +61,12 @@ def test_the_results_are_set_beside_the_published_grades_per_group():
     assert "it rates 1 of the 3 recordings diagnosable" in md
     assert "Its wrong namings at the drive end: 118.mat (N1)." in md
     assert "the combined diagnosis named 1 right (1 among the 1) and 0 wrong" in md
+
+
+def test_the_published_grades_cover_exactly_the_recordings_the_benchmark_reads():
+    from drsn_edge.data.sources.cwru import CATALOGUE
+
+    read = {f"{num}.mat" for num, e in CATALOGUE.items()
+            if e.condition != "normal" and e.position in (None, "6") and e.fault_size != 0.028}
+    assert set(bearing_evidence.SMITH_RANDALL_DE) == read
+    assert set(bearing_evidence.SMITH_RANDALL_DE.values()) <= {"Y1", "Y2", "P1", "P2", "N1", "N2"}
