@@ -140,7 +140,7 @@ class Row:
     #: the adapt row adapts to each held-out group apart (one load at a time) rather than to all of them pooled
     per_group: bool = False
     #: the window in samples, of a ``from_drive_end`` row's start model and fine-tuning or of a reference row's features
-    #: (None: the zoo's, 2048); the batch shrinks with it (:func:`batch_size`), so that a step sees as many samples
+    #: (None: the zoo's, :func:`zoo_window`); the batch shrinks with it (:func:`batch_size`), so that a step sees as many samples
     window: int | None = None
 
 
